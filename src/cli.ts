@@ -1,0 +1,8 @@
+#!/usr/bin/env node
+// The `tierdns` binary (package.json bin): everything lives in cli/main.
+import { main } from './cli/main';
+
+main(process.argv).catch((err: unknown) => {
+  process.stderr.write(`tierdns: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exitCode = 1;
+});

@@ -1,0 +1,32 @@
+import { Command, CommanderError } from 'commander';
+import { TierdnsError } from '../util/errors';
+import { registerServeCommand } from './serveCommand';
+import { registerStoreCommands } from './storeCommands';
+import { registerZoneCommands } from './zoneCommands';
+
+/** Parse argv and run one command; errors become one line on stderr and a non-zero exit. */
+export async function main(argv: string[]): Promise<void> {
+  const program = new Command('tierdns')
+    .description('Authoritative DNS for pools of health-checked load balancers')
+    .exitOverride()
+    .configureOutput({ writeErr: (s) => process.stderr.write(s) })
+    .showSuggestionAfterError(true);
+  registerServeCommand(program);
+  registerStoreCommands(program);
+  registerZoneCommands(program);
+  try {
+    await program.parseAsync(argv);
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // commander already printed its one-line message; help/version exit 0.
+      process.exitCode = err.exitCode;
+      return;
+    }
+    if (err instanceof TierdnsError) {
+      process.stderr.write(`tierdns: ${err.message} (${err.code})\n`);
+      process.exitCode = 2;
+      return;
+    }
+    throw err;
+  }
+}

@@ -1,6 +1,132 @@
-import type { Command } from 'commander';
+import cluster from 'node:cluster';
+import { hostname } from 'node:os';
+import { Command, Option } from 'commander';
+import pino, { type Logger } from 'pino';
+import { Instance } from '../server/instance';
+import { TierdnsError, errorMessage } from '../util/errors';
+import { parseListen, type ListenAddress } from '../util/listen';
 
-// Placeholder so the CLI builds while this command group is written.
+interface ServeFlags {
+  zones: string;
+  listen: string[];
+  store: string;
+  stateDir?: string;
+  metrics?: string;
+  instance: string;
+  workers: string;
+  logLevel: string;
+}
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
 export function registerServeCommand(program: Command): void {
-  void program;
+  program
+    .command('serve')
+    .description('answer DNS for the zones in --zones and the pools in --store')
+    .option('--zones <dir>', 'directory of <zone>.zone files', 'zones')
+    .option('--listen <host:port>', 'address to answer on, UDP and TCP; repeatable (default 127.0.0.1:5300)', collect, [])
+    .option('--store <url>', 'redis://, rediss://, redis-sentinel:// or file:PATH (env TIERDNS_STORE)', process.env.TIERDNS_STORE ?? 'file:data/store.json')
+    .option('--state-dir <dir>', 'keep the last store snapshot here, to serve it if the store is down at start')
+    .option('--metrics <host:port>', 'serve Prometheus metrics over HTTP here')
+    .option('--instance <name>', 'name of this instance in the store (default: host name)', hostname())
+    .option('--workers <n>', 'worker processes answering queries (one per core)', '1')
+    .addOption(new Option('--log-level <level>', 'pino log level').choices(LOG_LEVELS).default('info'))
+    .action(async (flags: ServeFlags) => {
+      const listen = (flags.listen.length ? flags.listen : ['127.0.0.1:5300']).map(parseListen);
+      const workers = Number(flags.workers);
+      if (!Number.isInteger(workers) || workers < 1 || workers > 256) {
+        throw new TierdnsError('TIERDNS_E_BAD_VALUE', `--workers must be an integer from 1 to 256, got "${flags.workers}"`);
+      }
+      const log = pino({ level: flags.logLevel, base: { instance: flags.instance, pid: process.pid } });
+      if (workers > 1 && cluster.isPrimary) return runPrimary(workers, log);
+      await runInstance(flags, listen, log);
+    });
+}
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+async function runInstance(flags: ServeFlags, listen: ListenAddress[], log: Logger): Promise<void> {
+  const workerId = Number(process.env.TIERDNS_WORKER_INDEX ?? 1);
+  const instance = new Instance({
+    zonesDir: flags.zones,
+    listen,
+    storeUrl: flags.store,
+    stateDir: flags.stateDir,
+    instance: flags.instance,
+    log,
+    // One prober per instance: in a cluster only the first worker probes.
+    probe: workerId === 1,
+    rotationStart: (process.pid + workerId) % 1024,
+  });
+  process.on('unhandledRejection', (err) => log.error({ err }, 'serve: unhandled rejection'));
+  try {
+    await instance.start();
+  } catch (err) {
+    await instance.stop(0).catch(() => undefined);
+    throw err;
+  }
+  process.on('SIGHUP', () => {
+    log.info('serve: SIGHUP, reloading zones');
+    try {
+      instance.reloadZones();
+    } catch (err) {
+      log.error(`zone: reload failed: ${errorMessage(err)}`);
+    }
+  });
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info(`serve: ${signal}, stopping`);
+    instance.stop().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        log.error({ err }, 'serve: stop failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+}
+
+/** The cluster primary: forks workers, restarts one that dies, passes signals on. */
+function runPrimary(workers: number, log: Logger): void {
+  // Let the kernel spread TCP connections; UDP sockets are shared by every worker.
+  cluster.schedulingPolicy = cluster.SCHED_NONE;
+  let stopping = false;
+  const started = new Map<number, { index: number; atMs: number }>();
+  const fork = (index: number) => {
+    const worker = cluster.fork({ TIERDNS_WORKER_INDEX: String(index) });
+    started.set(worker.id, { index, atMs: Date.now() });
+  };
+  for (let i = 1; i <= workers; i++) fork(i);
+  cluster.on('exit', (worker, code, signal) => {
+    const info = started.get(worker.id) ?? { index: 1, atMs: 0 };
+    started.delete(worker.id);
+    if (stopping) {
+      if (started.size === 0) process.exit(0);
+      return;
+    }
+    // A worker that dies at start (bind error, bad flags) would only die again.
+    if (Date.now() - info.atMs < 5000) {
+      log.fatal({ worker: info.index, code, signal }, 'serve: worker failed at start; stopping');
+      stopping = true;
+      for (const w of Object.values(cluster.workers ?? {})) w?.process.kill('SIGTERM');
+      process.exitCode = 1;
+      if (started.size === 0) process.exit(1);
+      return;
+    }
+    log.error({ worker: info.index, code, signal }, 'serve: worker died; starting another');
+    setTimeout(() => fork(info.index), 500);
+  });
+  const forward = (signal: NodeJS.Signals) => () => {
+    if (signal !== 'SIGHUP') stopping = true;
+    for (const w of Object.values(cluster.workers ?? {})) w?.process.kill(signal);
+  };
+  process.on('SIGHUP', forward('SIGHUP'));
+  process.on('SIGTERM', forward('SIGTERM'));
+  process.on('SIGINT', forward('SIGINT'));
 }

@@ -1,0 +1,67 @@
+import { TYPE } from './constants';
+import { PoolTable } from '../pool/poolTable';
+import type { PoolView } from '../store/types';
+import { ZoneIndex } from '../zone/lookup';
+import type { ZoneData } from '../zone/types';
+import { nameToKey } from './query';
+
+export type SnapshotWarning = (message: string) => void;
+
+/**
+ * Everything an answer depends on, in memory: the zones and the pools. Answers never wait on
+ * the store; the server swaps zones on reload and updates pools one at a time.
+ */
+export class Snapshot {
+  readonly zones = new Map<string, ZoneIndex>();
+  readonly pools: PoolTable;
+  /** Every pool view as last received, so zone reloads can re-validate them. */
+  private readonly views = new Map<string, PoolView>();
+  private readonly warn: SnapshotWarning;
+
+  constructor(opts: { rotationStart?: number; warn?: SnapshotWarning } = {}) {
+    this.pools = new PoolTable(opts.rotationStart ?? 0);
+    this.warn = opts.warn ?? (() => undefined);
+  }
+
+  /** Replace every zone (a reload) and re-check every pool against the new zones. */
+  setZones(zones: readonly ZoneData[]): void {
+    this.zones.clear();
+    for (const z of zones) {
+      const index = new ZoneIndex(z);
+      this.zones.set(index.key, index);
+    }
+    for (const [name, view] of this.views) this.setPool(name, view);
+  }
+
+  /** Replace one pool; a pool that cannot be served here is left out with a warning. */
+  setPool(name: string, view: PoolView | undefined): void {
+    if (view) this.views.set(name, view);
+    else this.views.delete(name);
+    const problem = view && this.poolProblem(name);
+    if (problem) this.warn(problem);
+    this.pools.set(name, problem ? undefined : view);
+  }
+
+  /** The zone with the longest origin that contains `key`. */
+  findZone(key: string): ZoneIndex | undefined {
+    for (let i = 0; ; i += key.charCodeAt(i) + 1) {
+      const zone = this.zones.get(i === 0 ? key : key.slice(i));
+      if (zone) return zone;
+      if (i >= key.length) return undefined;
+    }
+  }
+
+  private poolProblem(name: string): string | undefined {
+    const key = nameToKey(name);
+    const zone = this.findZone(key);
+    if (!zone) return `pool ${name} is outside every zone; not served`;
+    if (zone.findCut(key)) return `pool ${name} is below a delegation in ${zone.file}; not served`;
+    const node = zone.nodes.get(key);
+    for (const type of [TYPE.A, TYPE.AAAA, TYPE.CNAME, TYPE.DNAME]) {
+      if (node?.rrsets.has(type)) {
+        return `${zone.file}: static ${type === TYPE.A ? 'A' : type === TYPE.AAAA ? 'AAAA' : type === TYPE.CNAME ? 'CNAME' : 'DNAME'} records at pool name ${name}; the pool is not served until they are removed`;
+      }
+    }
+    return undefined;
+  }
+}

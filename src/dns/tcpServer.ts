@@ -1,0 +1,100 @@
+import net from 'node:net';
+import type { Logger } from 'pino';
+import { TierdnsError } from '../util/errors';
+import type { QueryHandler } from './handler';
+
+export interface TcpLimits {
+  /** Close a connection that completes no query for this long (RFC 7766 §6.2.3; default 10000). */
+  idleMs: number;
+  /** Concurrent connections per listener (default 1000). */
+  maxConnections: number;
+  /** Unsent answer bytes per connection before we stop reading its queries (default 256 KiB). */
+  maxQueuedBytes: number;
+}
+
+export const DEFAULT_TCP_LIMITS: TcpLimits = { idleMs: 10_000, maxConnections: 1000, maxQueuedBytes: 256 * 1024 };
+
+/**
+ * DNS over TCP (RFC 7766): length-prefixed messages, pipelined, answered as they complete.
+ * A client that stops reading is paused, then closed by the idle timer; one that trickles
+ * bytes without completing a query is closed by the same timer.
+ */
+export class TcpServer {
+  private server?: net.Server;
+  private readonly connections = new Set<net.Socket>();
+
+  constructor(
+    private readonly handler: QueryHandler,
+    private readonly log: Logger,
+    private readonly limits: TcpLimits = DEFAULT_TCP_LIMITS,
+  ) {}
+
+  listen(host: string, port: number): Promise<number> {
+    const server = net.createServer({ noDelay: true }, (socket) => this.serve(socket));
+    server.maxConnections = this.limits.maxConnections;
+    this.server = server;
+    return new Promise((resolve, reject) => {
+      server.once('error', (err) => reject(new TierdnsError('TIERDNS_E_BIND', `cannot listen on tcp ${host}:${port}: ${err.message}`, { cause: err })));
+      server.listen({ host, port, ipv6Only: host.includes(':') }, () => {
+        server.removeAllListeners('error');
+        server.on('error', (err) => this.log.warn({ err }, 'dns: tcp server error'));
+        resolve((server.address() as net.AddressInfo).port);
+      });
+    });
+  }
+
+  private serve(socket: net.Socket): void {
+    this.connections.add(socket);
+    let pending: Buffer | undefined;
+    const idle = setTimeout(() => socket.destroy(), this.limits.idleMs);
+    socket.on('data', (chunk: Buffer) => {
+      let buf = pending ? Buffer.concat([pending, chunk]) : chunk;
+      let off = 0;
+      while (buf.length - off >= 2) {
+        const len = buf.readUInt16BE(off);
+        if (buf.length - off - 2 < len) break;
+        const msg = buf.subarray(off + 2, off + 2 + len);
+        off += 2 + len;
+        idle.refresh();
+        const out = this.handler.handle(msg, 'tcp');
+        if (out) socket.write(frame(out));
+      }
+      pending = off < buf.length ? buf.subarray(off) : undefined;
+      if (pending && off > 0) pending = Buffer.from(pending); // do not pin a large chunk for a few bytes
+      buf = Buffer.alloc(0);
+      if (socket.writableLength > this.limits.maxQueuedBytes) socket.pause();
+    });
+    socket.on('drain', () => socket.resume());
+    socket.on('end', () => socket.end());
+    socket.on('error', (err) => this.log.debug({ err }, 'dns: tcp connection error'));
+    socket.on('close', () => {
+      clearTimeout(idle);
+      this.connections.delete(socket);
+    });
+  }
+
+  /** Stop accepting; let connections flush what they were answering, then close them. */
+  close(graceMs = 3000): Promise<void> {
+    const server = this.server;
+    this.server = undefined;
+    if (!server) return Promise.resolve();
+    return new Promise((resolve) => {
+      const force = setTimeout(() => {
+        for (const s of this.connections) s.destroy();
+      }, graceMs);
+      force.unref();
+      server.close(() => {
+        clearTimeout(force);
+        resolve();
+      });
+      for (const s of this.connections) s.end();
+    });
+  }
+}
+
+function frame(msg: Buffer): Buffer {
+  const out = Buffer.allocUnsafe(msg.length + 2);
+  out.writeUInt16BE(msg.length, 0);
+  msg.copy(out, 2);
+  return out;
+}

@@ -1,0 +1,103 @@
+import { CLASS_IN, TYPE } from '../dns/constants';
+import { nameToKey } from '../dns/query';
+import type { PoolView, WhenAllDown } from '../store/types';
+import { parseIp } from '../util/ip';
+import { SmoothRotation } from './rotation';
+
+/** The records one family of a pool can hand out, pre-encoded for the hot path. */
+export class FamilyAnswers {
+  /** Each record encoded with its owner compressed to the question (0xC00C), twice over, so any
+   *  rotating window of `window` records is one contiguous slice. */
+  readonly records: Buffer;
+  readonly recordSize: number;
+  readonly window: number;
+  readonly rdata: Buffer[];
+  private readonly rotation: SmoothRotation;
+
+  constructor(type: number, ttl: number, addrs: Buffer[], weights: number[], maxAnswers: number, start: number) {
+    const n = addrs.length;
+    this.rdata = addrs;
+    this.recordSize = 12 + (type === TYPE.A ? 4 : 16);
+    this.window = maxAnswers > 0 ? Math.min(maxAnswers, n) : n;
+    this.records = Buffer.alloc(this.recordSize * n * 2);
+    for (let i = 0; i < 2 * n; i++) {
+      const off = i * this.recordSize;
+      this.records.writeUInt16BE(0xc00c, off);
+      this.records.writeUInt16BE(type, off + 2);
+      this.records.writeUInt16BE(CLASS_IN, off + 4);
+      this.records.writeUInt32BE(ttl, off + 6);
+      this.records.writeUInt16BE(addrs[i % n].length, off + 10);
+      addrs[i % n].copy(this.records, off + 12);
+    }
+    this.rotation = new SmoothRotation(weights, start);
+  }
+
+  /** Byte offset in `records` where the next answer's window starts. */
+  nextStart(): number {
+    return this.rotation.pick() * this.recordSize;
+  }
+
+  /** The next window as RDATA list, for answers built by the general writer. */
+  nextRdata(): Buffer[] {
+    const first = this.rotation.pick();
+    const out: Buffer[] = [];
+    for (let i = 0; i < this.window; i++) out.push(this.rdata[(first + i) % this.rdata.length]);
+    return out;
+  }
+}
+
+interface FamilyState {
+  /** Enabled members whose verdict is up. */
+  healthy?: FamilyAnswers;
+  /** Every enabled member regardless of health: the fail-open answer. */
+  enabled?: FamilyAnswers;
+}
+
+/** A pool as the answer logic sees it: built once per change, then only rotated. */
+export class PoolAnswers {
+  readonly name: string;
+  readonly key: string;
+  readonly ttl: number;
+  readonly whenAllDown: WhenAllDown;
+  private readonly v4: FamilyState;
+  private readonly v6: FamilyState;
+
+  constructor(view: PoolView, start = 0) {
+    const cfg = view.config;
+    this.name = cfg.name;
+    this.key = nameToKey(cfg.name);
+    this.ttl = cfg.ttlSeconds;
+    this.whenAllDown = cfg.whenAllDown;
+    this.v4 = buildFamily(view, 4, start);
+    this.v6 = buildFamily(view, 6, start);
+  }
+
+  /**
+   * Records to answer for a family (PRODUCT.md §4): healthy members; when none, the all-down
+   * rule. `lookupPool` resolves `pool:<name>` backups; `depth` stops backup loops.
+   * Returns undefined for NODATA.
+   */
+  select(family: 4 | 6, lookupPool: (name: string) => PoolAnswers | undefined, depth = 0): FamilyAnswers | undefined {
+    const state = family === 4 ? this.v4 : this.v6;
+    if (state.healthy) return state.healthy;
+    if (this.whenAllDown === 'all') return state.enabled;
+    if (this.whenAllDown === 'none' || depth >= 4) return undefined;
+    return lookupPool(this.whenAllDown.slice(5))?.select(family, lookupPool, depth + 1);
+  }
+}
+
+function buildFamily(view: PoolView, family: 4 | 6, start: number): FamilyState {
+  const type = family === 4 ? TYPE.A : TYPE.AAAA;
+  const enabled: { bytes: Buffer; weight: number; up: boolean }[] = [];
+  for (const m of view.members) {
+    const ip = parseIp(m.ip);
+    if (!ip || ip.family !== family || m.admin !== 'enabled') continue;
+    enabled.push({ bytes: ip.bytes, weight: m.weight, up: m.verdict === 'up' || view.config.check === 'none' });
+  }
+  if (enabled.length === 0) return {};
+  const make = (list: typeof enabled) =>
+    list.length === 0
+      ? undefined
+      : new FamilyAnswers(type, view.config.ttlSeconds, list.map((e) => e.bytes), list.map((e) => e.weight), view.config.maxAnswers, start);
+  return { healthy: make(enabled.filter((e) => e.up)), enabled: make(enabled) };
+}

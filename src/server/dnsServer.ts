@@ -1,0 +1,47 @@
+import type { Logger } from 'pino';
+import { QueryHandler } from '../dns/handler';
+import type { Snapshot } from '../dns/snapshot';
+import { DEFAULT_TCP_LIMITS, TcpServer, type TcpLimits } from '../dns/tcpServer';
+import { UdpServer } from '../dns/udpServer';
+import type { ListenAddress } from '../util/listen';
+
+/** UDP and TCP on every listen address, all answering from one snapshot. */
+export class DnsServer {
+  readonly handler: QueryHandler;
+  private readonly udp: UdpServer[] = [];
+  private readonly tcp: TcpServer[] = [];
+
+  constructor(
+    private readonly snapshot: Snapshot,
+    private readonly log: Logger,
+    private readonly tcpLimits: TcpLimits = DEFAULT_TCP_LIMITS,
+  ) {
+    this.handler = new QueryHandler(() => this.snapshot, log);
+  }
+
+  /** Bind every address; port 0 picks one free port shared by UDP and TCP. Returns what was bound. */
+  async listen(addresses: readonly ListenAddress[]): Promise<ListenAddress[]> {
+    const bound: ListenAddress[] = [];
+    try {
+      for (const a of addresses) {
+        const udp = new UdpServer(this.handler, this.log);
+        this.udp.push(udp);
+        const port = await udp.listen(a.host, a.port);
+        const tcp = new TcpServer(this.handler, this.log, this.tcpLimits);
+        this.tcp.push(tcp);
+        await tcp.listen(a.host, port);
+        bound.push({ host: a.host, port });
+      }
+    } catch (err) {
+      await this.close(0);
+      throw err;
+    }
+    return bound;
+  }
+
+  async close(graceMs = 3000): Promise<void> {
+    await Promise.all([...this.udp.map((s) => s.close()), ...this.tcp.map((s) => s.close(graceMs))]);
+    this.udp.length = 0;
+    this.tcp.length = 0;
+  }
+}

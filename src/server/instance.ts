@@ -1,0 +1,109 @@
+import type { Logger } from 'pino';
+import { Snapshot } from '../dns/snapshot';
+import { HealthLoop } from '../health/loop';
+import { openStore } from '../store/open';
+import { StoreSync } from '../store/sync';
+import type { Store } from '../store/types';
+import { errorMessage } from '../util/errors';
+import type { ListenAddress } from '../util/listen';
+import { loadZoneDir } from '../zone/load';
+import { formatProblem, type ZoneData } from '../zone/types';
+import { DnsServer } from './dnsServer';
+import type { TcpLimits } from '../dns/tcpServer';
+
+export interface InstanceOptions {
+  zonesDir: string;
+  listen: ListenAddress[];
+  storeUrl: string;
+  stateDir?: string;
+  instance: string;
+  log: Logger;
+  /** Run the health-probe loop (one worker of a cluster does). */
+  probe: boolean;
+  /** Where successive answers start rotating (spreads instances and workers). */
+  rotationStart?: number;
+  resyncMs?: number;
+  tcpLimits?: TcpLimits;
+}
+
+/**
+ * One running `tierdns serve`: zones from files, pools from the store kept in memory by
+ * StoreSync, probes by HealthLoop, answers by DnsServer. Answers never wait on the store.
+ */
+export class Instance {
+  readonly snapshot: Snapshot;
+  readonly dns: DnsServer;
+  private store?: Store;
+  private sync?: StoreSync;
+  private health?: HealthLoop;
+  private zones: ZoneData[] = [];
+  private publishTimer?: NodeJS.Timeout;
+  bound: ListenAddress[] = [];
+
+  constructor(private readonly opts: InstanceOptions) {
+    this.snapshot = new Snapshot({
+      rotationStart: opts.rotationStart,
+      warn: (message) => opts.log.error(`pool: ${message}`),
+    });
+    this.dns = new DnsServer(this.snapshot, opts.log, opts.tcpLimits);
+  }
+
+  async start(): Promise<void> {
+    const { log } = this.opts;
+    this.reloadZones();
+    const store = openStore(this.opts.storeUrl, { log });
+    this.store = store;
+    const sync = new StoreSync({ store, stateDir: this.opts.stateDir, resyncMs: this.opts.resyncMs, log });
+    this.sync = sync;
+    if (this.opts.probe) this.health = new HealthLoop({ store, instance: this.opts.instance, log });
+    sync.on('pool', (name: string, view) => {
+      this.snapshot.setPool(name, view);
+      this.health?.updatePool(name, view);
+    });
+    // Pools (with their stored verdicts) are in memory before the first answer (PRODUCT.md §5).
+    await sync.start();
+    for (const [name, view] of sync.current().pools) {
+      this.snapshot.setPool(name, view);
+      this.health?.updatePool(name, view);
+    }
+    this.bound = await this.dns.listen(this.opts.listen);
+    this.health?.start();
+    this.publishZones();
+    log.info({ listen: this.bound, zones: this.zones.map((z) => z.origin), store: store.description, instance: this.opts.instance }, 'serve: ready');
+  }
+
+  /** Load the zones directory; a zone whose file is broken keeps its previous version. */
+  reloadZones(): void {
+    const { log } = this.opts;
+    const { zones, problems } = loadZoneDir(this.opts.zonesDir);
+    for (const p of problems) log.error({ file: p.file, line: p.line }, `zone: ${formatProblem(p)}`);
+    const broken = new Set(problems.map((p) => p.file));
+    const loaded = new Set(zones.map((z) => z.origin));
+    const kept = this.zones.filter((z) => !loaded.has(z.origin) && broken.has(z.file));
+    for (const z of kept) log.warn({ zone: z.origin, file: z.file }, 'zone: keeping the previous version');
+    this.zones = [...zones, ...kept];
+    this.snapshot.setZones(this.zones);
+    log.info({ zones: this.zones.map((z) => `${z.origin} (${z.records.length} records)`) }, 'zone: loaded');
+    if (this.store) this.publishZones();
+  }
+
+  private publishZones(): void {
+    clearTimeout(this.publishTimer);
+    const store = this.store;
+    if (!store) return;
+    store.publishZones(this.opts.instance, this.zones.map((z) => z.origin)).catch((err: unknown) => {
+      // The store may be down: try again later, answers do not depend on it.
+      this.opts.log.warn(`store: cannot publish zones: ${errorMessage(err)}`);
+      this.publishTimer = setTimeout(() => this.publishZones(), 5000);
+      this.publishTimer.unref();
+    });
+  }
+
+  async stop(graceMs = 3000): Promise<void> {
+    clearTimeout(this.publishTimer);
+    await this.health?.stop();
+    await this.dns.close(graceMs);
+    await this.sync?.stop();
+    await this.store?.close();
+  }
+}

@@ -107,7 +107,7 @@ function runPrimary(workers: number, log: Logger): void {
     const info = started.get(worker.id) ?? { index: 1, atMs: 0 };
     started.delete(worker.id);
     if (stopping) {
-      if (started.size === 0) process.exit(0);
+      if (started.size === 0) process.exit(process.exitCode ?? 0);
       return;
     }
     // A worker that dies at start (bind error, bad flags) would only die again.

@@ -47,24 +47,34 @@ export class TcpServer {
     this.connections.add(socket);
     let pending: Buffer | undefined;
     const idle = setTimeout(() => socket.destroy(), this.limits.idleMs);
-    socket.on('data', (chunk: Buffer) => {
-      let buf = pending ? Buffer.concat([pending, chunk]) : chunk;
+    // Answer every complete message buffered, unless the client is not reading its answers.
+    const pump = () => {
+      if (!pending) return;
       let off = 0;
-      while (buf.length - off >= 2) {
-        const len = buf.readUInt16BE(off);
-        if (buf.length - off - 2 < len) break;
-        const msg = buf.subarray(off + 2, off + 2 + len);
+      while (pending.length - off >= 2) {
+        if (socket.writableLength > this.limits.maxQueuedBytes) {
+          socket.pause();
+          break;
+        }
+        const len = pending.readUInt16BE(off);
+        if (pending.length - off - 2 < len) break;
+        const msg = pending.subarray(off + 2, off + 2 + len);
         off += 2 + len;
         idle.refresh();
         const out = this.handler.handle(msg, 'tcp');
         if (out) socket.write(frame(out));
       }
-      pending = off < buf.length ? buf.subarray(off) : undefined;
-      if (pending && off > 0) pending = Buffer.from(pending); // do not pin a large chunk for a few bytes
-      buf = Buffer.alloc(0);
-      if (socket.writableLength > this.limits.maxQueuedBytes) socket.pause();
+      // Keep only the unanswered tail, copied so a large chunk is not pinned for a few bytes.
+      pending = off === 0 ? pending : off < pending.length ? Buffer.from(pending.subarray(off)) : undefined;
+    };
+    socket.on('data', (chunk: Buffer) => {
+      pending = pending ? Buffer.concat([pending, chunk]) : chunk;
+      pump();
     });
-    socket.on('drain', () => socket.resume());
+    socket.on('drain', () => {
+      pump();
+      if (socket.writableLength <= this.limits.maxQueuedBytes) socket.resume();
+    });
     socket.on('end', () => socket.end());
     socket.on('error', (err) => this.log.debug({ err }, 'dns: tcp connection error'));
     socket.on('close', () => {

@@ -1,0 +1,314 @@
+'use strict';
+// PRODUCT.md §9, item by item, against the real server over real sockets.
+const test = require('node:test');
+const assert = require('node:assert/strict');
+const { ask, buildQuery, udpExchange, tcpExchange, decode, startDns, poolView, encodeName, TYPES } = require('./helpers/dns');
+const ZONE = require('./fixtures/example.zone');
+
+const NET_ZONE = `
+$ORIGIN example.net.
+$TTL 60
+@ SOA ns1.example.com. h.example.com. 1 2 3 4 30
+@ NS ns1.example.com.
+target A 127.0.0.77
+`;
+
+let srv;
+test.before(async () => {
+  srv = await startDns(null, {
+    zones: { 'example.com': ZONE, 'example.net': NET_ZONE },
+    pools: [poolView('ws.example.com', [['127.0.1.1'], ['127.0.1.2'], ['::1']])],
+  });
+});
+test.after(() => srv.close());
+
+const rrs = (section) => section.map((r) => `${r.name.toLowerCase()} ${r.ttl} ${r.type} ${r.address ?? r.domain ?? r.exchange ?? r.data ?? r.target ?? r.ns ?? ''}`).sort();
+
+test('header: QR=1, ID, opcode, RD and CD copied, RA=0, Z=0, AD=0', async () => {
+  const r = await ask(srv.port, 'example.com', 'SOA', { id: 0xbeef, cd: true });
+  assert.equal(r.id, 0xbeef);
+  assert.equal(r.qr, 1);
+  assert.equal(r.rd, 1);
+  assert.equal(r.cd, 1);
+  assert.equal(r.ra, 0);
+  assert.equal(r.z, 0);
+  assert.equal(r.ad, 0);
+  assert.equal(r.aa, 1);
+  const r2 = await ask(srv.port, 'example.com', 'SOA', { rd: false });
+  assert.equal(r2.rd, 0);
+  assert.equal(r2.cd, 0);
+});
+
+test('packets shorter than a header and packets with QR=1 are dropped', async () => {
+  assert.equal(await udpExchange(srv.port, Buffer.from([1, 2, 3, 4, 5]), { timeoutMs: 300 }), null);
+  const q = buildQuery('example.com', 'A');
+  q[2] |= 0x80;
+  assert.equal(await udpExchange(srv.port, q, { timeoutMs: 300 }), null);
+});
+
+test('opcode other than QUERY gets NOTIMP with flags cleared', async () => {
+  const r = await ask(srv.port, 'example.com', 'SOA', { opcode: 2 });
+  assert.equal(r.rcode, 4);
+  assert.equal(r.opcode, 2);
+  assert.equal(r.aa, 0);
+  assert.equal(r.answers.length, 0);
+  const notify = await ask(srv.port, 'example.com', 'SOA', { opcode: 4 });
+  assert.equal(notify.rcode, 4);
+});
+
+test('QDCOUNT other than 1 gets FORMERR', async () => {
+  const zero = Buffer.alloc(12);
+  zero.writeUInt16BE(7, 0);
+  const r0 = decode(await udpExchange(srv.port, zero));
+  assert.equal(r0.rcode, 1);
+  assert.equal(r0.id, 7);
+  const two = buildQuery('example.com', 'A', { qdcount: 2 });
+  const r2 = decode(await udpExchange(srv.port, two));
+  assert.equal(r2.rcode, 1);
+});
+
+test('class other than IN is REFUSED; names outside every zone are REFUSED without AA', async () => {
+  const ch = await ask(srv.port, 'version.bind', 'TXT', { qclass: 3 });
+  assert.equal(ch.rcode, 5);
+  const any = await ask(srv.port, 'example.com', 'SOA', { qclass: 255 });
+  assert.equal(any.rcode, 5);
+  const out = await ask(srv.port, 'example.org', 'A');
+  assert.equal(out.rcode, 5);
+  assert.equal(out.aa, 0);
+  const root = await ask(srv.port, '.', 'NS');
+  assert.equal(root.rcode, 5);
+});
+
+test('the question is echoed byte for byte (0x20 mixed case) and matched case-insensitively', async () => {
+  const q = buildQuery('WwW.ExAmPlE.CoM', 'A');
+  const buf = await udpExchange(srv.port, q);
+  assert.deepEqual(buf.subarray(12, q.length), q.subarray(12));
+  const r = decode(buf);
+  assert.equal(r.rcode, 0);
+  assert.equal(r.answers[0].type, TYPES.CNAME);
+  const pool = buildQuery('WS.example.COM', 'A');
+  const pbuf = await udpExchange(srv.port, pool);
+  assert.deepEqual(pbuf.subarray(12, pool.length), pool.subarray(12));
+  assert.equal(decode(pbuf).answers.length, 2);
+});
+
+test('NXDOMAIN carries the SOA with TTL min(SOA TTL, MINIMUM)', async () => {
+  const r = await ask(srv.port, 'nope.example.com', 'A');
+  assert.equal(r.rcode, 3);
+  assert.equal(r.aa, 1);
+  assert.equal(r.answers.length, 0);
+  assert.equal(r.authorities.length, 1);
+  assert.equal(r.authorities[0].type, TYPES.SOA);
+  assert.equal(r.authorities[0].ttl, 300);
+  const net = await ask(srv.port, 'nope.example.net', 'A');
+  assert.equal(net.authorities[0].ttl, 30);
+});
+
+test('NODATA carries the SOA; empty non-terminals are NODATA, not NXDOMAIN', async () => {
+  const r = await ask(srv.port, 'mail.example.com', 'AAAA');
+  assert.equal(r.rcode, 0);
+  assert.equal(r.answers.length, 0);
+  assert.equal(r.authorities[0].type, TYPES.SOA);
+  for (const name of ['ent.example.com', 'sub.ent.example.com', '_tcp.example.com']) {
+    const e = await ask(srv.port, name, 'A');
+    assert.equal(e.rcode, 0, name);
+    assert.equal(e.authorities[0].type, TYPES.SOA, name);
+  }
+  const below = await ask(srv.port, 'x.deep.ent.sub.example.com', 'A');
+  assert.equal(below.rcode, 3);
+});
+
+test('in-zone CNAMEs are chased, across our zones too; loops and out-of-zone targets stop', async () => {
+  const r = await ask(srv.port, 'alias.example.com', 'A');
+  assert.deepEqual(r.answers.map((a) => a.type), [TYPES.CNAME, TYPES.CNAME, TYPES.A, TYPES.A]);
+  assert.equal(r.aa, 1);
+  const loop = await ask(srv.port, 'loop1.example.com', 'A');
+  assert.equal(loop.rcode, 0);
+  assert.deepEqual(loop.answers.map((a) => a.type), [TYPES.CNAME, TYPES.CNAME]);
+  const out = await ask(srv.port, 'out.example.com', 'A');
+  assert.equal(out.answers.length, 1);
+  assert.equal(out.answers[0].domain, 'target.elsewhere.net');
+  const cname = await ask(srv.port, 'www.example.com', 'CNAME');
+  assert.deepEqual(cname.answers.map((a) => a.type), [TYPES.CNAME]);
+});
+
+test('apex NS answers carry glue in the additional section', async () => {
+  const r = await ask(srv.port, 'example.com', 'NS');
+  assert.equal(r.answers.length, 2);
+  assert.deepEqual(rrs(r.additionals), ['ns1.example.com 3600 1 127.0.0.1', 'ns1.example.com 3600 28 ::1', 'ns2.example.com 3600 1 127.0.0.2'].sort());
+});
+
+test('delegations below the zone get referrals: AA=0, NS in authority, glue', async () => {
+  for (const name of ['child.example.com', 'www.child.example.com']) {
+    const r = await ask(srv.port, name, 'A');
+    assert.equal(r.rcode, 0);
+    assert.equal(r.aa, 0);
+    assert.equal(r.answers.length, 0);
+    assert.deepEqual(r.authorities.map((a) => a.type), [TYPES.NS, TYPES.NS]);
+    assert.deepEqual(rrs(r.additionals), ['ns.child.example.com 3600 1 127.0.0.53']);
+  }
+  const ds = await ask(srv.port, 'child.example.com', 'DS');
+  assert.equal(ds.aa, 1);
+  assert.equal(ds.authorities[0].type, TYPES.SOA);
+});
+
+test('wildcards synthesize answers at the query name (RFC 4592)', async () => {
+  const r = await ask(srv.port, 'anything.wild.example.com', 'TXT');
+  assert.equal(r.rcode, 0);
+  assert.equal(r.answers[0].name.toLowerCase(), 'anything.wild.example.com');
+  const deep = await ask(srv.port, 'a.b.wild.example.com', 'A');
+  assert.equal(deep.answers[0].address, '127.0.0.10');
+  const real = await ask(srv.port, 'host.wild.example.com', 'A');
+  assert.equal(real.answers.length, 0, 'existing names are not covered by the wildcard');
+  assert.equal(real.rcode, 0);
+  const below = await ask(srv.port, 'x.host.wild.example.com', 'A');
+  assert.equal(below.rcode, 3, 'the closest encloser host.wild has no wildcard child');
+});
+
+test('DNAME answers with the DNAME and a synthesized CNAME (RFC 6672)', async () => {
+  const r = await ask(srv.port, 'target.dn.example.com', 'A');
+  assert.deepEqual(r.answers.map((a) => a.type), [TYPES.DNAME, TYPES.CNAME, TYPES.A]);
+  assert.equal(r.answers[2].address, '127.0.0.77');
+});
+
+test('MX and SRV answers add the addresses we hold', async () => {
+  const mx = await ask(srv.port, 'example.com', 'MX');
+  assert.deepEqual(rrs(mx.additionals), ['mail.example.com 3600 1 127.0.0.25']);
+  const srvr = await ask(srv.port, '_sip._tcp.example.com', 'SRV');
+  assert.deepEqual(rrs(srvr.additionals), ['sip.example.com 3600 1 127.0.0.30']);
+});
+
+test('EDNS: OPT iff the query had one, version 0, payload 1232, DO copied', async () => {
+  const plain = await ask(srv.port, 'example.com', 'SOA');
+  assert.equal(plain.opt, undefined);
+  const e = await ask(srv.port, 'example.com', 'SOA', { edns: { udp: 4096, do: true } });
+  assert.equal(e.opt.version, 0);
+  assert.equal(e.opt.do, true);
+  assert.equal(e.opt.udp, 1232);
+  const nodo = await ask(srv.port, 'example.com', 'SOA', { edns: { udp: 4096 } });
+  assert.equal(nodo.opt.do, false);
+  const pool = await ask(srv.port, 'ws.example.com', 'A', { edns: { udp: 1400, do: true } });
+  assert.equal(pool.opt.do, true);
+  assert.equal(pool.answers.length, 2);
+});
+
+test('EDNS: version > 0 gets BADVERS with an OPT of version 0', async () => {
+  const r = await ask(srv.port, 'example.com', 'SOA', { edns: { version: 1 } });
+  assert.equal(r.rcode, 16);
+  assert.equal(r.opt.version, 0);
+  assert.equal(r.answers.length, 0);
+});
+
+test('EDNS: unknown options and flags are ignored and never echoed', async () => {
+  const r = await ask(srv.port, 'example.com', 'SOA', {
+    edns: { flags: 0x4000, options: [{ code: 65001, data: Buffer.from('abc') }, { code: 10, data: Buffer.alloc(8, 7) }] },
+  });
+  assert.equal(r.rcode, 0);
+  assert.equal(r.answers.length, 1);
+  const raw = r.raw;
+  // Our OPT is the last 11 bytes: no options, flags only DO (clear here).
+  assert.equal(raw.readUInt16BE(raw.length - 2), 0);
+  assert.equal(raw.readUInt16BE(raw.length - 4), 0);
+});
+
+test('EDNS: more than one OPT is FORMERR', async () => {
+  const q = buildQuery('example.com', 'SOA', { edns: {} });
+  const opt = q.subarray(q.length - 11);
+  const twice = Buffer.concat([q, opt]);
+  twice.writeUInt16BE(2, 10);
+  const r = decode(await udpExchange(srv.port, twice));
+  assert.equal(r.rcode, 1);
+});
+
+test('EDNS: a malformed OPT (options overrunning RDATA, non-root owner) is FORMERR', async () => {
+  const q = buildQuery('example.com', 'SOA', { edns: { options: [{ code: 3, data: Buffer.alloc(4) }] } });
+  q.writeUInt16BE(100, q.length - 6); // option length beyond the RDATA
+  assert.equal(decode(await udpExchange(srv.port, q)).rcode, 1);
+});
+
+test('EDNS: payload is clamped to min(client, 1232); 512 without EDNS; truncation keeps the OPT', async () => {
+  const noEdns = await ask(srv.port, 'big.example.com', 'TXT');
+  assert.equal(noEdns.tc, 1);
+  assert.ok(noEdns.raw.length <= 512);
+  assert.equal(noEdns.answers.length, 0, 'the TXT RRset is dropped whole');
+  const small = await ask(srv.port, 'big.example.com', 'TXT', { edns: { udp: 1000 } });
+  assert.equal(small.tc, 1);
+  assert.ok(small.raw.length <= 1000);
+  assert.ok(small.opt, 'OPT kept');
+  const fits = await ask(srv.port, 'big.example.com', 'TXT', { edns: { udp: 65000 } });
+  assert.equal(fits.tc, 0);
+  assert.equal(fits.answers.length, 3);
+  assert.ok(fits.raw.length <= 1232);
+  const [tcp] = await tcpExchange(srv.port, [buildQuery('big.example.com', 'TXT')]);
+  assert.equal(decode(tcp).answers.length, 3);
+});
+
+test('ANY gets a minimal answer (RFC 8482)', async () => {
+  const r = await ask(srv.port, 'example.com', 'ANY');
+  assert.equal(r.rcode, 0);
+  assert.equal(r.answers.length, 1);
+  const pool = await ask(srv.port, 'ws.example.com', 'ANY');
+  assert.equal(pool.answers.length, 2);
+  assert.ok(pool.answers.every((a) => a.type === TYPES.A));
+});
+
+test('AXFR and IXFR are REFUSED over UDP and TCP', async () => {
+  assert.equal((await ask(srv.port, 'example.com', 'AXFR')).rcode, 5);
+  assert.equal((await ask(srv.port, 'example.com', 'IXFR')).rcode, 5);
+  const [buf] = await tcpExchange(srv.port, [buildQuery('example.com', 'AXFR')]);
+  assert.equal(decode(buf).rcode, 5);
+});
+
+test('other static types: TXT, CAA, SRV', async () => {
+  const txt = await ask(srv.port, 'example.com', 'TXT');
+  assert.equal(txt.answers.length, 1);
+  const caa = await ask(srv.port, 'caa.example.com', 'CAA');
+  assert.equal(caa.answers.length, 1);
+  assert.deepEqual(caa.raw.subarray(caa.raw.length - 20), Buffer.from('\x05issueletsencrypt.org', 'latin1').subarray(1));
+});
+
+test('TCP: pipelined queries each get an answer with their own ID', async () => {
+  const msgs = [];
+  for (let i = 0; i < 50; i++) msgs.push(buildQuery(i % 2 ? 'ws.example.com' : 'example.com', i % 2 ? 'A' : 'SOA', { id: 1000 + i }));
+  const answers = await tcpExchange(srv.port, msgs);
+  assert.equal(answers.length, 50);
+  const ids = answers.map((a) => a.readUInt16BE(0)).sort((a, b) => a - b);
+  assert.deepEqual(ids, msgs.map((_, i) => 1000 + i));
+  for (const a of answers) assert.equal(decode(a).rcode, 0);
+});
+
+test('questions with bad names are FORMERR: label type 0x40, overlong name, truncated question', async () => {
+  const bad = buildQuery('example.com', 'A');
+  bad[12] = 0x41;
+  assert.equal(decode(await udpExchange(srv.port, bad)).rcode, 1);
+  const long = buildQuery(Array(5).fill('a'.repeat(60)).join('.'), 'A');
+  assert.equal(decode(await udpExchange(srv.port, long)).rcode, 1);
+  const cut = buildQuery('example.com', 'A').subarray(0, 20);
+  assert.equal(decode(await udpExchange(srv.port, cut)).rcode, 1);
+  const ptr = Buffer.concat([buildQuery('example.com', 'A').subarray(0, 12), Buffer.from([0xc0, 0x0c, 0, 1, 0, 1])]);
+  assert.equal(decode(await udpExchange(srv.port, ptr)).rcode, 1);
+});
+
+test('meta query types: OPT as QTYPE is FORMERR, other meta types NOTIMP', async () => {
+  assert.equal((await ask(srv.port, 'example.com', 41)).rcode, 1);
+  assert.equal((await ask(srv.port, 'example.com', 250)).rcode, 4);
+});
+
+test('Node dns.Resolver gets the same answers', async () => {
+  const { Resolver } = require('node:dns').promises;
+  const r = new Resolver();
+  r.setServers([`127.0.0.1:${srv.port}`]);
+  assert.deepEqual((await r.resolve4('ns1.example.com')).sort(), ['127.0.0.1']);
+  assert.deepEqual((await r.resolve4('ws.example.com')).sort(), ['127.0.1.1', '127.0.1.2']);
+  assert.deepEqual(await r.resolve6('ws.example.com'), ['::1']);
+  const mx = await r.resolveMx('example.com');
+  assert.deepEqual(mx, [{ exchange: 'mail.example.com', priority: 10 }]);
+  await assert.rejects(r.resolve4('nope.example.com'), { code: 'ENOTFOUND' });
+});
+
+test('question names with escapes (dots, binary labels) do not confuse lookup', async () => {
+  const name = Buffer.concat([Buffer.from([5]), Buffer.from('a.b\x00C', 'latin1'), encodeName('example.com')]);
+  const q = Buffer.concat([buildQuery('x', 'A').subarray(0, 12), name, Buffer.from([0, 1, 0, 1])]);
+  const r = decode(await udpExchange(srv.port, q));
+  assert.equal(r.rcode, 3);
+});

@@ -11,6 +11,8 @@ export interface ZoneRecord {
   target?: string;
   /** 1-based line in the zone file where the record starts. */
   line: number;
+  /** The file the record came from, when not the zone's own file (it came through $INCLUDE). */
+  file?: string;
 }
 
 export interface ZoneData {
@@ -21,6 +23,7 @@ export interface ZoneData {
 
 export interface ZoneProblem {
   file: string;
+  /** 1-based line; 0 when the problem concerns the whole file (no SOA, unreadable file). */
   line: number;
   message: string;
 }

@@ -23,20 +23,31 @@ export class DnsServer {
   async listen(addresses: readonly ListenAddress[]): Promise<ListenAddress[]> {
     const bound: ListenAddress[] = [];
     try {
-      for (const a of addresses) {
-        const udp = new UdpServer(this.handler, this.log);
-        this.udp.push(udp);
-        const port = await udp.listen(a.host, a.port);
-        const tcp = new TcpServer(this.handler, this.log, this.tcpLimits);
-        this.tcp.push(tcp);
-        await tcp.listen(a.host, port);
-        bound.push({ host: a.host, port });
-      }
+      for (const a of addresses) bound.push({ host: a.host, port: await this.listenOne(a) });
     } catch (err) {
       await this.close(0);
       throw err;
     }
     return bound;
+  }
+
+  private async listenOne(a: ListenAddress): Promise<number> {
+    // Port 0: the free UDP port the kernel picks may be taken for TCP; try a few.
+    for (let attempt = 1; ; attempt++) {
+      const udp = new UdpServer(this.handler, this.log);
+      const port = await udp.listen(a.host, a.port);
+      const tcp = new TcpServer(this.handler, this.log, this.tcpLimits);
+      try {
+        await tcp.listen(a.host, port);
+      } catch (err) {
+        await udp.close();
+        if (a.port !== 0 || attempt >= 20) throw err;
+        continue;
+      }
+      this.udp.push(udp);
+      this.tcp.push(tcp);
+      return port;
+    }
   }
 
   async close(graceMs = 3000): Promise<void> {

@@ -79,7 +79,9 @@ export class Instance {
     for (const p of problems) log.error({ file: p.file, line: p.line }, `zone: ${formatProblem(p)}`);
     const broken = new Set(problems.map((p) => p.file));
     const loaded = new Set(zones.map((z) => z.origin));
-    const kept = this.zones.filter((z) => !loaded.has(z.origin) && broken.has(z.file));
+    // An unreadable directory keeps every zone; a broken file keeps its own zone.
+    const dirBroken = broken.has(this.opts.zonesDir);
+    const kept = this.zones.filter((z) => !loaded.has(z.origin) && (dirBroken || broken.has(z.file)));
     for (const z of kept) log.warn({ zone: z.origin, file: z.file }, 'zone: keeping the previous version');
     this.zones = [...zones, ...kept];
     this.snapshot.setZones(this.zones);

@@ -120,7 +120,7 @@ function decode(buf) {
   return {
     raw: buf,
     id: h.id, qr: h.qr, opcode: h.opcode, aa: h.aa, tc: h.tc, rd: h.rd, ra: h.ra, z: h.z, ad: h.ad, cd: h.cd,
-    rcode: h.rcode + (opt ? ((opt.ttl >>> 24) & 0xff) << 4 : 0),
+    rcode: (buf[3] & 0x0f) | (opt ? opt.extendedRcode << 4 : 0),
     questions: p.questions,
     answers: p.answers,
     authorities: p.authorities,

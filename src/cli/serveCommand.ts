@@ -43,6 +43,11 @@ export function registerServeCommand(program: Command): void {
     });
 }
 
+function metricsAddress(text: string, workerId: number): ListenAddress {
+  const at = parseListen(text);
+  return { host: at.host, port: at.port === 0 ? 0 : at.port + workerId - 1 };
+}
+
 function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
 }
@@ -59,6 +64,8 @@ async function runInstance(flags: ServeFlags, listen: ListenAddress[], log: Logg
     // One prober per instance: in a cluster only the first worker probes.
     probe: workerId === 1,
     rotationStart: (process.pid + workerId) % 1024,
+    // Each worker keeps its own counters: worker N serves metrics on the given port + N - 1.
+    metrics: flags.metrics ? metricsAddress(flags.metrics, workerId) : undefined,
   });
   process.on('unhandledRejection', (err) => log.error({ err }, 'serve: unhandled rejection'));
   try {

@@ -10,8 +10,24 @@ export type Transport = 'udp' | 'tcp';
 /** Counters the servers keep for metrics and tests. */
 export class QueryStats {
   readonly byRcode = new Float64Array(24);
+  /** By QTYPE for types below 256 (A, AAAA, ANY…); the rest counted at index 256. */
+  readonly byType = new Float64Array(257);
   dropped = 0;
   failures = 0;
+  /** Answer-time histogram in µs, sampled on one query in 64 to keep the hot path cheap. */
+  readonly latencyBucketsUs = [10, 25, 50, 100, 250, 500, 1000, 5000];
+  readonly latencyCounts = new Float64Array(9);
+  latencySumUs = 0;
+  latencySamples = 0;
+  sampleTick = 0;
+
+  observeLatency(us: number): void {
+    let i = 0;
+    while (i < this.latencyBucketsUs.length && us > this.latencyBucketsUs[i]) i++;
+    this.latencyCounts[i]++;
+    this.latencySumUs += us;
+    this.latencySamples++;
+  }
 }
 
 /**
@@ -30,11 +46,17 @@ export class QueryHandler {
 
   handle(msg: Buffer, transport: Transport): Buffer | null {
     const q = this.query;
+    const stats = this.stats;
+    const sampled = (++stats.sampleTick & 63) === 0;
+    const t0 = sampled ? performance.now() : 0;
     try {
       parseQuery(msg, q);
       const out = respond(q, this.snapshot(), transport === 'udp' ? q.udpLimit() : 65535, this.writer);
-      if (out) this.stats.byRcode[out[3] & 0x0f]++;
-      else this.stats.dropped++;
+      if (out) {
+        stats.byRcode[out[3] & 0x0f]++;
+        stats.byType[q.qtype < 256 ? q.qtype : 256]++;
+      } else stats.dropped++;
+      if (sampled) stats.observeLatency((performance.now() - t0) * 1000);
       return out;
     } catch (err) {
       this.stats.failures++;

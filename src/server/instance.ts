@@ -10,6 +10,8 @@ import { loadZoneDir } from '../zone/load';
 import { formatProblem, type ZoneData } from '../zone/types';
 import { DnsServer } from './dnsServer';
 import type { TcpLimits } from '../dns/tcpServer';
+import type { Server } from 'node:http';
+import { serveMetrics } from './metrics';
 
 export interface InstanceOptions {
   zonesDir: string;
@@ -24,6 +26,8 @@ export interface InstanceOptions {
   rotationStart?: number;
   resyncMs?: number;
   tcpLimits?: TcpLimits;
+  /** Serve Prometheus metrics here. */
+  metrics?: ListenAddress;
 }
 
 /**
@@ -38,6 +42,7 @@ export class Instance {
   private health?: HealthLoop;
   private zones: ZoneData[] = [];
   private publishTimer?: NodeJS.Timeout;
+  private metricsServer?: Server;
   bound: ListenAddress[] = [];
 
   constructor(private readonly opts: InstanceOptions) {
@@ -67,6 +72,16 @@ export class Instance {
       this.health?.updatePool(name, view);
     }
     this.bound = await this.dns.listen(this.opts.listen);
+    if (this.opts.metrics) {
+      this.metricsServer = await serveMetrics(
+        this.opts.metrics,
+        {
+          queries: this.dns.handler.stats,
+          store: () => ({ status: sync.storeStatus, snapshot: sync.current() }),
+        },
+        log,
+      );
+    }
     this.health?.start();
     this.publishZones();
     log.info({ listen: this.bound, zones: this.zones.map((z) => z.origin), store: store.description, instance: this.opts.instance }, 'serve: ready');
@@ -103,6 +118,7 @@ export class Instance {
 
   async stop(graceMs = 3000): Promise<void> {
     clearTimeout(this.publishTimer);
+    this.metricsServer?.close();
     await this.health?.stop();
     await this.dns.close(graceMs);
     await this.sync?.stop();

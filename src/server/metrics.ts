@@ -1,0 +1,83 @@
+import http from 'node:http';
+import type { Logger } from 'pino';
+import { typeName } from '../dns/constants';
+import type { QueryStats } from '../dns/handler';
+import type { StoreSnapshot, StoreStatus } from '../store/types';
+import { TierdnsError } from '../util/errors';
+import type { ListenAddress } from '../util/listen';
+
+const RCODE_NAMES = ['NOERROR', 'FORMERR', 'SERVFAIL', 'NXDOMAIN', 'NOTIMP', 'REFUSED'];
+
+export interface ProbeStats {
+  ok: number;
+  failed: number;
+  latencySumMs: number;
+}
+
+export interface MetricsSources {
+  queries: QueryStats;
+  store: () => { status: StoreStatus; snapshot: StoreSnapshot };
+  probes?: () => ProbeStats;
+}
+
+/** Prometheus text exposition (version 0.0.4) of what PRODUCT.md §7 lists. */
+export function renderMetrics(src: MetricsSources): string {
+  const out: string[] = [];
+  const metric = (name: string, type: string, help: string, rows: [string, number][]) => {
+    out.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
+    for (const [labels, value] of rows) out.push(`${name}${labels} ${value}`);
+  };
+  const q = src.queries;
+  const rcodes: [string, number][] = [];
+  q.byRcode.forEach((n, i) => n && rcodes.push([`{rcode="${RCODE_NAMES[i] ?? i}"}`, n]));
+  metric('tierdns_answers_total', 'counter', 'Answers sent, by rcode.', rcodes);
+  const types: [string, number][] = [];
+  q.byType.forEach((n, i) => n && types.push([`{qtype="${i === 256 ? 'other' : typeName(i)}"}`, n]));
+  metric('tierdns_queries_total', 'counter', 'Queries answered, by QTYPE.', types);
+  metric('tierdns_queries_dropped_total', 'counter', 'Packets dropped unanswered (short, or QR=1).', [['', q.dropped]]);
+  metric('tierdns_answer_failures_total', 'counter', 'Answers that threw and became SERVFAIL.', [['', q.failures]]);
+  const buckets: [string, number][] = [];
+  let cumulative = 0;
+  q.latencyBucketsUs.forEach((le, i) => {
+    cumulative += q.latencyCounts[i];
+    buckets.push([`_bucket{le="${le / 1e6}"}`, cumulative]);
+  });
+  buckets.push([`_bucket{le="+Inf"}`, q.latencySamples], ['_sum', q.latencySumUs / 1e6], ['_count', q.latencySamples]);
+  metric('tierdns_answer_seconds', 'histogram', 'Time to compute an answer (sampled: 1 query in 64).', buckets);
+
+  const { status, snapshot } = src.store();
+  metric('tierdns_store_up', 'gauge', 'Whether the store is reachable (1) or not (0).', [['', status === 'ready' ? 1 : 0]]);
+  const verdicts: [string, number][] = [];
+  for (const [name, pool] of snapshot.pools) {
+    const counts = { up: 0, down: 0, unknown: 0, drained: 0 };
+    for (const m of pool.members) counts[m.admin === 'drained' ? 'drained' : m.verdict]++;
+    for (const [state, n] of Object.entries(counts)) verdicts.push([`{pool="${name}",state="${state}"}`, n]);
+  }
+  metric('tierdns_pool_members', 'gauge', 'Pool members by verdict (drained counted apart).', verdicts);
+  metric('tierdns_live_instances', 'gauge', 'Instances with a fresh heartbeat in the store.', [['', snapshot.instances.size]]);
+  if (src.probes) {
+    const p = src.probes();
+    metric('tierdns_probes_total', 'counter', 'Health probes run by this instance, by result.', [['{result="ok"}', p.ok], ['{result="failed"}', p.failed]]);
+    metric('tierdns_probe_latency_seconds_sum', 'counter', 'Total time spent in probes.', [['', p.latencySumMs / 1000]]);
+  }
+  return out.join('\n') + '\n';
+}
+
+/** A tiny HTTP server for /metrics; any other path is 404. */
+export function serveMetrics(at: ListenAddress, src: MetricsSources, log: Logger): Promise<http.Server> {
+  const server = http.createServer((req, res) => {
+    if (req.url !== '/metrics') {
+      res.writeHead(404).end();
+      return;
+    }
+    res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' }).end(renderMetrics(src));
+  });
+  return new Promise((resolve, reject) => {
+    server.once('error', (err) => reject(new TierdnsError('TIERDNS_E_BIND', `cannot serve metrics on ${at.host}:${at.port}: ${err.message}`)));
+    server.listen(at.port, at.host, () => {
+      server.removeAllListeners('error');
+      server.on('error', (err) => log.warn({ err }, 'metrics: server error'));
+      resolve(server);
+    });
+  });
+}

@@ -1,0 +1,74 @@
+'use strict';
+// Run `tierdns serve` as a real process for end-to-end tests; the port comes from its ready log.
+const { spawn } = require('node:child_process');
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+
+const CLI = path.join(__dirname, '..', '..', 'dist', 'cli.js');
+
+function tempDir(t, prefix = 'tierdns-test-') {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  if (t) t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+/**
+ * Start serve with `args` (added to --listen 127.0.0.1:0 unless args has --listen).
+ * Resolves { proc, port, logs, stop } once the instance logs 'serve: ready'.
+ */
+function startServe(t, args, { env = {}, timeoutMs = 10000 } = {}) {
+  const full = ['serve', ...(args.includes('--listen') ? [] : ['--listen', '127.0.0.1:0']), ...args];
+  const proc = spawn(process.execPath, [CLI, ...full], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const logs = [];
+  let buffered = '';
+  const stop = async (signal = 'SIGTERM') => {
+    if (proc.exitCode !== null || proc.signalCode !== null) return;
+    const exited = new Promise((r) => proc.once('exit', r));
+    proc.kill(signal);
+    await exited;
+  };
+  if (t) t.after(() => stop('SIGKILL'));
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`serve did not get ready:\n${logs.map((l) => JSON.stringify(l)).join('\n')}`)), timeoutMs);
+    proc.stdout.on('data', (chunk) => {
+      buffered += chunk;
+      let nl;
+      while ((nl = buffered.indexOf('\n')) >= 0) {
+        const line = buffered.slice(0, nl);
+        buffered = buffered.slice(nl + 1);
+        let entry;
+        try {
+          entry = JSON.parse(line);
+        } catch {
+          entry = { msg: line };
+        }
+        logs.push(entry);
+        if (entry.msg === 'serve: ready') {
+          clearTimeout(timer);
+          resolve({ proc, port: entry.listen[0].port, logs, stop });
+        }
+      }
+    });
+    proc.stderr.on('data', (chunk) => logs.push({ stderr: String(chunk) }));
+    proc.on('exit', (code) => {
+      clearTimeout(timer);
+      reject(Object.assign(new Error(`serve exited with ${code}: ${logs.map((l) => l.stderr ?? l.msg).join(' | ')}`), { code, logs }));
+    });
+  });
+}
+
+/** Run the CLI to completion: { code, stdout, stderr }. */
+function runCli(args, { env = {}, input } = {}) {
+  return new Promise((resolve) => {
+    const proc = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    proc.stdout.on('data', (c) => (stdout += c));
+    proc.stderr.on('data', (c) => (stderr += c));
+    proc.on('exit', (code) => resolve({ code, stdout, stderr }));
+    proc.stdin.end(input ?? '');
+  });
+}
+
+module.exports = { CLI, tempDir, startServe, runCli };

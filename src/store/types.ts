@@ -96,6 +96,14 @@ export interface Store {
   readPool(name: string): Promise<PoolView | undefined>;
   /** Create or replace a pool's config; members and verdicts are kept. */
   setPool(config: PoolConfig): Promise<void>;
+  /**
+   * Optional: read-modify-write of one pool's config in one atomic step (`pool set` changes only
+   * the flags given). `update` sees the current config (undefined for a new pool) and may throw
+   * to refuse, which changes nothing.
+   */
+  updatePool?(name: string, update: (current: PoolConfig | undefined) => PoolConfig): Promise<PoolConfig>;
+  /** Optional: the zones serving instances published, without reading every pool. */
+  readZones?(): Promise<string[]>;
   /** Remove a pool with its members and observations; false when absent. */
   removePool(name: string): Promise<boolean>;
   /** Add a member, or update its weight/port when present (admin state kept). */

@@ -1,0 +1,138 @@
+import { formatDuration } from '../util/duration';
+import type { MemberView, Observation, PoolConfig, PoolView, StoreSnapshot } from '../store/types';
+
+// What `tierdns status` and `tierdns pool ls` print: one JSON shape for scripts (PRODUCT.md §3,
+// optional fields are null rather than absent so the shape is stable) and aligned tables for humans.
+
+export interface ObservationJson {
+  instance: string;
+  /** Heartbeat fresh: this observation counts toward the verdict. */
+  live: boolean;
+  state: Observation['state'];
+  sinceMs: number;
+  lastProbeMs: number | null;
+  lastOk: boolean | null;
+  lastLatencyMs: number | null;
+  lastError: string | null;
+}
+
+export interface MemberJson {
+  ip: string;
+  weight: number;
+  port: number | null;
+  admin: MemberView['admin'];
+  verdict: MemberView['verdict'];
+  verdictSinceMs: number;
+  sinceSeconds: number;
+  addedAtMs: number;
+  lastProbe: { instance: string; atMs: number; ok: boolean | null; latencyMs: number | null; error: string | null } | null;
+  observations: ObservationJson[];
+}
+
+export type PoolJson = Omit<PoolConfig, 'host'> & { ttl: number; host: string | null; expect: string };
+
+export function poolJson(config: PoolConfig): PoolJson {
+  const { host, ...rest } = config;
+  return { ...rest, ttl: config.ttlSeconds, host: host ?? null, expect: expectText(config) };
+}
+
+function expectText(c: PoolConfig): string {
+  return c.expectMin === c.expectMax ? String(c.expectMin) : `${c.expectMin}-${c.expectMax}`;
+}
+
+function memberJson(m: MemberView, live: ReadonlyMap<string, number>, nowMs: number): MemberJson {
+  const observations = m.observations.map((o): ObservationJson => ({
+    instance: o.instance, live: live.has(o.instance), state: o.state, sinceMs: o.sinceMs,
+    lastProbeMs: o.lastProbeMs ?? null, lastOk: o.lastOk ?? null, lastLatencyMs: o.lastLatencyMs ?? null, lastError: o.lastError ?? null,
+  }));
+  let last: Observation | undefined;
+  for (const o of m.observations) if (o.lastProbeMs !== undefined && (!last || o.lastProbeMs > (last.lastProbeMs ?? 0))) last = o;
+  return {
+    ip: m.ip, weight: m.weight, port: m.port ?? null, admin: m.admin, verdict: m.verdict, verdictSinceMs: m.verdictSinceMs,
+    sinceSeconds: Math.max(0, Math.round((nowMs - m.verdictSinceMs) / 1000)), addedAtMs: m.addedAtMs,
+    lastProbe: last ? {
+      instance: last.instance, atMs: last.lastProbeMs as number, ok: last.lastOk ?? null,
+      latencyMs: last.lastLatencyMs ?? null, error: last.lastError ?? null,
+    } : null,
+    observations,
+  };
+}
+
+export interface StatusJson {
+  pools: Array<PoolJson & { members: MemberJson[] }>;
+  instances: Array<{ name: string; lastHeartbeatMs: number; ageSeconds: number }>;
+  zones: string[];
+}
+
+export function statusJson(snap: StoreSnapshot, nowMs: number, only?: string): StatusJson {
+  const views: PoolView[] = [...snap.pools.values()].filter((v) => only === undefined || v.config.name === only);
+  return {
+    pools: views.map((v) => ({ ...poolJson(v.config), members: v.members.map((m) => memberJson(m, snap.instances, nowMs)) })),
+    instances: [...snap.instances].sort(([a], [b]) => (a < b ? -1 : 1))
+      .map(([name, ms]) => ({ name, lastHeartbeatMs: ms, ageSeconds: Math.max(0, Math.round((nowMs - ms) / 100) / 10) })),
+    zones: snap.zones,
+  };
+}
+
+/** Left-aligned columns, two spaces apart. */
+export function table(rows: string[][], indent = ''): string {
+  const widths: number[] = [];
+  for (const r of rows) r.forEach((cell, i) => { widths[i] = Math.max(widths[i] ?? 0, cell.length); });
+  return rows.map((r) => indent + r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i] as number))).join('  ')).join('\n');
+}
+
+function ago(nowMs: number, ms: number): string {
+  return `${formatDuration(Math.max(0, nowMs - ms))} ago`;
+}
+
+export function poolSummary(p: PoolJson): string {
+  const probe = p.check === 'none' ? 'check none'
+    : `${p.check}:${p.port}${p.check === 'tcp' ? '' : p.path}${p.check !== 'tcp' && p.host ? ` host ${p.host}` : ''}`;
+  return [
+    `ttl ${p.ttl}s`, probe, `every ${formatDuration(p.intervalMs)} (fast ${formatDuration(p.fastIntervalMs)})`,
+    `timeout ${formatDuration(p.timeoutMs)}`, `rise ${p.rise}`, `fall ${p.fall}`,
+    `max-answers ${p.maxAnswers === 0 ? 'all' : p.maxAnswers}`, `when-all-down ${p.whenAllDown}`,
+  ].join('  ');
+}
+
+export function renderStatus(s: StatusJson, nowMs: number): string {
+  const out: string[] = [];
+  if (s.pools.length === 0) out.push('no pools');
+  for (const p of s.pools) {
+    out.push(`${p.name}  ${poolSummary(p)}`);
+    if (p.members.length === 0) {
+      out.push('  (no members)');
+    } else {
+      const rows = [['MEMBER', 'WEIGHT', 'ADMIN', 'VERDICT', 'FOR', 'LAST PROBE', 'LATENCY', 'OBSERVATIONS']];
+      for (const m of p.members) {
+        const lp = m.lastProbe;
+        rows.push([
+          m.port === null ? m.ip : `${m.ip.includes(':') ? `[${m.ip}]` : m.ip}:${m.port}`, String(m.weight), m.admin, m.verdict,
+          formatDuration(m.sinceSeconds * 1000),
+          lp ? `${lp.ok === false ? 'fail' : 'ok'} ${ago(nowMs, lp.atMs)} (${lp.instance})${lp.ok === false && lp.error ? `: ${lp.error}` : ''}` : '-',
+          lp?.latencyMs != null ? `${lp.latencyMs.toFixed(1)}ms` : '-',
+          m.observations.map((o) => `${o.instance}=${o.state}${o.live ? '' : '(stale)'}`).join(' ') || '-',
+        ]);
+      }
+      out.push(table(rows, '  '));
+    }
+    out.push('');
+  }
+  out.push(s.instances.length === 0 ? 'instances: none live'
+    : `instances: ${s.instances.map((i) => `${i.name} (heartbeat ${formatDuration(i.ageSeconds * 1000)} ago)`).join(', ')}`);
+  return `${out.join('\n')}\n`;
+}
+
+export function renderPoolList(snap: StoreSnapshot): string {
+  if (snap.pools.size === 0) return 'no pools\n';
+  const rows = [['POOL', 'TTL', 'CHECK', 'MEMBERS', 'UP', 'DRAINED', 'WHEN-ALL-DOWN']];
+  for (const v of snap.pools.values()) {
+    const c = v.config;
+    rows.push([
+      c.name, `${c.ttlSeconds}s`, c.check === 'none' ? 'none' : `${c.check}:${c.port}`, String(v.members.length),
+      String(v.members.filter((m) => m.verdict === 'up').length), String(v.members.filter((m) => m.admin === 'drained').length),
+      c.whenAllDown,
+    ]);
+  }
+  return `${table(rows)}\n`;
+}

@@ -1,0 +1,206 @@
+import { randomBytes } from 'node:crypto';
+import { open, rename, unlink } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { TierdnsError } from '../util/errors';
+import { buildRecord, type ReportProblem, type Stored } from './decode';
+import type { PoolMutation, PoolRecord } from './record';
+
+// The embedded store's JSON document, version 1 (docs/store.md):
+//   { "format": "tierdns-store", "version": 1, "seq": N,
+//     "recent": [{ "seq": N, "pools": [names a write changed, "*" = everything] }, … last 32],
+//     "pools": { name: { "config": PoolConfig, "members": { ip: Member },
+//                        "verdicts": { ip: {verdict, sinceMs} }, "observations": { ip: { instance: Observation } } } },
+//     "instances": { name: last heartbeat ms }, "zones": { instance: [zone, …] } }
+// `seq` and `recent` come first so a watcher can tell from the head of the file which pools
+// changed without parsing the rest. Keys may be names like "__proto__": every access below
+// uses own properties only.
+
+export const FILE_FORMAT = 'tierdns-store';
+export const FILE_VERSION = 1;
+const RECENT = 32;
+
+type Obj = Record<string, unknown>;
+
+export interface FileDoc {
+  format: string;
+  version: number;
+  seq: number;
+  recent: Array<{ seq: number; pools: string[] }>;
+  pools: Obj;
+  instances: Obj;
+  zones: Obj;
+}
+
+export function emptyDoc(): FileDoc {
+  return { format: FILE_FORMAT, version: FILE_VERSION, seq: 0, recent: [], pools: {}, instances: {}, zones: {} };
+}
+
+function isObj(v: unknown): v is Obj {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+export function own(o: unknown, key: string): unknown {
+  return isObj(o) && Object.hasOwn(o, key) ? o[key] : undefined;
+}
+
+export function put(o: Obj, key: string, value: unknown): void {
+  Object.defineProperty(o, key, { value, enumerable: true, writable: true, configurable: true });
+}
+
+function child(o: Obj, key: string): Obj {
+  const c = own(o, key);
+  if (isObj(c)) return c;
+  const fresh: Obj = {};
+  put(o, key, fresh);
+  return fresh;
+}
+
+/** Parse the whole file; a file we cannot trust is refused rather than overwritten. */
+export function parseDoc(text: string, path: string): FileDoc {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text) as unknown;
+  } catch {
+    throw new TierdnsError('TIERDNS_E_STORE_DATA', `file store ${path} is not valid JSON; fix or move it (nothing was changed)`);
+  }
+  if (!isObj(raw) || raw.format !== FILE_FORMAT) {
+    throw new TierdnsError('TIERDNS_E_STORE_DATA', `file store ${path} is not a tierdns store (format '${FILE_FORMAT}' expected)`);
+  }
+  if (typeof raw.version !== 'number' || !Number.isInteger(raw.version) || raw.version > FILE_VERSION || raw.version < 1) {
+    throw new TierdnsError('TIERDNS_E_STORE_VERSION',
+      `file store ${path} has version ${String(raw.version)}; this tierdns understands ${FILE_VERSION}: upgrade tierdns`);
+  }
+  const seq = typeof raw.seq === 'number' && Number.isInteger(raw.seq) && raw.seq >= 0 ? raw.seq : 0;
+  const recent = Array.isArray(raw.recent)
+    ? raw.recent.filter((r): r is { seq: number; pools: string[] } =>
+      isObj(r) && typeof r.seq === 'number' && Array.isArray(r.pools) && r.pools.every((p) => typeof p === 'string'))
+    : [];
+  return {
+    format: FILE_FORMAT, version: raw.version, seq, recent,
+    pools: isObj(raw.pools) ? raw.pools : {},
+    instances: isObj(raw.instances) ? raw.instances : {},
+    zones: isObj(raw.zones) ? raw.zones : {},
+  };
+}
+
+/** seq and recent from the first bytes of the file, or undefined when they are not there. */
+export function readHead(head: string): { seq: number; recent: FileDoc['recent'] } | undefined {
+  const seqMatch = /^\{\s*"format":\s*"[^"]*",\s*"version":\s*\d+,\s*"seq":\s*(\d+),\s*"recent":\s*\[/.exec(head);
+  if (!seqMatch) return undefined;
+  // Pool names never contain brackets or quotes, so counting brackets finds the end of the list.
+  let depth = 0;
+  const start = seqMatch[0].length - 1;
+  for (let i = start; i < head.length; i++) {
+    const ch = head[i];
+    if (ch === '[') depth++;
+    else if (ch === ']' && --depth === 0) {
+      try {
+        return { seq: Number(seqMatch[1]), recent: JSON.parse(head.slice(start, i + 1)) as FileDoc['recent'] };
+      } catch {
+        return undefined;
+      }
+    }
+  }
+  return undefined;
+}
+
+export function poolNames(doc: FileDoc): string[] {
+  return Object.keys(doc.pools);
+}
+
+/** One pool as a record; present is true when the entry exists even if unusable. */
+export function decodeDocPool(doc: FileDoc, name: string, report: ReportProblem): { record?: PoolRecord; present: boolean } {
+  const raw = own(doc.pools, name);
+  if (raw === undefined) return { present: false };
+  if (!isObj(raw)) {
+    report(`pool ${name}: not an object; skipped`);
+    return { present: true };
+  }
+  const entries = (o: unknown): Array<[string, Stored]> => (isObj(o) ? Object.entries(o).map(([k, v]) => [k, { value: v }]) : []);
+  const observations: Array<[string, string, Stored]> = [];
+  for (const [ip, byInstance] of entries(raw.observations)) {
+    for (const [instance, s] of entries((byInstance as { value: unknown }).value)) observations.push([ip, instance, s]);
+  }
+  const record = buildRecord(name, {
+    config: raw.config === undefined ? undefined : { value: raw.config },
+    members: entries(raw.members),
+    verdicts: entries(raw.verdicts),
+    observations,
+  }, report);
+  return record ? { record, present: true } : { present: true };
+}
+
+/** Apply a mutation to the raw document (records pass through JSON, so stored values are plain data). */
+export function applyToDoc(doc: FileDoc, name: string, m: PoolMutation): void {
+  if (m.removePool) {
+    delete doc.pools[name];
+    return;
+  }
+  // Copy-on-write (see FileStore.flush): the pool entry is replaced, never edited in place.
+  const existing = own(doc.pools, name);
+  const pool: Obj = isObj(existing) ? structuredClone(existing) : {};
+  put(doc.pools, name, pool);
+  if (m.config) put(pool, 'config', { ...m.config });
+  const members = child(pool, 'members');
+  const verdicts = child(pool, 'verdicts');
+  const observations = child(pool, 'observations');
+  for (const ip of m.removeMembers) {
+    delete members[ip];
+    delete verdicts[ip];
+    delete observations[ip];
+  }
+  for (const member of m.setMembers) put(members, member.ip, { ...member });
+  for (const [ip, entry] of m.setVerdicts) put(verdicts, ip, { ...entry });
+  for (const [ip, instance] of m.removeObservations) {
+    const byInstance = own(observations, ip);
+    if (isObj(byInstance)) delete byInstance[instance];
+  }
+  for (const [ip, obs] of m.setObservations) put(child(observations, ip), obs.instance, { ...obs });
+}
+
+/** Record that a write changed `pools` (for watchers reading only the head). */
+export function bumpSeq(doc: FileDoc, pools: Iterable<string>): void {
+  doc.seq += 1;
+  doc.recent = [...doc.recent, { seq: doc.seq, pools: [...new Set(pools)].sort() }].slice(-RECENT);
+}
+
+export function serializeDoc(doc: FileDoc): string {
+  // Key order matters: format, version, seq, recent first (see readHead).
+  const { format, version, seq, recent, pools, instances, zones } = doc;
+  return `${JSON.stringify({ format, version, seq, recent, pools, instances, zones }, null, 1)}\n`;
+}
+
+/** A document whose top-level maps may be edited without touching `doc` (pools are replaced, not edited: applyToDoc). */
+export function shallowCopy(doc: FileDoc): FileDoc {
+  // Spread defines own properties, so a key like "__proto__" stays a key.
+  return { ...doc, recent: [...doc.recent], pools: { ...doc.pools }, instances: { ...doc.instances }, zones: { ...doc.zones } };
+}
+
+/** Instances with an observation in a pool's raw entry. */
+export function voters(doc: FileDoc, pool: string): string[] {
+  const observations = own(own(doc.pools, pool), 'observations');
+  if (typeof observations !== 'object' || observations === null) return [];
+  return Object.values(observations).flatMap((byInstance: unknown) =>
+    typeof byInstance === 'object' && byInstance !== null ? Object.keys(byInstance) : []);
+}
+
+/** Write temp + fsync + rename (+ fsync of the directory): readers see the old file or the new one, never half. */
+export async function writeDocAtomic(path: string, doc: FileDoc): Promise<void> {
+  const dir = dirname(path);
+  const tmp = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+  const fh = await open(tmp, 'wx', 0o644);
+  try {
+    await fh.writeFile(serializeDoc(doc));
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+  try {
+    await rename(tmp, path);
+  } catch (err) {
+    await unlink(tmp).catch(() => undefined);
+    throw err;
+  }
+  // The rename itself must survive a crash too; some filesystems cannot fsync a directory.
+  await open(dir, 'r').then(async (d) => { await d.sync().catch(() => undefined); await d.close(); }, () => undefined);
+}

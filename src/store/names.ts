@@ -1,0 +1,36 @@
+import { TierdnsError } from '../util/errors';
+
+// Pool and zone names as the store keeps them: absolute, lower-case, no trailing dot
+// (src/store/types.ts). They become parts of Redis keys, so the syntax is strict.
+
+/** One label: letters, digits, '-' and '_' (service labels), 1..63 octets, no edge hyphen (RFC 1035 §2.3.1, RFC 2181 §11). */
+const LABEL = /^[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?$/;
+
+/** True when `name` is already in canonical form and syntactically valid. */
+export function isPoolName(name: string): boolean {
+  if (name.length === 0 || name.length > 253) return false;
+  return name.split('.').every((label) => LABEL.test(label));
+}
+
+/** Canonical form of operator input ("WS.LB.Example.com." → "ws.lb.example.com"); throws TIERDNS_E_BAD_NAME. */
+export function normalizePoolName(text: string, what = 'name'): string {
+  const name = text.trim().toLowerCase().replace(/\.$/, '');
+  if (!isPoolName(name)) {
+    throw new TierdnsError(
+      'TIERDNS_E_BAD_NAME',
+      `${what} '${text}' is not a valid domain name (labels of a-z 0-9 - _, 1..63 characters, 253 in all)`,
+    );
+  }
+  return name;
+}
+
+/** Zone origin from operator input; the root zone is allowed and is ''. */
+export function normalizeZoneName(text: string): string {
+  const name = text.trim().toLowerCase().replace(/\.$/, '');
+  return name === '' ? '' : normalizePoolName(name, 'zone');
+}
+
+/** True when `name` is `zone` or lies below it. */
+export function isInZone(name: string, zone: string): boolean {
+  return zone === '' || name === zone || name.endsWith(`.${zone}`);
+}

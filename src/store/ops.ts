@@ -1,0 +1,168 @@
+import { mergeVerdict } from '../health/quorum';
+import { TierdnsError } from '../util/errors';
+import { parseIp } from '../util/ip';
+import { isInstanceName, toMember, toObservation } from './codec';
+import { toPoolConfig } from './poolConfig';
+import { emptyMutation, initialVerdict, type PoolMutation, type PoolRecord } from './record';
+import type { AdminState, Member, Observation, PoolConfig, Verdict } from './types';
+
+// Every store operation as a pure function: (current record, arguments) → mutation + result.
+// A throw means "refuse, change nothing"; the stores run these inside their atomic sections.
+
+export interface OpResult<T> {
+  mutation: PoolMutation;
+  result: T;
+}
+
+function noPool(name: string): TierdnsError {
+  return new TierdnsError('TIERDNS_E_NO_POOL', `no pool named ${name}`);
+}
+
+function requireMember(rec: PoolRecord | undefined, pool: string, ip: string): [PoolRecord, Member] {
+  if (!rec) throw noPool(pool);
+  const member = rec.members.get(ip);
+  if (!member) throw new TierdnsError('TIERDNS_E_NO_MEMBER', `pool ${pool} has no member ${ip}`);
+  return [rec, member];
+}
+
+/** Canonical IP or TIERDNS_E_BAD_IP: callers may pass operator text. */
+export function canonicalIp(ip: string): string {
+  const parsed = parseIp(ip);
+  if (!parsed) throw new TierdnsError('TIERDNS_E_BAD_IP', `'${ip}' is not an IPv4 or IPv6 address`);
+  return parsed.canonical;
+}
+
+/** Rethrow a record check as the caller's fault, not the store's. */
+function asBadValue<T>(check: () => T): T {
+  try {
+    return check();
+  } catch (err) {
+    if (err instanceof TierdnsError && err.code === 'TIERDNS_E_STORE_DATA') throw new TierdnsError('TIERDNS_E_BAD_VALUE', err.message);
+    throw err;
+  }
+}
+
+export function opUpdatePool(
+  rec: PoolRecord | undefined, name: string, update: (current: PoolConfig | undefined) => PoolConfig,
+): OpResult<PoolConfig> {
+  const config = toPoolConfig(update(rec?.config), 'TIERDNS_E_BAD_VALUE');
+  if (config.name !== name) throw new TierdnsError('TIERDNS_E_BAD_VALUE', `pool config names ${config.name}, not ${name}`);
+  const mutation = emptyMutation();
+  if (JSON.stringify(config) !== JSON.stringify(rec?.config)) {
+    mutation.config = config;
+    mutation.notify = true;
+  }
+  return { mutation, result: config };
+}
+
+export function opRemovePool(rec: PoolRecord | undefined): OpResult<boolean> {
+  const mutation = emptyMutation();
+  if (!rec) return { mutation, result: false };
+  mutation.removePool = true;
+  mutation.notify = true;
+  return { mutation, result: true };
+}
+
+export function opAddMember(
+  rec: PoolRecord | undefined, pool: string, input: Omit<Member, 'admin' | 'addedAtMs'>, nowMs: number,
+): OpResult<void> {
+  if (!rec) throw noPool(pool);
+  const ip = canonicalIp(input.ip);
+  const existing = rec.members.get(ip);
+  const next: Member = existing
+    ? { ip, weight: input.weight, admin: existing.admin, addedAtMs: existing.addedAtMs }
+    : { ip, weight: input.weight, admin: 'enabled', addedAtMs: nowMs };
+  if (input.port !== undefined) next.port = input.port;
+  const member = asBadValue(() => toMember(next));
+  const mutation = emptyMutation();
+  if (JSON.stringify(member) === JSON.stringify(existing)) return { mutation, result: undefined };
+  mutation.setMembers.push(member);
+  if (!existing) mutation.setVerdicts.push([ip, initialVerdict(member)]);
+  mutation.notify = true;
+  return { mutation, result: undefined };
+}
+
+export function opRemoveMember(rec: PoolRecord | undefined, pool: string, ip: string): OpResult<boolean> {
+  if (!rec) throw noPool(pool);
+  const key = canonicalIp(ip);
+  const mutation = emptyMutation();
+  if (!rec.members.has(key)) return { mutation, result: false };
+  mutation.removeMembers.push(key);
+  mutation.notify = true;
+  return { mutation, result: true };
+}
+
+export function opSetAdmin(rec: PoolRecord | undefined, pool: string, ip: string, admin: AdminState): OpResult<void> {
+  if (admin !== 'enabled' && admin !== 'drained') throw new TierdnsError('TIERDNS_E_BAD_VALUE', `admin state must be enabled or drained`);
+  const [, member] = requireMember(rec, pool, canonicalIp(ip));
+  const mutation = emptyMutation();
+  if (member.admin !== admin) {
+    mutation.setMembers.push({ ...member, admin });
+    mutation.notify = true;
+  }
+  return { mutation, result: undefined };
+}
+
+/**
+ * Record one instance's observation and recompute the shared verdict (PRODUCT.md §5).
+ * `live` holds the instances with a fresh heartbeat; the recording instance always votes.
+ */
+export function opRecordObservation(
+  rec: PoolRecord | undefined, pool: string, ip: string, input: Observation, live: ReadonlySet<string>, nowMs: number,
+): OpResult<Verdict> {
+  const key = canonicalIp(ip);
+  const [record, member] = requireMember(rec, pool, key);
+  const obs = asBadValue(() => toObservation(input));
+  const mutation = emptyMutation();
+  const byInstance = new Map(record.observations.get(key));
+  const before = byInstance.get(obs.instance);
+  byInstance.set(obs.instance, obs);
+  mutation.setObservations.push([key, obs]);
+  // Only state changes matter to serving instances; last-probe details are for `status`.
+  if (!before || before.state !== obs.state || before.sinceMs !== obs.sinceMs) mutation.notify = true;
+  const voters = new Set(live).add(obs.instance);
+  const verdict = recomputeInto(mutation, record, member, [...byInstance.values()], voters, nowMs);
+  return { mutation, result: verdict };
+}
+
+/**
+ * After instances went stale (heartbeat older than the TTL) or came back: drop the observations
+ * of `dropInstances` and recompute every member's verdict from the live instances' votes.
+ */
+export function opRecompute(
+  rec: PoolRecord | undefined, live: ReadonlySet<string>, dropInstances: ReadonlySet<string>, nowMs: number,
+): OpResult<void> {
+  const mutation = emptyMutation();
+  if (!rec) return { mutation, result: undefined };
+  for (const [ip, member] of rec.members) {
+    const remaining: Observation[] = [];
+    for (const obs of rec.observations.get(ip)?.values() ?? []) {
+      if (dropInstances.has(obs.instance)) {
+        mutation.removeObservations.push([ip, obs.instance]);
+        mutation.notify = true;
+      } else {
+        remaining.push(obs);
+      }
+    }
+    recomputeInto(mutation, rec, member, remaining, live, nowMs);
+  }
+  return { mutation, result: undefined };
+}
+
+function recomputeInto(
+  mutation: PoolMutation, rec: PoolRecord, member: Member, observations: Observation[], live: ReadonlySet<string>, nowMs: number,
+): Verdict {
+  const previous = rec.verdicts.get(member.ip) ?? initialVerdict(member);
+  const verdict = mergeVerdict(previous.verdict, observations, live);
+  if (verdict !== previous.verdict) {
+    mutation.setVerdicts.push([member.ip, { verdict, sinceMs: nowMs }]);
+    mutation.notify = true;
+  }
+  return verdict;
+}
+
+export function checkInstanceName(instance: string): void {
+  if (!isInstanceName(instance)) {
+    throw new TierdnsError('TIERDNS_E_BAD_VALUE', `instance name '${instance}' must be 1..255 printable characters without | or spaces`);
+  }
+}

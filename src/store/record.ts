@@ -1,0 +1,105 @@
+import { parseIp } from '../util/ip';
+import type { VerdictEntry } from './codec';
+import type { Member, MemberView, Observation, PoolConfig, PoolView } from './types';
+
+// One pool as both stores hold it (config, members, verdicts, observations), and the change
+// an operation makes to it. Operations (ops.ts) are pure functions from a record to a
+// mutation, so the Redis store and the file store share every rule and differ only in how
+// they read a record and commit a mutation atomically.
+
+export interface PoolRecord {
+  config: PoolConfig;
+  members: Map<string, Member>;
+  verdicts: Map<string, VerdictEntry>;
+  /** ip → instance → that instance's observation of the member. */
+  observations: Map<string, Map<string, Observation>>;
+}
+
+export interface PoolMutation {
+  /** Write this config, creating the pool when absent. */
+  config?: PoolConfig;
+  /** Delete the pool with its members, verdicts and observations. */
+  removePool?: boolean;
+  setMembers: Member[];
+  /** Delete members with their verdicts and every observation of them. */
+  removeMembers: string[];
+  setVerdicts: Array<[ip: string, entry: VerdictEntry]>;
+  setObservations: Array<[ip: string, obs: Observation]>;
+  removeObservations: Array<[ip: string, instance: string]>;
+  /** Something a serving instance answers from changed: tell the watchers. */
+  notify: boolean;
+}
+
+export function emptyMutation(): PoolMutation {
+  return { setMembers: [], removeMembers: [], setVerdicts: [], setObservations: [], removeObservations: [], notify: false };
+}
+
+export function isEmptyMutation(m: PoolMutation): boolean {
+  return !m.config && !m.removePool && m.setMembers.length === 0 && m.removeMembers.length === 0 &&
+    m.setVerdicts.length === 0 && m.setObservations.length === 0 && m.removeObservations.length === 0;
+}
+
+export function newRecord(config: PoolConfig): PoolRecord {
+  return { config, members: new Map(), verdicts: new Map(), observations: new Map() };
+}
+
+/** Address order: IPv4 before IPv6, then numerically, so every store and view lists members alike. */
+export function compareIps(a: string, b: string): number {
+  const pa = parseIp(a);
+  const pb = parseIp(b);
+  if (!pa || !pb) return a < b ? -1 : a > b ? 1 : 0;
+  if (pa.family !== pb.family) return pa.family - pb.family;
+  return Buffer.compare(pa.bytes, pb.bytes);
+}
+
+/** A string that sorts like compareIps. */
+function sortKey(ip: string): string {
+  const p = parseIp(ip);
+  return p ? `${p.family}${p.bytes.toString('hex')}` : `9${ip}`;
+}
+
+/** The verdict a member has before any instance observed it. */
+export function initialVerdict(member: Member): VerdictEntry {
+  return { verdict: 'unknown', sinceMs: member.addedAtMs };
+}
+
+export function toPoolView(rec: PoolRecord): PoolView {
+  const members: MemberView[] = [];
+  // Parse each address once for the sort, not once per comparison.
+  const ips = [...rec.members.keys()].map((ip) => [sortKey(ip), ip] as const).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  for (const [, ip] of ips) {
+    const member = rec.members.get(ip) as Member;
+    const v = rec.verdicts.get(ip) ?? initialVerdict(member);
+    const observations = [...(rec.observations.get(ip)?.values() ?? [])]
+      .sort((a, b) => (a.instance < b.instance ? -1 : a.instance > b.instance ? 1 : 0));
+    members.push({ ...member, verdict: v.verdict, verdictSinceMs: v.sinceMs, observations });
+  }
+  return { config: rec.config, members };
+}
+
+/** Apply a mutation to an in-memory record (undefined when the pool is removed). */
+export function applyMutation(rec: PoolRecord | undefined, m: PoolMutation): PoolRecord | undefined {
+  if (m.removePool) return undefined;
+  const config = m.config ?? rec?.config;
+  if (!config) return undefined;
+  const out: PoolRecord = {
+    config,
+    members: new Map(rec?.members),
+    verdicts: new Map(rec?.verdicts),
+    observations: new Map([...(rec?.observations ?? [])].map(([ip, byInstance]) => [ip, new Map(byInstance)])),
+  };
+  for (const ip of m.removeMembers) {
+    out.members.delete(ip);
+    out.verdicts.delete(ip);
+    out.observations.delete(ip);
+  }
+  for (const member of m.setMembers) out.members.set(member.ip, member);
+  for (const [ip, entry] of m.setVerdicts) out.verdicts.set(ip, entry);
+  for (const [ip, instance] of m.removeObservations) out.observations.get(ip)?.delete(instance);
+  for (const [ip, obs] of m.setObservations) {
+    let byInstance = out.observations.get(ip);
+    if (!byInstance) out.observations.set(ip, (byInstance = new Map()));
+    byInstance.set(obs.instance, obs);
+  }
+  return out;
+}

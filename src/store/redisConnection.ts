@@ -1,0 +1,162 @@
+import { Redis, type RedisOptions } from 'ioredis';
+import type { Logger } from 'pino';
+import { TierdnsError, errorMessage } from '../util/errors';
+import type { StoreStatus } from './types';
+import type { RedisLocation } from './url';
+
+// One ioredis connection with the failure behaviour PRODUCT.md §6 asks for: commands fail
+// fast while Redis is away (no offline queue, so the CLI prints one line and a query path
+// never waits), while the connection itself keeps reconnecting with capped backoff.
+
+/** Reconnect backoff: 100 ms doubling, capped so a recovered Redis is noticed within ~3 s. */
+const MAX_BACKOFF_MS = 3000;
+/** A command without a reply for this long means a dead socket (e.g. a silent network drop). */
+const COMMAND_TIMEOUT_MS = 5000;
+
+export type StatusListener = (status: StoreStatus, detail?: string) => void;
+
+function retryDelay(times: number): number {
+  return Math.min(100 * 2 ** Math.min(times - 1, 8), MAX_BACKOFF_MS) + Math.floor(Math.random() * 100);
+}
+
+function clientOptions(loc: RedisLocation, connectWaitMs: number, subscriber: boolean): RedisOptions {
+  const o: RedisOptions = {
+    db: loc.db,
+    retryStrategy: retryDelay,
+    // Subscriptions may wait for the connection; everything else fails fast (see above).
+    enableOfflineQueue: subscriber,
+    maxRetriesPerRequest: subscriber ? null : 0,
+    autoResendUnfulfilledCommands: false,
+    connectTimeout: Math.max(connectWaitMs, 500),
+    // CLIENT SETINFO would need one more ACL permission for no benefit to operators.
+    disableClientInfo: true,
+  };
+  if (!subscriber) o.commandTimeout = COMMAND_TIMEOUT_MS;
+  if (loc.username !== undefined) o.username = loc.username;
+  if (loc.password !== undefined) o.password = loc.password;
+  if (loc.sentinels) {
+    o.sentinels = loc.sentinels;
+    o.name = loc.name;
+    if (loc.sentinelUsername !== undefined) o.sentinelUsername = loc.sentinelUsername;
+    if (loc.sentinelPassword !== undefined) o.sentinelPassword = loc.sentinelPassword;
+    if (loc.tls) {
+      o.enableTLSForSentinelMode = true;
+      o.sentinelTLS = loc.tls;
+    }
+  } else {
+    o.host = loc.host;
+    o.port = loc.port;
+  }
+  if (loc.tls) o.tls = loc.tls;
+  return o;
+}
+
+export class RedisConnection {
+  readonly client: Redis;
+  private status: StoreStatus = 'connecting';
+  private lastError: string | undefined;
+  private closed = false;
+  private readonly listeners = new Set<StatusListener>();
+
+  constructor(
+    private readonly loc: RedisLocation,
+    private readonly log: Logger,
+    private readonly connectWaitMs: number,
+    readonly role: 'commands' | 'subscriber',
+  ) {
+    this.client = new Redis(clientOptions(loc, connectWaitMs, role === 'subscriber'));
+    this.client.on('ready', () => {
+      if (this.status !== 'ready') this.log.info({ store: loc.description, role }, 'store: redis connection ready');
+      this.setStatus('ready');
+    });
+    this.client.on('error', (err: Error) => {
+      this.lastError = errorMessage(err);
+      this.log.debug({ store: loc.description, role, err: this.lastError }, 'store: redis connection error');
+    });
+    // After a failure the status stays 'down' through the reconnect attempts, until 'ready'.
+    this.client.on('close', () => this.setStatus('down', this.lastError ?? 'connection closed'));
+    this.client.on('end', () => this.setStatus('down', this.lastError ?? 'connection ended'));
+  }
+
+  get currentStatus(): StoreStatus {
+    return this.status;
+  }
+
+  /** Returns the function that removes the listener. */
+  onStatus(listener: StatusListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  private setStatus(status: StoreStatus, detail?: string): void {
+    if (status === this.status || this.closed) return;
+    const wasReady = this.status === 'ready';
+    this.status = status;
+    if (status === 'down' && (wasReady || this.role === 'commands')) {
+      this.log.warn({ store: this.loc.description, role: this.role, err: detail }, 'store: redis unreachable, retrying in the background');
+    }
+    for (const l of this.listeners) {
+      try {
+        l(status, detail);
+      } catch (err) {
+        this.log.error({ err: errorMessage(err) }, 'store: status listener threw');
+      }
+    }
+  }
+
+  /** Resolve once the connection is usable; reject at the next connection error or after connectWaitMs. */
+  ready(): Promise<void> {
+    if (this.client.status === 'ready') return Promise.resolve();
+    if (this.closed) return Promise.reject(this.unreachable('the store is closed'));
+    return new Promise((resolve, reject) => {
+      const done = (err?: TierdnsError): void => {
+        clearTimeout(timer);
+        this.client.off('ready', onReady);
+        this.client.off('error', onError);
+        this.client.off('end', onEnd);
+        if (err) reject(err);
+        else resolve();
+      };
+      const onReady = (): void => done();
+      const onError = (err: Error): void => done(this.unreachable(errorMessage(err)));
+      const onEnd = (): void => done(this.unreachable(this.lastError ?? 'connection ended'));
+      const timer = setTimeout(
+        () => done(this.unreachable(`no connection within ${this.connectWaitMs} ms${this.lastError ? ` (${this.lastError})` : ''}`)),
+        this.connectWaitMs,
+      );
+      this.client.on('ready', onReady);
+      this.client.on('error', onError);
+      this.client.on('end', onEnd);
+    });
+  }
+
+  unreachable(why: string): TierdnsError {
+    return new TierdnsError('TIERDNS_E_STORE_UNREACHABLE', `redis at ${this.loc.description} unreachable: ${why}`);
+  }
+
+  /** Map anything ioredis throws to a typed store error. */
+  toStoreError(err: unknown): TierdnsError {
+    if (err instanceof TierdnsError) return err;
+    const msg = errorMessage(err);
+    if (err instanceof Error && err.name === 'ReplyError') {
+      // Authentication and ACL refusals mean "cannot use this store", not "bad data".
+      if (/^(NOAUTH|WRONGPASS|NOPERM)/.test(msg)) return this.unreachable(`refused: ${msg}`);
+      return new TierdnsError('TIERDNS_E_STORE_DATA', `redis at ${this.loc.description}: ${msg}`);
+    }
+    return this.unreachable(msg);
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.client.status === 'ready') {
+      // QUIT lets in-flight replies arrive; a hung server must not hold up shutdown.
+      const quit = this.client.quit().catch(() => undefined);
+      const timeout = new Promise<void>((r) => setTimeout(r, 1000).unref());
+      await Promise.race([quit, timeout]);
+    }
+    this.client.disconnect();
+    // disconnect() only half-closes; a server that never answers would keep the process alive.
+    this.client.stream?.destroy();
+  }
+}

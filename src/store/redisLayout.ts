@@ -1,0 +1,150 @@
+import { TierdnsError } from '../util/errors';
+import { buildRecord, type ReportProblem, type Stored } from './decode';
+import { isPoolName } from './names';
+import type { PoolRecord } from './record';
+
+export type { ReportProblem } from './decode';
+
+// The Redis key layout, version 1 (docs/store.md is the operator-facing copy; keep both in step).
+//
+//   <p>version            string  layout version ("1"); a newer one is refused (TIERDNS_E_STORE_VERSION)
+//   <p>pools              set     pool names
+//   <p>pool:<name>        string  JSON PoolConfig
+//   <p>members:<name>     hash    ip → JSON Member
+//   <p>verdicts:<name>    hash    ip → JSON {verdict, sinceMs}
+//   <p>obs:<name>         hash    "<ip>|<instance>" → JSON Observation
+//   <p>instances          zset    instance → last heartbeat (ms since epoch)
+//   <p>zones              hash    instance → JSON array of the zone origins it serves
+//   <p>changes            channel pub/sub: a pool name after that pool changed, "*" for "re-read everything"
+//
+// Every write goes through WATCH + MULTI/EXEC (redisStore.ts) or a Lua script, and the
+// PUBLISH is the last command of the same transaction, so a subscriber that re-reads on the
+// message sees the whole change and nothing of half of it.
+
+export const LAYOUT_VERSION = 1;
+export const ALL_POOLS = '*';
+
+export class RedisKeys {
+  readonly version: string;
+  readonly pools: string;
+  readonly instances: string;
+  readonly zones: string;
+  readonly channel: string;
+
+  constructor(readonly prefix: string) {
+    this.version = `${prefix}version`;
+    this.pools = `${prefix}pools`;
+    this.instances = `${prefix}instances`;
+    this.zones = `${prefix}zones`;
+    this.channel = `${prefix}changes`;
+  }
+
+  config(pool: string): string {
+    return `${this.prefix}pool:${pool}`;
+  }
+
+  members(pool: string): string {
+    return `${this.prefix}members:${pool}`;
+  }
+
+  verdicts(pool: string): string {
+    return `${this.prefix}verdicts:${pool}`;
+  }
+
+  observations(pool: string): string {
+    return `${this.prefix}obs:${pool}`;
+  }
+
+  /** The four keys of one pool, in the order READ_POOL and the transactions use. */
+  pool(pool: string): [string, string, string, string] {
+    return [this.config(pool), this.members(pool), this.verdicts(pool), this.observations(pool)];
+  }
+}
+
+/** One pool's four keys read atomically (a script runs alone), in one round trip. */
+export const READ_POOL = `
+return { redis.call('GET', KEYS[1]), redis.call('HGETALL', KEYS[2]), redis.call('HGETALL', KEYS[3]), redis.call('HGETALL', KEYS[4]) }
+`;
+
+/** Many pools' keys (KEYS in groups of four, as RedisKeys.pool orders them), each group read atomically. */
+export const READ_POOLS = `
+local out = {}
+for i = 1, #KEYS, 4 do
+  out[#out + 1] = { redis.call('GET', KEYS[i]), redis.call('HGETALL', KEYS[i + 1]), redis.call('HGETALL', KEYS[i + 2]), redis.call('HGETALL', KEYS[i + 3]) }
+end
+return out
+`;
+
+/**
+ * Heartbeat: refresh this instance, prune instances staler than the cutoff (with their zones),
+ * and say whether this instance was absent or stale before (its votes start counting again).
+ * KEYS: instances, zones, version. ARGV: instance, nowMs, cutoffMs, layout version.
+ */
+export const HEARTBEAT = `
+local prev = redis.call('ZSCORE', KEYS[1], ARGV[1])
+redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1])
+local stale = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', '(' .. ARGV[3])
+if #stale > 0 then
+  redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', '(' .. ARGV[3])
+  for _, name in ipairs(stale) do redis.call('HDEL', KEYS[2], name) end
+end
+redis.call('SET', KEYS[3], ARGV[4], 'NX')
+local revived = 0
+if (not prev) or tonumber(prev) < tonumber(ARGV[3]) then revived = 1 end
+return { revived, stale }
+`;
+
+export interface DecodedPool {
+  /** Undefined when the pool is absent or its config is unusable. */
+  record?: PoolRecord;
+  /** Some key of the pool exists, even if its config is unusable. */
+  present: boolean;
+  /** Every raw field of the observations hash, so removing a member removes malformed ones too. */
+  observationFields: string[];
+}
+
+function pairs(flat: unknown): Array<[string, string]> {
+  const out: Array<[string, string]> = [];
+  if (!Array.isArray(flat)) return out;
+  for (let i = 0; i + 1 < flat.length; i += 2) out.push([String(flat[i]), String(flat[i + 1])]);
+  return out;
+}
+
+/** Decode a READ_POOL reply; bad entries are reported and skipped, never thrown. */
+export function decodePool(name: string, reply: unknown, report: ReportProblem): DecodedPool {
+  if (!Array.isArray(reply) || reply.length !== 4) {
+    throw new TierdnsError('TIERDNS_E_STORE_DATA', `pool ${name}: unexpected reply from the read script`);
+  }
+  const [configJson, members, verdicts, observations] = reply as [unknown, unknown, unknown, unknown];
+  const memberPairs = pairs(members);
+  const verdictPairs = pairs(verdicts);
+  const obsPairs = pairs(observations);
+  const obsEntries: Array<[string, string, Stored]> = [];
+  for (const [field, json] of obsPairs) {
+    const bar = field.indexOf('|');
+    if (bar < 0) report(`pool ${name}: observation field '${field}' lacks '|'; skipped`);
+    else obsEntries.push([field.slice(0, bar), field.slice(bar + 1), { json }]);
+  }
+  const record = buildRecord(name, {
+    config: configJson == null ? undefined : { json: String(configJson) },
+    members: memberPairs.map(([ip, json]) => [ip, { json }]),
+    verdicts: verdictPairs.map(([ip, json]) => [ip, { json }]),
+    observations: obsEntries,
+  }, report);
+  const present = configJson != null || memberPairs.length + verdictPairs.length + obsPairs.length > 0;
+  const decoded: DecodedPool = { present, observationFields: obsPairs.map(([f]) => f) };
+  if (record) decoded.record = record;
+  return decoded;
+}
+
+export function checkPrefix(prefix: string): string {
+  // The prefix is part of every key and of the channel name: printable, no spaces, short.
+  if (!/^[\x21-\x7e]{0,64}$/.test(prefix)) {
+    throw new TierdnsError('TIERDNS_E_STORE_URL', `key prefix '${prefix}' must be at most 64 printable characters without spaces`);
+  }
+  return prefix;
+}
+
+export function validPoolNames(names: string[], report: ReportProblem): string[] {
+  return names.filter((n) => isPoolName(n) || (report(`pool set holds an invalid name '${n}'; skipped`), false));
+}

@@ -1,0 +1,307 @@
+import type { ChainableCommander } from 'ioredis';
+import type { Logger } from 'pino';
+import { TierdnsError } from '../util/errors';
+import {
+  HEARTBEAT, LAYOUT_VERSION, READ_POOL, READ_POOLS, RedisKeys, decodePool, validPoolNames, type DecodedPool,
+} from './redisLayout';
+import { RedisConnection } from './redisConnection';
+import { subscribeChanges } from './redisWatch';
+import { Mutex, checkZones, parseZoneList, retryPause } from './storeUtil';
+import {
+  checkInstanceName, opAddMember, opRecompute, opRecordObservation, opRemoveMember, opRemovePool, opSetAdmin, opUpdatePool,
+  type OpResult,
+} from './ops';
+import { emptyMutation, isEmptyMutation, toPoolView, type PoolMutation, type PoolRecord } from './record';
+import type {
+  AdminState, Member, Observation, PoolConfig, PoolView, Store, StoreChange, StoreSnapshot, StoreStatus, Verdict,
+} from './types';
+import type { RedisLocation } from './url';
+
+// The shared store (PRODUCT.md §6). Reads of a pool are one Lua script (atomic); writes are
+// WATCH + read + pure op (ops.ts) + MULTI/EXEC with the PUBLISH inside, retried on conflict.
+// WATCH state belongs to the connection, so this process runs its transactions one at a time.
+
+export interface RedisStoreOptions {
+  prefix: string;
+  log: Logger;
+  /** How long a command waits for a connection before failing with TIERDNS_E_STORE_UNREACHABLE (ms). */
+  connectWaitMs: number;
+  /** Heartbeat age past which an instance stops voting, until heartbeat() passes its own TTL (ms). */
+  instanceTtlMs: number;
+  /** Clock for verdict and member times. */
+  nowMs: () => number;
+}
+
+type Scripted = {
+  readPool(...keys: string[]): Promise<unknown>;
+  readPools(count: number, ...keys: string[]): Promise<unknown>;
+  heartbeat(...args: (string | number)[]): Promise<unknown>;
+};
+/** Conflicting writers retry; this many lost races in a row means something is wrong. */
+const MAX_ATTEMPTS = 50;
+/** Pools per READ_POOLS call: few commands for a full read, yet each script stays short. */
+const POOLS_PER_SCRIPT = 100;
+/** READ_POOLS scripts in flight at once during a full read (pipelined on one socket). */
+const READ_BATCH = 20;
+/** HKEYS in flight at once when looking for a stale instance's votes. */
+const KEYS_BATCH = 500;
+
+export class RedisStore implements Store {
+  readonly description: string;
+  private readonly keys: RedisKeys;
+  private readonly conn: RedisConnection;
+  private sub: RedisConnection | undefined;
+  private readonly txLock = new Mutex();
+  private layoutChecked = false;
+  private instanceTtlMs: number;
+
+  constructor(private readonly loc: RedisLocation, private readonly opts: RedisStoreOptions) {
+    this.keys = new RedisKeys(opts.prefix);
+    this.description = `${loc.description} (prefix ${opts.prefix})`;
+    this.instanceTtlMs = opts.instanceTtlMs;
+    this.conn = new RedisConnection(loc, opts.log, opts.connectWaitMs, 'commands');
+    this.conn.client.defineCommand('readPool', { numberOfKeys: 4, lua: READ_POOL, readOnly: true });
+    // Key count varies per call, so it is passed first (numberOfKeys omitted).
+    this.conn.client.defineCommand('readPools', { lua: READ_POOLS, readOnly: true });
+    this.conn.client.defineCommand('heartbeat', { numberOfKeys: 3, lua: HEARTBEAT });
+    // Every reconnect re-checks the layout version: the server behind the address may have changed.
+    this.conn.onStatus((s) => { if (s !== 'ready') this.layoutChecked = false; });
+  }
+
+  private get scripts(): Scripted {
+    return this.conn.client as unknown as Scripted;
+  }
+
+  private report = (problem: string): void => {
+    this.opts.log.warn({ code: 'TIERDNS_E_STORE_DATA', store: this.description }, `store: ${problem}`);
+  };
+
+  /** Connection up and layout understood; every operation starts here. */
+  private async usable(): Promise<void> {
+    await this.conn.ready();
+    if (this.layoutChecked) return;
+    const v = await this.conn.client.get(this.keys.version);
+    if (v !== null && (!/^\d+$/.test(v) || Number(v) > LAYOUT_VERSION)) {
+      throw new TierdnsError('TIERDNS_E_STORE_VERSION',
+        `store ${this.description} has layout version '${v}'; this tierdns understands ${LAYOUT_VERSION}: upgrade tierdns`);
+    }
+    this.layoutChecked = true;
+  }
+
+  private async run<T>(f: () => Promise<T>): Promise<T> {
+    try {
+      await this.usable();
+      return await f();
+    } catch (err) {
+      throw this.conn.toStoreError(err);
+    }
+  }
+
+  private async readDecoded(name: string): Promise<DecodedPool> {
+    return decodePool(name, await this.scripts.readPool(...this.keys.pool(name)), this.report);
+  }
+
+  async readPool(name: string): Promise<PoolView | undefined> {
+    return this.run(async () => {
+      const rec = (await this.readDecoded(name)).record;
+      return rec && toPoolView(rec);
+    });
+  }
+
+  async snapshot(): Promise<StoreSnapshot> {
+    return this.run(async () => {
+      const c = this.conn.client;
+      const names = validPoolNames(await c.smembers(this.keys.pools), this.report).sort();
+      const pools = new Map<string, PoolView>();
+      const groups: string[][] = [];
+      for (let i = 0; i < names.length; i += POOLS_PER_SCRIPT) groups.push(names.slice(i, i + POOLS_PER_SCRIPT));
+      // A bounded number of scripts in flight: pipelined on the socket, memory stays bounded.
+      for (let i = 0; i < groups.length; i += READ_BATCH) {
+        const batch = groups.slice(i, i + READ_BATCH);
+        const replies = await Promise.all(batch.map((g) => this.scripts.readPools(g.length * 4, ...g.flatMap((n) => this.keys.pool(n)))));
+        batch.forEach((group, j) => {
+          const reply = replies[j];
+          group.forEach((name, k) => {
+            const rec = decodePool(name, Array.isArray(reply) ? reply[k] : undefined, this.report).record;
+            if (rec) pools.set(name, toPoolView(rec));
+          });
+        });
+      }
+      const cutoff = this.opts.nowMs() - this.instanceTtlMs;
+      const [zoneEntries, scored] = await Promise.all([c.hgetall(this.keys.zones), c.zrangebyscore(this.keys.instances, cutoff, '+inf', 'WITHSCORES')]);
+      const instances = new Map<string, number>();
+      for (let i = 0; i + 1 < scored.length; i += 2) instances.set(scored[i] as string, Number(scored[i + 1]));
+      const zones = new Set<string>();
+      for (const [inst, json] of Object.entries(zoneEntries)) for (const z of parseZoneList(json, inst, this.report)) zones.add(z);
+      return { pools, zones: [...zones].sort(), instances };
+    });
+  }
+
+  /** Zones published by serving instances (for the CLI's name check without a zones dir). */
+  async readZones(): Promise<string[]> {
+    return this.run(async () => {
+      const zones = new Set<string>();
+      for (const [inst, json] of Object.entries(await this.conn.client.hgetall(this.keys.zones))) {
+        for (const z of parseZoneList(json, inst, this.report)) zones.add(z);
+      }
+      return [...zones].sort();
+    });
+  }
+
+  /**
+   * Read-compute-write one pool under WATCH; `op` sees the record and the live instances
+   * (heartbeat at or after `cutoffMs`). Retries when another writer got there first.
+   */
+  private async transact<T>(
+    pool: string, op: (rec: PoolRecord | undefined, live: Set<string>, decoded: DecodedPool) => OpResult<T>, cutoffMs?: number,
+  ): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      const outcome = await this.txLock.run(() => this.run(async () => {
+        const c = this.conn.client;
+        const keys = this.keys.pool(pool);
+        const [, reply, liveNames] = await Promise.all([
+          c.watch(...keys),
+          this.scripts.readPool(...keys),
+          cutoffMs === undefined ? Promise.resolve([] as string[]) : c.zrangebyscore(this.keys.instances, cutoffMs, '+inf'),
+        ]);
+        let res: OpResult<T>;
+        let decoded: DecodedPool;
+        try {
+          decoded = decodePool(pool, reply, this.report);
+          res = op(decoded.record, new Set(liveNames), decoded);
+        } catch (err) {
+          await c.unwatch();
+          throw err;
+        }
+        if (isEmptyMutation(res.mutation)) {
+          await c.unwatch();
+          return { committed: true, result: res.result };
+        }
+        const tx = c.multi();
+        this.queueMutation(tx, pool, res.mutation, decoded.observationFields);
+        const replies = await tx.exec();
+        if (replies === null) return { committed: false, result: undefined };
+        const failed = replies.find(([err]) => err);
+        if (failed) throw failed[0];
+        return { committed: true, result: res.result };
+      }));
+      if (outcome.committed) return outcome.result as T;
+      if (attempt >= MAX_ATTEMPTS) throw new TierdnsError('TIERDNS_E_STORE_UNREACHABLE', `pool ${pool}: gave up after ${attempt} conflicting writes`);
+      await retryPause(attempt);
+    }
+  }
+
+  private queueMutation(tx: ChainableCommander, pool: string, m: PoolMutation, observationFields: string[]): void {
+    const k = this.keys;
+    if (m.removePool) {
+      tx.del(...k.pool(pool));
+      tx.srem(k.pools, pool);
+    } else {
+      if (m.config) {
+        tx.set(k.config(pool), JSON.stringify(m.config));
+        tx.sadd(k.pools, pool);
+      }
+      for (const ip of m.removeMembers) {
+        tx.hdel(k.members(pool), ip);
+        tx.hdel(k.verdicts(pool), ip);
+        const fields = observationFields.filter((f) => f.startsWith(`${ip}|`));
+        if (fields.length > 0) tx.hdel(k.observations(pool), ...fields);
+      }
+      for (const member of m.setMembers) tx.hset(k.members(pool), member.ip, JSON.stringify(member));
+      for (const [ip, entry] of m.setVerdicts) tx.hset(k.verdicts(pool), ip, JSON.stringify(entry));
+      for (const [ip, inst] of m.removeObservations) tx.hdel(k.observations(pool), `${ip}|${inst}`);
+      for (const [ip, obs] of m.setObservations) tx.hset(k.observations(pool), `${ip}|${obs.instance}`, JSON.stringify(obs));
+    }
+    tx.set(k.version, String(LAYOUT_VERSION), 'NX');
+    // Last inside the transaction: a subscriber re-reading on this message sees the whole change.
+    if (m.notify) tx.publish(k.channel, pool);
+  }
+
+  async setPool(config: PoolConfig): Promise<void> {
+    await this.transact(config.name, (rec) => opUpdatePool(rec, config.name, () => config));
+  }
+
+  /** Read-modify-write of one pool's config in one transaction (`pool set` changes only the flags given). */
+  async updatePool(name: string, update: (current: PoolConfig | undefined) => PoolConfig): Promise<PoolConfig> {
+    return this.transact(name, (rec) => opUpdatePool(rec, name, update));
+  }
+
+  async removePool(name: string): Promise<boolean> {
+    return this.transact(name, (rec, _live, decoded) => {
+      // A pool whose config is unreadable still has keys worth removing.
+      if (!rec && decoded.present) return { mutation: { ...emptyMutation(), removePool: true, notify: true }, result: true };
+      return opRemovePool(rec);
+    });
+  }
+
+  async addMember(pool: string, member: Omit<Member, 'admin' | 'addedAtMs'>): Promise<void> {
+    await this.transact(pool, (rec) => opAddMember(rec, pool, member, this.opts.nowMs()));
+  }
+
+  async removeMember(pool: string, ip: string): Promise<boolean> {
+    return this.transact(pool, (rec) => opRemoveMember(rec, pool, ip));
+  }
+
+  async setAdmin(pool: string, ip: string, admin: AdminState): Promise<void> {
+    await this.transact(pool, (rec) => opSetAdmin(rec, pool, ip, admin));
+  }
+
+  async recordObservation(pool: string, ip: string, obs: Observation): Promise<Verdict> {
+    const now = this.opts.nowMs();
+    return this.transact(pool, (rec, live) => opRecordObservation(rec, pool, ip, obs, live, now), now - this.instanceTtlMs);
+  }
+
+  async heartbeat(instance: string, ttlMs: number, nowMs: number): Promise<void> {
+    checkInstanceName(instance);
+    this.instanceTtlMs = ttlMs;
+    const cutoff = nowMs - ttlMs;
+    const reply = await this.run(() => this.scripts.heartbeat(this.keys.instances, this.keys.zones, this.keys.version, instance, nowMs, cutoff, LAYOUT_VERSION));
+    const [revived, stale] = reply as [number, string[]];
+    const drop = new Set(stale);
+    if (drop.size === 0 && !revived) return;
+    // Rare (an instance died or came back): find the pools holding its votes and recompute them.
+    const touched = new Set([...drop, ...(revived ? [instance] : [])]);
+    for (const pool of await this.poolsObservedBy(touched)) {
+      await this.transact(pool, (rec, live) => opRecompute(rec, live, drop, nowMs), cutoff);
+    }
+  }
+
+  private async poolsObservedBy(instances: ReadonlySet<string>): Promise<string[]> {
+    return this.run(async () => {
+      const c = this.conn.client;
+      const names = validPoolNames(await c.smembers(this.keys.pools), this.report);
+      const out: string[] = [];
+      for (let i = 0; i < names.length; i += KEYS_BATCH) {
+        const batch = names.slice(i, i + KEYS_BATCH);
+        const fieldLists = await Promise.all(batch.map((n) => c.hkeys(this.keys.observations(n))));
+        fieldLists.forEach((fields, j) => {
+          if (fields.some((f) => instances.has(f.slice(f.indexOf('|') + 1)))) out.push(batch[j] as string);
+        });
+      }
+      return out;
+    });
+  }
+
+  async publishZones(instance: string, zones: string[]): Promise<void> {
+    checkInstanceName(instance);
+    const list = checkZones(zones);
+    await this.run(() => this.conn.client.hset(this.keys.zones, instance, JSON.stringify(list)));
+  }
+
+  async watch(onChange: (change: StoreChange) => void): Promise<() => void> {
+    this.sub ??= new RedisConnection(this.loc, this.opts.log, this.opts.connectWaitMs, 'subscriber');
+    return subscribeChanges(this.sub, this.keys.channel, onChange, this.opts.connectWaitMs, this.opts.log);
+  }
+
+  onStatus(listener: (status: StoreStatus, detail?: string) => void): void {
+    this.conn.onStatus(listener);
+  }
+
+  get status(): StoreStatus {
+    return this.conn.currentStatus;
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([this.conn.close(), this.sub?.close()]);
+  }
+}

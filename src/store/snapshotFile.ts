@@ -1,0 +1,98 @@
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { mkdir, open, rename, unlink } from 'node:fs/promises';
+import { join } from 'node:path';
+import { errorMessage } from '../util/errors';
+import { buildRecord, type ReportProblem, type Stored } from './decode';
+import { isPoolName } from './names';
+import { toPoolView } from './record';
+import { parseZoneList } from './storeUtil';
+import type { PoolView, StoreSnapshot } from './types';
+
+// The last snapshot a serving instance saw, kept in its state dir (`snapshot.json`) so that an
+// instance starting while the store is unreachable serves what it served before (PRODUCT.md §6).
+// Maps are written as arrays/objects and every entry is validated again on load, like store data.
+
+export const SNAPSHOT_FILE = 'snapshot.json';
+const FORMAT = 'tierdns-snapshot';
+const VERSION = 1;
+
+export function serializeSnapshot(snap: StoreSnapshot, savedAtMs: number): string {
+  return JSON.stringify({
+    format: FORMAT,
+    version: VERSION,
+    savedAtMs,
+    pools: [...snap.pools.values()],
+    zones: snap.zones,
+    instances: Object.fromEntries(snap.instances),
+  });
+}
+
+/** Validate a saved snapshot; bad pools are reported and left out. */
+export function parseSnapshot(text: string, report: ReportProblem): StoreSnapshot {
+  const raw = JSON.parse(text) as Record<string, unknown>;
+  if (raw.format !== FORMAT || raw.version !== VERSION) throw new Error(`not a ${FORMAT} version ${VERSION} file`);
+  const pools = new Map<string, PoolView>();
+  for (const v of Array.isArray(raw.pools) ? (raw.pools as unknown[]) : []) {
+    const view = v as Partial<PoolView> | null;
+    const name = (view?.config as { name?: unknown } | undefined)?.name;
+    if (typeof name !== 'string' || !isPoolName(name) || !Array.isArray(view?.members)) {
+      report('saved snapshot: a pool without a valid name or member list; skipped');
+      continue;
+    }
+    const members: Array<[string, Stored]> = [];
+    const verdicts: Array<[string, Stored]> = [];
+    const observations: Array<[string, string, Stored]> = [];
+    for (const m of view.members as unknown[]) {
+      const { verdict, verdictSinceMs, observations: obs, ...member } = (m ?? {}) as Record<string, unknown>;
+      const ip = String(member.ip);
+      members.push([ip, { value: member }]);
+      verdicts.push([ip, { value: { verdict, sinceMs: verdictSinceMs } }]);
+      for (const o of Array.isArray(obs) ? obs : []) observations.push([ip, String((o as { instance?: unknown })?.instance), { value: o }]);
+    }
+    const rec = buildRecord(name, { config: { value: view.config }, members, verdicts, observations }, report);
+    if (rec) pools.set(name, toPoolView(rec));
+  }
+  const instances = new Map<string, number>();
+  if (typeof raw.instances === 'object' && raw.instances !== null) {
+    for (const [k, ms] of Object.entries(raw.instances)) if (typeof ms === 'number') instances.set(k, ms);
+  }
+  return { pools, zones: parseZoneList(raw.zones, 'saved snapshot', report), instances };
+}
+
+/** The saved snapshot, or undefined when there is none or it is unusable (reported). */
+export function loadSnapshot(stateDir: string, report: ReportProblem): { snapshot: StoreSnapshot; savedAtMs: number } | undefined {
+  const path = join(stateDir, SNAPSHOT_FILE);
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') report(`cannot read ${path}: ${errorMessage(err)}`);
+    return undefined;
+  }
+  try {
+    const savedAtMs = Number((JSON.parse(text) as { savedAtMs?: unknown }).savedAtMs) || 0;
+    return { snapshot: parseSnapshot(text, report), savedAtMs };
+  } catch (err) {
+    report(`${path}: ${errorMessage(err)}; ignored`);
+    return undefined;
+  }
+}
+
+/** Write temp + fsync + rename, so a crash leaves the old snapshot or the new one, never half. */
+export async function saveSnapshot(stateDir: string, snap: StoreSnapshot, savedAtMs: number): Promise<void> {
+  await mkdir(stateDir, { recursive: true });
+  const path = join(stateDir, SNAPSHOT_FILE);
+  const tmp = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+  const fh = await open(tmp, 'wx', 0o644);
+  try {
+    await fh.writeFile(serializeSnapshot(snap, savedAtMs));
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+  await rename(tmp, path).catch(async (err: unknown) => {
+    await unlink(tmp).catch(() => undefined);
+    throw err;
+  });
+}

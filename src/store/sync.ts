@@ -1,0 +1,261 @@
+import { EventEmitter } from 'node:events';
+import type { Logger } from 'pino';
+import { errorMessage } from '../util/errors';
+import { loadSnapshot, saveSnapshot } from './snapshotFile';
+import type { PoolView, Store, StoreChange, StoreSnapshot, StoreStatus } from './types';
+
+// The in-memory copy a serving instance answers from (PRODUCT.md §6): never waits on the
+// store, follows change notifications pool by pool, heals missed ones with a periodic full
+// resync (and one right after a reconnect), and keeps the last snapshot in the state dir so
+// a start while the store is down still serves what was served before.
+
+export interface StoreSyncOptions {
+  store: Store;
+  log: Logger;
+  /** Directory for snapshot.json (default: none, nothing is saved or loaded). */
+  stateDir?: string;
+  /** Period of the full resync that heals missed notifications (default 30000 ms). */
+  resyncMs?: number;
+  /** Delay between a change and saving snapshot.json, so bursts cost one write (default 1000 ms). */
+  saveDelayMs?: number;
+}
+
+export interface StoreSyncEvents {
+  /** One pool changed in a way that matters to answers (undefined: removed). */
+  pool: [name: string, view: PoolView | undefined];
+  /** A full resync found differences; their 'pool' events were emitted first. Zones/instances may have changed too. */
+  reset: [snapshot: StoreSnapshot];
+  status: [status: StoreStatus, detail?: string];
+}
+
+/** First retry after a failed read; doubles up to MAX_RETRY_MS. */
+const FIRST_RETRY_MS = 500;
+const MAX_RETRY_MS = 5000;
+/** Pools re-read concurrently when many notifications arrive at once. */
+const READ_CONCURRENCY = 32;
+
+/** What answers depend on: everything but last-probe details, which change on every probe. */
+function servingKey(view: PoolView | undefined): string {
+  if (!view) return '';
+  return JSON.stringify([view.config, view.members.map((m) => [
+    m.ip, m.weight, m.port, m.admin, m.addedAtMs, m.verdict, m.verdictSinceMs,
+    m.observations.map((o) => [o.instance, o.state, o.sinceMs]),
+  ])]);
+}
+
+export class StoreSync extends EventEmitter<StoreSyncEvents> {
+  private readonly store: Store;
+  private readonly log: Logger;
+  private readonly snap: StoreSnapshot = { pools: new Map(), zones: [], instances: new Map() };
+  private status: StoreStatus = 'connecting';
+  private started = false;
+  private stopped = false;
+  private fromStore = false;
+  private pendingAll = false;
+  private readonly pendingPools = new Set<string>();
+  private drainRunning = false;
+  private draining: Promise<void> | undefined;
+  private unwatch: (() => void) | undefined;
+  private resyncTimer: NodeJS.Timeout | undefined;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private retryMs = FIRST_RETRY_MS;
+  private saveTimer: NodeJS.Timeout | undefined;
+  private saving: Promise<void> | undefined;
+  /** When the store last answered a full read (0: never). */
+  lastSyncMs = 0;
+
+  constructor(private readonly opts: StoreSyncOptions) {
+    super();
+    this.store = opts.store;
+    this.log = opts.log;
+  }
+
+  /** The live snapshot (updated in place; treat as read-only). Empty until a store read or a saved snapshot fills it. */
+  current(): StoreSnapshot {
+    return this.snap;
+  }
+
+  get storeStatus(): StoreStatus {
+    return this.status;
+  }
+
+  /** Read everything once, or fall back to the saved snapshot; never rejects because the store is down. */
+  async start(): Promise<void> {
+    this.store.onStatus((s, detail) => this.onStatus(s, detail));
+    // Subscribe before reading, so no change can fall between the read and the subscription.
+    await this.tryWatch();
+    // No events for the first read: the caller reads current() once start() resolves.
+    if (!(await this.fullResync(false))) {
+      const saved = this.opts.stateDir ? loadSnapshot(this.opts.stateDir, (p) => this.log.warn({ code: 'TIERDNS_E_STORE_DATA' }, `store: ${p}`)) : undefined;
+      if (saved && !this.fromStore) {
+        this.replace(saved.snapshot, false);
+        this.log.warn({ pools: saved.snapshot.pools.size, savedAtMs: saved.savedAtMs }, 'store: unreachable at start; serving the saved snapshot');
+      }
+      this.scheduleRetry();
+    }
+    this.started = true;
+    this.resyncTimer = setInterval(() => this.request({ kind: 'all' }), this.opts.resyncMs ?? 30_000);
+    this.resyncTimer.unref();
+  }
+
+  private async tryWatch(): Promise<void> {
+    try {
+      this.unwatch = await this.store.watch((change) => this.request(change));
+    } catch (err) {
+      this.log.warn({ err: errorMessage(err) }, 'store: cannot watch for changes yet; relying on resync');
+    }
+  }
+
+  private onStatus(status: StoreStatus, detail?: string): void {
+    if (this.stopped) return;
+    const previous = this.status;
+    this.status = status;
+    this.safeEmit('status', status, detail);
+    // Notifications were lost while down: resync at once after a reconnect.
+    if (status === 'ready' && previous !== 'ready' && this.started && (previous === 'down' || !this.fromStore)) {
+      this.request({ kind: 'all' });
+    }
+  }
+
+  private request(change: StoreChange): void {
+    if (this.stopped) return;
+    if (change.kind === 'all') this.pendingAll = true;
+    else this.pendingPools.add(change.name);
+    if (!this.drainRunning) {
+      this.drainRunning = true;
+      this.draining = this.drain();
+    }
+  }
+
+  /** Apply pending work in order; one failure hands over to the retry timer (a full resync). */
+  private async drain(): Promise<void> {
+    for (;;) {
+      // Checked and cleared in the same step, so a request arriving later starts a new drain.
+      if (this.stopped || (!this.pendingAll && this.pendingPools.size === 0)) {
+        this.drainRunning = false;
+        return;
+      }
+      if (this.pendingAll) {
+        this.pendingAll = false;
+        this.pendingPools.clear();
+        if (!(await this.fullResync())) {
+          this.drainRunning = false;
+          return this.scheduleRetry();
+        }
+        continue;
+      }
+      const names = [...this.pendingPools].slice(0, READ_CONCURRENCY);
+      for (const n of names) this.pendingPools.delete(n);
+      let views: Array<PoolView | undefined>;
+      try {
+        views = await Promise.all(names.map((n) => this.store.readPool(n)));
+      } catch (err) {
+        this.log.warn({ err: errorMessage(err) }, 'store: re-reading changed pools failed; will resync');
+        this.drainRunning = false;
+        return this.scheduleRetry();
+      }
+      names.forEach((n, i) => this.applyPool(n, views[i]));
+    }
+  }
+
+  private applyPool(name: string, view: PoolView | undefined): boolean {
+    const differs = servingKey(this.snap.pools.get(name)) !== servingKey(view);
+    if (view) this.snap.pools.set(name, view);
+    else this.snap.pools.delete(name);
+    if (differs) {
+      this.safeEmit('pool', name, view);
+      this.scheduleSave();
+    }
+    return differs;
+  }
+
+  private async fullResync(emitEvents = true): Promise<boolean> {
+    let fresh: StoreSnapshot;
+    try {
+      fresh = await this.store.snapshot();
+    } catch (err) {
+      this.log.warn({ err: errorMessage(err), store: this.store.description }, 'store: full read failed; keeping the current snapshot');
+      return false;
+    }
+    if (this.stopped) return true;
+    this.fromStore = true;
+    this.replace(fresh, emitEvents);
+    this.lastSyncMs = Date.now();
+    this.retryMs = FIRST_RETRY_MS;
+    if (!this.unwatch) await this.tryWatch();
+    return true;
+  }
+
+  /** Bring the live snapshot to `fresh`, emitting 'pool' per difference and 'reset' when any. */
+  private replace(fresh: StoreSnapshot, emitEvents: boolean): void {
+    let changed = false;
+    for (const name of new Set([...this.snap.pools.keys(), ...fresh.pools.keys()])) {
+      const view = fresh.pools.get(name);
+      if (!emitEvents) {
+        if (view) this.snap.pools.set(name, view);
+        else this.snap.pools.delete(name);
+      } else if (this.applyPool(name, view)) {
+        changed = true;
+      }
+    }
+    const keys = (m: Map<string, number>): string => [...m.keys()].sort().join(',');
+    if (fresh.zones.join(',') !== this.snap.zones.join(',') || keys(fresh.instances) !== keys(this.snap.instances)) changed = true;
+    this.snap.zones = fresh.zones;
+    this.snap.instances = fresh.instances;
+    if (changed && emitEvents) this.safeEmit('reset', this.snap);
+    if (changed || !emitEvents) this.scheduleSave();
+  }
+
+  private scheduleRetry(): void {
+    if (this.retryTimer || this.stopped) return;
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined;
+      this.request({ kind: 'all' });
+    }, this.retryMs);
+    this.retryTimer.unref();
+    this.retryMs = Math.min(this.retryMs * 2, MAX_RETRY_MS);
+  }
+
+  private scheduleSave(): void {
+    if (!this.opts.stateDir || this.saveTimer || !this.fromStore || this.stopped) return;
+    this.saveTimer = setTimeout(() => {
+      this.saveTimer = undefined;
+      void this.save();
+    }, this.opts.saveDelayMs ?? 1000);
+    this.saveTimer.unref();
+  }
+
+  private async save(): Promise<void> {
+    const dir = this.opts.stateDir;
+    if (!dir) return;
+    await this.saving;
+    this.saving = saveSnapshot(dir, this.snap, Date.now()).catch((err: unknown) => {
+      this.log.warn({ err: errorMessage(err), stateDir: dir }, 'store: saving the snapshot failed');
+    });
+    await this.saving;
+  }
+
+  private safeEmit<K extends keyof StoreSyncEvents>(event: K, ...args: StoreSyncEvents[K]): void {
+    try {
+      (this.emit as (e: K, ...a: StoreSyncEvents[K]) => boolean)(event, ...args);
+    } catch (err) {
+      this.log.error({ err: errorMessage(err), event }, 'store: sync listener threw');
+    }
+  }
+
+  /** Stop following the store; a pending snapshot save is written first. Does not close the store. */
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    clearInterval(this.resyncTimer);
+    clearTimeout(this.retryTimer);
+    this.unwatch?.();
+    await this.draining;
+    if (this.saveTimer) {
+      clearTimeout(this.saveTimer);
+      this.saveTimer = undefined;
+      await this.save();
+    }
+    await this.saving;
+  }
+}

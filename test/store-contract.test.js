@@ -1,0 +1,336 @@
+'use strict';
+// One contract for every Store implementation (STYLE.md: one interface, one suite): the same
+// cases run against RedisStore (a private redis-server) and FileStore (a temp file).
+
+const { describe, test, before, after } = require('node:test');
+const assert = require('node:assert/strict');
+const { redisBackend, fileBackend, captureLog, waitFor, sleep, pool } = require('./helpers/store');
+const { mergeVerdict } = require('../dist/health/quorum');
+
+const P = 'ws.lb.example.com';
+const T0 = 1_700_000_000_000;
+
+/** A store with an injected clock; `clock.now` is what recordObservation and addMember see. */
+function openWithClock(loc, opts = {}) {
+  const clock = { now: T0 };
+  const store = loc.open({ nowMs: () => clock.now, ...opts });
+  return { store, clock };
+}
+
+async function code(promise) {
+  try {
+    await promise;
+  } catch (err) {
+    return err.code;
+  }
+  return 'no error';
+}
+
+function obs(instance, state, sinceMs, extra = {}) {
+  return { instance, state, sinceMs, ...extra };
+}
+
+for (const backend of [redisBackend(), fileBackend()]) {
+  describe(`store contract: ${backend.name}`, () => {
+    before(() => backend.before());
+    after(() => backend.after());
+
+    test('an empty store has no pools, zones or instances', async (t) => {
+      const { store } = openWithClock(backend.location(t));
+      const snap = await store.snapshot();
+      assert.equal(snap.pools.size, 0);
+      assert.deepEqual(snap.zones, []);
+      assert.equal(snap.instances.size, 0);
+      assert.equal(await store.readPool(P), undefined);
+    });
+
+    test('pools: create, read, replace keeps members, remove', async (t) => {
+      const { store } = openWithClock(backend.location(t));
+      await store.setPool(pool(P));
+      assert.deepEqual((await store.readPool(P)).config, pool(P));
+      await store.addMember(P, { ip: '10.0.0.1', weight: 1 });
+      await store.setPool(pool(P, { ttlSeconds: 5, check: 'http', path: '/healthz', host: 'ws.example.com' }));
+      const view = await store.readPool(P);
+      assert.equal(view.config.ttlSeconds, 5);
+      assert.equal(view.config.host, 'ws.example.com');
+      assert.deepEqual(view.members.map((m) => m.ip), ['10.0.0.1']);
+      assert.equal(await store.removePool(P), true);
+      assert.equal(await store.removePool(P), false);
+      assert.equal(await store.readPool(P), undefined);
+      // Re-creating starts empty: nothing of the old pool lingers.
+      await store.setPool(pool(P));
+      assert.deepEqual((await store.readPool(P)).members, []);
+      assert.deepEqual([...(await store.snapshot()).pools.keys()], [P]);
+    });
+
+    test('an invalid config is refused and changes nothing', async (t) => {
+      const { store } = openWithClock(backend.location(t));
+      await store.setPool(pool(P));
+      assert.equal(await code(store.setPool(pool(P, { timeoutMs: 2000 }))), 'TIERDNS_E_BAD_VALUE');
+      assert.equal(await code(store.setPool(pool(P, { whenAllDown: `pool:${P}` }))), 'TIERDNS_E_BAD_VALUE');
+      assert.equal(await code(store.setPool(pool('Bad Name'))), 'TIERDNS_E_BAD_VALUE');
+      assert.deepEqual((await store.readPool(P)).config, pool(P));
+    });
+
+    test('updatePool reads and writes one config atomically; a throwing update changes nothing', async (t) => {
+      const loc = backend.location(t);
+      const { store } = openWithClock(loc);
+      const { store: other } = openWithClock(loc);
+      const created = await store.updatePool(P, (cur) => ({ ...(cur ?? pool(P)), rise: 5 }));
+      assert.equal(created.rise, 5);
+      await assert.rejects(store.updatePool(P, () => { throw Object.assign(new Error('no'), { code: 'X' }); }), /no/);
+      assert.equal((await store.readPool(P)).config.rise, 5);
+      // Concurrent increments from two connections: none is lost.
+      await Promise.all(Array.from({ length: 10 }, (_, i) => (i % 2 ? store : other).updatePool(P, (cur) => ({ ...cur, fall: cur.fall + 1 }))));
+      assert.equal((await store.readPool(P)).config.fall, 13);
+    });
+
+    test('members: add canonicalizes, orders, updates weight/port, keeps admin', async (t) => {
+      const { store, clock } = openWithClock(backend.location(t));
+      await store.setPool(pool(P));
+      await store.addMember(P, { ip: '2001:DB8:0:0::1', weight: 2, port: 8443 });
+      clock.now = T0 + 5;
+      await store.addMember(P, { ip: '10.0.0.9', weight: 1 });
+      await store.addMember(P, { ip: '10.0.0.10', weight: 1 });
+      let view = await store.readPool(P);
+      assert.deepEqual(view.members.map((m) => m.ip), ['10.0.0.9', '10.0.0.10', '2001:db8::1']);
+      const v6 = view.members[2];
+      assert.deepEqual(
+        { weight: v6.weight, port: v6.port, admin: v6.admin, verdict: v6.verdict, since: v6.verdictSinceMs, added: v6.addedAtMs },
+        { weight: 2, port: 8443, admin: 'enabled', verdict: 'unknown', since: T0, added: T0 },
+      );
+      await store.setAdmin(P, '2001:db8::1', 'drained');
+      clock.now = T0 + 100;
+      await store.addMember(P, { ip: '2001:db8::1', weight: 7 });
+      view = await store.readPool(P);
+      const again = view.members.find((m) => m.ip === '2001:db8::1');
+      assert.equal(again.weight, 7);
+      assert.equal(again.admin, 'drained');
+      assert.equal(again.addedAtMs, T0);
+      assert.equal(await code(store.addMember('nope.lb.example.com', { ip: '10.0.0.1', weight: 1 })), 'TIERDNS_E_NO_POOL');
+      assert.equal(await code(store.addMember(P, { ip: '10.0.0', weight: 1 })), 'TIERDNS_E_BAD_IP');
+      assert.equal(await code(store.addMember(P, { ip: '10.0.0.1', weight: 0 })), 'TIERDNS_E_BAD_VALUE');
+      assert.equal(await code(store.addMember(P, { ip: '10.0.0.1', weight: 1001 })), 'TIERDNS_E_BAD_VALUE');
+      assert.equal(view.members.length, 3);
+    });
+
+    test('drain/undrain and their errors', async (t) => {
+      const { store } = openWithClock(backend.location(t));
+      await store.setPool(pool(P));
+      await store.addMember(P, { ip: '10.0.0.1', weight: 1 });
+      await store.setAdmin(P, '10.0.0.1', 'drained');
+      assert.equal((await store.readPool(P)).members[0].admin, 'drained');
+      await store.setAdmin(P, '10.0.0.1', 'enabled');
+      assert.equal((await store.readPool(P)).members[0].admin, 'enabled');
+      assert.equal(await code(store.setAdmin(P, '10.0.0.2', 'drained')), 'TIERDNS_E_NO_MEMBER');
+      assert.equal(await code(store.setAdmin('no.lb.example.com', '10.0.0.1', 'drained')), 'TIERDNS_E_NO_POOL');
+    });
+
+    test('removing a member removes its verdict and observations', async (t) => {
+      const { store } = openWithClock(backend.location(t));
+      await store.setPool(pool(P));
+      await store.addMember(P, { ip: '10.0.0.1', weight: 1 });
+      assert.equal(await store.recordObservation(P, '10.0.0.1', obs('ns1', 'up', T0)), 'up');
+      assert.equal(await store.removeMember(P, '10.0.0.1'), true);
+      assert.equal(await store.removeMember(P, '10.0.0.1'), false);
+      await store.addMember(P, { ip: '10.0.0.1', weight: 1 });
+      const m = (await store.readPool(P)).members[0];
+      assert.equal(m.verdict, 'unknown');
+      assert.deepEqual(m.observations, []);
+    });
+
+    test('a lone instance decides alone; the verdict follows its observations', async (t) => {
+      const { store, clock } = openWithClock(backend.location(t));
+      await store.setPool(pool(P));
+      await store.addMember(P, { ip: '10.0.0.1', weight: 1 });
+      clock.now = T0 + 1000;
+      const first = obs('ns1', 'up', T0 + 900, { lastProbeMs: T0 + 900, lastOk: true, lastLatencyMs: 1.5 });
+      assert.equal(await store.recordObservation(P, '10.0.0.1', first), 'up');
+      let m = (await store.readPool(P)).members[0];
+      assert.equal(m.verdict, 'up');
+      assert.equal(m.verdictSinceMs, T0 + 1000);
+      assert.deepEqual(m.observations, [first]);
+      clock.now = T0 + 2000;
+      assert.equal(await store.recordObservation(P, '10.0.0.1', obs('ns1', 'down', T0 + 2000, { lastOk: false, lastError: 'ECONNREFUSED' })), 'down');
+      m = (await store.readPool(P)).members[0];
+      assert.equal(m.verdict, 'down');
+      assert.equal(m.verdictSinceMs, T0 + 2000);
+      assert.equal(m.observations[0].lastError, 'ECONNREFUSED');
+      assert.equal(await code(store.recordObservation(P, '10.9.9.9', obs('ns1', 'up', T0))), 'TIERDNS_E_NO_MEMBER');
+      assert.equal(await code(store.recordObservation(P, '10.0.0.1', obs('bad|name', 'up', T0))), 'TIERDNS_E_BAD_VALUE');
+    });
+
+    test('quorum: the majority of live instances wins, ties keep the verdict, unknown does not vote', async (t) => {
+      const { store, clock } = openWithClock(backend.location(t));
+      await store.setPool(pool(P));
+      await store.addMember(P, { ip: '10.0.0.1', weight: 1 });
+      for (const i of ['a', 'b', 'c']) await store.heartbeat(i, 5000, T0);
+      clock.now = T0 + 100;
+      assert.equal(await store.recordObservation(P, '10.0.0.1', obs('a', 'up', T0)), 'up');
+      assert.equal(await store.recordObservation(P, '10.0.0.1', obs('b', 'down', T0)), 'up'); // 1:1 tie keeps up
+      assert.equal(await store.recordObservation(P, '10.0.0.1', obs('c', 'down', T0)), 'down'); // 1:2
+      assert.equal(await store.recordObservation(P, '10.0.0.1', obs('c', 'unknown', T0)), 'down'); // 1:1 tie
+      assert.equal(await store.recordObservation(P, '10.0.0.1', obs('b', 'up', T0)), 'up'); // 2:0
+      const m = (await store.readPool(P)).members[0];
+      assert.deepEqual(m.observations.map((o) => `${o.instance}=${o.state}`), ['a=up', 'b=up', 'c=unknown']);
+      // Cross-check against the one quorum rule.
+      assert.equal(mergeVerdict('down', m.observations, new Set(['a', 'b', 'c'])), m.verdict);
+    });
+
+    test('stale instances stop voting: heartbeat drops them and recomputes their members', async (t) => {
+      const loc = backend.location(t);
+      const { store, clock } = openWithClock(loc);
+      await store.setPool(pool(P));
+      await store.addMember(P, { ip: '10.0.0.1', weight: 1 });
+      await store.addMember(P, { ip: '10.0.0.2', weight: 1 });
+      for (const i of ['a', 'b', 'c']) await store.heartbeat(i, 1000, T0);
+      await store.publishZones('a', ['lb.example.com']);
+      await store.publishZones('c', ['other.example.com']);
+      clock.now = T0 + 10;
+      await store.recordObservation(P, '10.0.0.1', obs('a', 'down', T0));
+      await store.recordObservation(P, '10.0.0.1', obs('b', 'down', T0));
+      assert.equal(await store.recordObservation(P, '10.0.0.1', obs('c', 'up', T0)), 'down');
+      await store.recordObservation(P, '10.0.0.2', obs('c', 'up', T0));
+      let snap = await store.snapshot();
+      assert.deepEqual([...snap.instances.keys()].sort(), ['a', 'b', 'c']);
+      assert.deepEqual(snap.zones, ['lb.example.com', 'other.example.com']);
+      // a and b die; c keeps beating. Their votes go, c's "up" now decides alone.
+      clock.now = T0 + 2000;
+      await store.heartbeat('c', 1000, T0 + 2000);
+      const m = (await store.readPool(P)).members[0];
+      assert.equal(m.verdict, 'up');
+      assert.equal(m.verdictSinceMs, T0 + 2000);
+      assert.deepEqual(m.observations.map((o) => o.instance), ['c']);
+      snap = await store.snapshot();
+      assert.deepEqual([...snap.instances.keys()], ['c']);
+      assert.deepEqual(snap.zones, ['other.example.com']);
+      // A second connection (another process) sees the same.
+      const other = loc.open({ nowMs: () => clock.now, instanceTtlMs: 1000 });
+      assert.equal((await other.readPool(P)).members[0].verdict, 'up');
+    });
+
+    test('an instance that comes back votes again at its next heartbeat', async (t) => {
+      const { store, clock } = openWithClock(backend.location(t));
+      await store.setPool(pool(P));
+      await store.addMember(P, { ip: '10.0.0.1', weight: 1 });
+      await store.heartbeat('a', 1000, T0);
+      await store.heartbeat('b', 1000, T0);
+      await store.recordObservation(P, '10.0.0.1', obs('a', 'up', T0));
+      await store.recordObservation(P, '10.0.0.1', obs('b', 'up', T0));
+      // b is stale but not yet pruned (nobody beat since): a's "down" then decides alone.
+      clock.now = T0 + 1500;
+      await store.heartbeat('a', 1000, T0 + 1500);
+      assert.equal(await store.recordObservation(P, '10.0.0.1', obs('a', 'down', T0 + 1500)), 'down');
+      // b was pruned by a's heartbeat, so it comes back without votes; its next observation counts.
+      await store.heartbeat('b', 1000, T0 + 1600);
+      clock.now = T0 + 1600;
+      assert.equal(await store.recordObservation(P, '10.0.0.1', obs('b', 'up', T0 + 1600)), 'down'); // tie keeps down
+      assert.equal(await store.recordObservation(P, '10.0.0.1', obs('a', 'up', T0 + 1600)), 'up');
+    });
+
+    test('watch: one notification per changed pool, none for last-probe details', async (t) => {
+      const loc = backend.location(t);
+      const { store } = openWithClock(loc);
+      const { store: watcher } = openWithClock(loc);
+      const seen = [];
+      const unwatch = await watcher.watch((c) => seen.push(c.kind === 'pool' ? c.name : '*'));
+      await store.setPool(pool(P));
+      await waitFor(() => seen.includes(P), 2000, 'setPool notification');
+      await store.setPool(pool('other.lb.example.com'));
+      await waitFor(() => seen.includes('other.lb.example.com'), 2000, 'second pool notification');
+      await store.addMember(P, { ip: '10.0.0.1', weight: 1 });
+      await store.recordObservation(P, '10.0.0.1', obs('ns1', 'up', T0, { lastProbeMs: T0 }));
+      await sleep(300);
+      seen.length = 0;
+      // Same state, new probe details: nothing a serving instance needs to re-read.
+      await store.recordObservation(P, '10.0.0.1', obs('ns1', 'up', T0, { lastProbeMs: T0 + 1, lastLatencyMs: 3 }));
+      await sleep(400);
+      assert.deepEqual(seen.filter((s) => s !== '*'), []);
+      await store.removePool('other.lb.example.com');
+      await waitFor(() => seen.includes('other.lb.example.com'), 2000, 'removePool notification');
+      assert.ok(!seen.includes(P), `unexpected notification for ${P}: ${seen}`);
+      unwatch();
+      seen.length = 0;
+      await store.setPool(pool(P, { ttlSeconds: 1 }));
+      await sleep(400);
+      assert.deepEqual(seen, []);
+    });
+
+    test('atomicity: a reader never sees an observation without the verdict it implies', async (t) => {
+      const loc = backend.location(t);
+      const { store: writer } = openWithClock(loc);
+      const { store: reader } = openWithClock(loc);
+      await writer.setPool(pool(P));
+      const ips = ['10.0.0.1', '10.0.0.2', '10.0.0.3'];
+      for (const ip of ips) await writer.addMember(P, { ip, weight: 1 });
+      let stop = false;
+      const writing = (async () => {
+        for (let i = 0; i < 60; i++) {
+          const state = i % 2 ? 'up' : 'down';
+          await Promise.all(ips.map((ip) => writer.recordObservation(P, ip, obs('solo', state, T0 + i))));
+        }
+        stop = true;
+      })();
+      let reads = 0;
+      while (!stop) {
+        const view = await reader.readPool(P);
+        for (const m of view.members) {
+          const o = m.observations[0];
+          if (o && o.state !== 'unknown') assert.equal(m.verdict, o.state, `member ${m.ip} verdict ${m.verdict} with observation ${o.state}`);
+        }
+        reads++;
+        // A cached file-store read never yields to I/O; let the writer's callbacks run.
+        await new Promise(setImmediate);
+      }
+      await writing;
+      assert.ok(reads > 3, `only ${reads} reads overlapped the writes`);
+    });
+
+    test('concurrent writers from two connections lose no update', async (t) => {
+      const loc = backend.location(t);
+      const { store: a } = openWithClock(loc);
+      const { store: b } = openWithClock(loc);
+      await a.setPool(pool(P));
+      await Promise.all(Array.from({ length: 20 }, (_, i) => (i % 2 ? a : b).addMember(P, { ip: `10.0.1.${i + 1}`, weight: 1 })));
+      assert.equal((await a.readPool(P)).members.length, 20);
+    });
+
+    test('a malformed entry is skipped and reported as TIERDNS_E_STORE_DATA; the rest serves', async (t) => {
+      const loc = backend.location(t);
+      const { log, entries } = captureLog();
+      const { store } = openWithClock(loc, { log });
+      await store.setPool(pool(P));
+      await store.addMember(P, { ip: '10.0.0.1', weight: 1 });
+      await loc.corruptMember(P, '10.0.0.2', '{"ip":"10.0.0.2","weight":"heavy"');
+      await loc.corruptMember(P, '10.0.0.3', '{"ip":"10.0.0.3","weight":5000,"admin":"enabled","addedAtMs":1}');
+      const view = await store.readPool(P);
+      assert.deepEqual(view.members.map((m) => m.ip), ['10.0.0.1']);
+      assert.equal((await store.snapshot()).pools.get(P).members.length, 1);
+      const reports = entries.filter((e) => e.code === 'TIERDNS_E_STORE_DATA');
+      assert.ok(reports.some((e) => /10\.0\.0\.2/.test(e.msg)), JSON.stringify(reports));
+      assert.ok(reports.some((e) => /10\.0\.0\.3/.test(e.msg)), JSON.stringify(reports));
+      // Writes still work, and removing the bad entry works too.
+      await store.addMember(P, { ip: '10.0.0.4', weight: 1 });
+      assert.equal((await store.readPool(P)).members.length, 2);
+    });
+
+    test('a newer layout version is refused with TIERDNS_E_STORE_VERSION', async (t) => {
+      const loc = backend.location(t);
+      const { store } = openWithClock(loc);
+      await store.setPool(pool(P));
+      await loc.setLayoutVersion(99);
+      const { store: fresh } = openWithClock(loc);
+      assert.equal(await code(fresh.snapshot()), 'TIERDNS_E_STORE_VERSION');
+      assert.equal(await code(fresh.addMember(P, { ip: '10.0.0.1', weight: 1 })), 'TIERDNS_E_STORE_VERSION');
+    });
+
+    test('publishZones validates names and snapshot unions them', async (t) => {
+      const { store } = openWithClock(backend.location(t));
+      await store.heartbeat('ns1', 60_000, Date.now());
+      await store.publishZones('ns1', ['lb.example.com', 'b.example.com', 'lb.example.com']);
+      assert.deepEqual(await store.readZones(), ['b.example.com', 'lb.example.com']);
+      assert.equal(await code(store.publishZones('ns1', ['Not Canonical.'])), 'TIERDNS_E_BAD_VALUE');
+      assert.equal(await code(store.heartbeat('bad name', 1000, Date.now())), 'TIERDNS_E_BAD_VALUE');
+    });
+  });
+}

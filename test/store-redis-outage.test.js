@@ -1,0 +1,83 @@
+'use strict';
+// Redis going away under a serving instance (PRODUCT.md §6): the snapshot stays, commands
+// fail fast, the connection comes back by itself and a resync catches what was missed.
+
+const { test } = require('node:test');
+const assert = require('node:assert/strict');
+const { StoreSync } = require('../dist/store/sync');
+const { openStore } = require('../dist/store/open');
+const { startRedis, uniquePrefix, rawClient } = require('./helpers/redis');
+const { captureLog, waitFor, sleep, pool } = require('./helpers/store');
+
+const A = 'a.lb.example.com';
+
+test('Redis outage: keep serving, fail fast, reconnect, resync what was missed', { skip: process.env.REDIS_URL && 'needs a private redis-server' }, async (t) => {
+  const server = await startRedis();
+  t.after(() => server.stop());
+  const url = `${server.url}?prefix=${uniquePrefix()}`;
+  const open = (opts) => {
+    const s = openStore(url, opts);
+    t.after(() => s.close());
+    return s;
+  };
+  const writer = open();
+  await writer.setPool(pool(A));
+  await writer.addMember(A, { ip: '10.0.0.1', weight: 1 });
+
+  const { log } = captureLog();
+  const store = open({ connectWaitMs: 500, log });
+  const sync = new StoreSync({ store, log, resyncMs: 300 });
+  t.after(() => sync.stop());
+  const statuses = [];
+  const events = [];
+  sync.on('status', (s) => statuses.push(s));
+  sync.on('pool', (name, view) => events.push([name, view ? view.members.length : null]));
+  await sync.start();
+  const before = sync.current().pools.get(A);
+  assert.equal(before.members.length, 1);
+
+  // Persist (the test server runs without automatic saves), then kill Redis.
+  const raw = await rawClient(server.url);
+  await raw.save();
+  raw.disconnect();
+  await server.kill();
+  await waitFor(() => statuses.includes('down'), 3000, "status 'down'");
+
+  // Commands fail fast with a typed error; the snapshot is untouched through failed resyncs.
+  const t0 = Date.now();
+  await assert.rejects(store.readPool(A), (err) => err.code === 'TIERDNS_E_STORE_UNREACHABLE');
+  assert.ok(Date.now() - t0 < 1500, `readPool took ${Date.now() - t0} ms to fail`);
+  await sleep(1000);
+  assert.equal(sync.current().pools.get(A), before);
+  assert.deepEqual(events, []);
+
+  // Back, and a change lands before the instance has reconnected: its message is lost.
+  await server.start();
+  const late = openStore(url);
+  t.after(() => late.close());
+  await late.addMember(A, { ip: '10.0.0.2', weight: 1 });
+  await waitFor(() => sync.current().pools.get(A)?.members.length === 2, 10_000, 'resync after reconnect');
+  assert.equal(statuses.at(-1), 'ready');
+  assert.deepEqual(events.at(-1), [A, 2]);
+
+  // And notifications flow again on the resubscribed channel.
+  await late.setAdmin(A, '10.0.0.2', 'drained');
+  await waitFor(() => sync.current().pools.get(A).members[1].admin === 'drained', 3000, 'notification after reconnect');
+});
+
+test('an unreachable Redis fails a command within the wait, and a black-holed one too', async (t) => {
+  const net = require('node:net');
+  // Accepts connections and never answers: the worst case for a CLI.
+  const sockets = new Set();
+  const hole = net.createServer((s) => { sockets.add(s); s.on('close', () => sockets.delete(s)); });
+  await new Promise((r) => hole.listen(0, '127.0.0.1', r));
+  t.after(() => { for (const s of sockets) s.destroy(); hole.close(); });
+  const { freePort } = require('./helpers/redis');
+  for (const url of [`redis://127.0.0.1:${await freePort()}/0`, `redis://127.0.0.1:${hole.address().port}/0`]) {
+    const store = openStore(url, { connectWaitMs: 800 });
+    const t0 = Date.now();
+    await assert.rejects(store.snapshot(), (err) => err.code === 'TIERDNS_E_STORE_UNREACHABLE' && !/\n/.test(err.message));
+    assert.ok(Date.now() - t0 < 2000, `${url}: took ${Date.now() - t0} ms`);
+    await store.close();
+  }
+});

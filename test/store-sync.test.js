@@ -1,0 +1,152 @@
+'use strict';
+// StoreSync against both stores: pool-level events, resync healing a missed message, the
+// state-dir snapshot when the store is unreachable at start.
+
+const { describe, test, before, after } = require('node:test');
+const assert = require('node:assert/strict');
+const fs = require('node:fs');
+const path = require('node:path');
+const { StoreSync } = require('../dist/store/sync');
+const { redisBackend, fileBackend, captureLog, tmpDir, waitFor, sleep, pool } = require('./helpers/store');
+const { rawClient } = require('./helpers/redis');
+
+const A = 'a.lb.example.com';
+const B = 'b.lb.example.com';
+
+function startSync(t, store, opts = {}) {
+  const { log, entries } = captureLog();
+  const sync = new StoreSync({ store, log, resyncMs: 60_000, saveDelayMs: 50, ...opts });
+  const events = [];
+  sync.on('pool', (name, view) => events.push({ name, members: view ? view.members.map((m) => `${m.ip}:${m.admin}`) : null }));
+  sync.on('reset', () => events.push({ reset: true }));
+  t.after(() => sync.stop());
+  return { sync, events, entries };
+}
+
+for (const backend of [redisBackend(), fileBackend()]) {
+  describe(`StoreSync: ${backend.name}`, () => {
+    before(() => backend.before());
+    after(() => backend.after());
+
+    test('start reads everything; a change to one pool re-reads and announces only that pool', async (t) => {
+      const loc = backend.location(t);
+      const writer = loc.open();
+      await writer.setPool(pool(A));
+      await writer.setPool(pool(B));
+      await writer.addMember(A, { ip: '10.0.0.1', weight: 1 });
+      const { sync, events } = startSync(t, loc.open());
+      await sync.start();
+      assert.deepEqual([...sync.current().pools.keys()].sort(), [A, B]);
+      assert.deepEqual(events, [], 'no events for the initial read');
+      const viewB = sync.current().pools.get(B);
+      await writer.setAdmin(A, '10.0.0.1', 'drained');
+      await waitFor(() => events.length > 0, 2000, 'pool event');
+      await sleep(200);
+      assert.deepEqual(events, [{ name: A, members: ['10.0.0.1:drained'] }]);
+      assert.equal(sync.current().pools.get(A).members[0].admin, 'drained');
+      assert.equal(sync.current().pools.get(B), viewB, 'pool B was not rebuilt');
+      events.length = 0;
+      await writer.removePool(B);
+      await waitFor(() => events.some((e) => e.name === B && e.members === null), 2000, 'removal event');
+      assert.equal(sync.current().pools.has(B), false);
+    });
+
+    test('the periodic resync heals a missed notification', async (t) => {
+      const loc = backend.location(t);
+      const writer = loc.open();
+      await writer.setPool(pool(A));
+      await writer.setPool(pool(B));
+      const { sync, events } = startSync(t, loc.open(), { resyncMs: 400 });
+      await sync.start();
+      await loc.silentAddMember(A, '10.0.0.7');
+      await waitFor(() => events.some((e) => e.name === A), 3000, 'resync to find the silent change');
+      assert.deepEqual(sync.current().pools.get(A).members.map((m) => m.ip), ['10.0.0.7']);
+      assert.ok(!events.some((e) => e.name === B), 'unchanged pools are not announced');
+      assert.ok(events.some((e) => e.reset), 'a resync that found differences says so');
+    });
+
+    test('snapshot.json in the state dir round-trips Maps and verdicts', async (t) => {
+      const loc = backend.location(t);
+      const stateDir = tmpDir(t);
+      const writer = loc.open();
+      await writer.setPool(pool(A, { check: 'http', host: 'h.example.com' }));
+      await writer.addMember(A, { ip: '2001:db8::5', weight: 3, port: 8080 });
+      await writer.heartbeat('ns1', 60_000, Date.now());
+      await writer.recordObservation(A, '2001:db8::5', { instance: 'ns1', state: 'up', sinceMs: 5, lastOk: true, lastLatencyMs: 0.5 });
+      const first = startSync(t, loc.open(), { stateDir });
+      await first.sync.start();
+      const expected = first.sync.current();
+      await writer.addMember(A, { ip: '10.0.0.1', weight: 1 });
+      await waitFor(() => fs.existsSync(path.join(stateDir, 'snapshot.json')), 3000, 'snapshot.json');
+      await waitFor(() => JSON.parse(fs.readFileSync(path.join(stateDir, 'snapshot.json'), 'utf8')).pools[0].members.length === 2, 3000, 'saved change');
+      await first.sync.stop();
+      const { loadSnapshot } = require('../dist/store/snapshotFile');
+      const loaded = loadSnapshot(stateDir, (p) => assert.fail(p)).snapshot;
+      assert.deepEqual(loaded.pools.get(A), expected.pools.get(A));
+      assert.ok(loaded.instances instanceof Map);
+      assert.deepEqual([...loaded.instances.keys()], ['ns1']);
+      assert.equal(loaded.pools.get(A).members.find((m) => m.ip === '2001:db8::5').verdict, 'up');
+    });
+  });
+}
+
+describe('StoreSync: store unreachable at start', () => {
+  test('file store: serves the saved snapshot, then the store once it is readable again', async (t) => {
+    const backend = fileBackend();
+    const loc = backend.location(t);
+    const stateDir = tmpDir(t);
+    const writer = loc.open();
+    await writer.setPool(pool(A));
+    await writer.addMember(A, { ip: '10.0.0.1', weight: 1 });
+    const first = startSync(t, loc.open(), { stateDir });
+    await first.sync.start();
+    await writer.setAdmin(A, '10.0.0.1', 'drained');
+    const saved = path.join(stateDir, 'snapshot.json');
+    await waitFor(() => fs.existsSync(saved) && /drained/.test(fs.readFileSync(saved, 'utf8')), 3000, 'saved snapshot');
+    await first.sync.stop();
+
+    const restore = loc.breakFile();
+    const second = startSync(t, loc.open(), { stateDir });
+    await second.sync.start();
+    assert.equal(second.sync.current().pools.get(A).members[0].admin, 'drained', 'serves the saved snapshot');
+    assert.ok(second.entries.some((e) => /saved snapshot/.test(e.msg)), 'logs that it serves the saved snapshot');
+    restore();
+    await writer.addMember(A, { ip: '10.0.0.2', weight: 1 });
+    await waitFor(() => second.sync.current().pools.get(A).members.length === 2, 5000, 'recovery from the store');
+  });
+
+  test('redis: serves the saved snapshot while Redis is down, the store after it is back', { skip: process.env.REDIS_URL && 'needs a private redis-server' }, async (t) => {
+    const backend = redisBackend();
+    await backend.before();
+    t.after(() => backend.after());
+    const loc = backend.location(t);
+    const stateDir = tmpDir(t);
+    const writer = loc.open();
+    await writer.setPool(pool(A));
+    await writer.addMember(A, { ip: '10.0.0.1', weight: 1 });
+    const first = startSync(t, loc.open(), { stateDir });
+    await first.sync.start();
+    await waitFor(() => fs.existsSync(path.join(stateDir, 'snapshot.json')), 3000, 'saved snapshot');
+    await first.sync.stop();
+    // Persist, then take Redis away.
+    const raw = await rawClient(backend.server.url);
+    await raw.save();
+    raw.disconnect();
+    await backend.server.kill();
+
+    const store = loc.open({ connectWaitMs: 300 });
+    const second = startSync(t, store, { stateDir });
+    const started = Date.now();
+    await second.sync.start();
+    assert.ok(Date.now() - started < 3000, `start took ${Date.now() - started} ms`);
+    assert.deepEqual(second.sync.current().pools.get(A).members.map((m) => m.ip), ['10.0.0.1']);
+    await backend.server.start();
+    await writer.addMember(A, { ip: '10.0.0.2', weight: 1 }).catch(async () => {
+      // The writer's connection may still be in backoff; retry once it reconnects.
+      await sleep(3500);
+      await writer.addMember(A, { ip: '10.0.0.2', weight: 1 });
+    });
+    await waitFor(() => second.sync.current().pools.get(A).members.length === 2, 8000, 'resync after Redis is back');
+    assert.equal(second.sync.storeStatus, 'ready');
+  });
+});

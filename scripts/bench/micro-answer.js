@@ -1,0 +1,68 @@
+#!/usr/bin/env node
+'use strict';
+// Micro-benchmark of the answer path without sockets: decode + answer for a pool name (the
+// template fast path), a static name, an NXDOMAIN, and the same pool query through dns2's
+// general codec for comparison. Prints ns per query (median of 5 runs of N queries).
+//   node scripts/bench/micro-answer.js [N]
+const path = require('node:path');
+const fs = require('node:fs');
+const pino = require('pino');
+const { Packet } = require('dns2');
+const dist = path.join(__dirname, '..', '..', 'dist');
+const { QueryHandler } = require(path.join(dist, 'dns/handler'));
+const { Snapshot } = require(path.join(dist, 'dns/snapshot'));
+const { parseZone } = require(path.join(dist, 'zone/parse'));
+
+const N = Number(process.argv[2] ?? 500000);
+const zoneText = fs.readFileSync(path.join(__dirname, '..', '..', 'zones', 'lb.example.com.zone'), 'utf8');
+const snap = new Snapshot();
+snap.setZones([parseZone(zoneText, { file: 'lb.example.com.zone', origin: 'lb.example.com' }).zone]);
+const member = (ip) => ({ ip, weight: 1, admin: 'enabled', addedAtMs: 0, verdict: 'up', verdictSinceMs: 0, observations: [] });
+snap.setPool('ws.lb.example.com', {
+  config: { name: 'ws.lb.example.com', ttlSeconds: 20, check: 'tcp', port: 80, path: '/', expectMin: 200, expectMax: 399, intervalMs: 2000, fastIntervalMs: 500, timeoutMs: 1000, rise: 2, fall: 3, maxAnswers: 0, whenAllDown: 'all' },
+  members: ['127.0.1.1', '127.0.1.2', '127.0.1.3', '127.0.1.4'].map(member),
+});
+const handler = new QueryHandler(() => snap, pino({ level: 'silent' }));
+
+function query(name, type, edns) {
+  const p = new Packet();
+  p.header.id = 4242;
+  p.header.rd = 1;
+  p.questions.push({ name, type, class: 1 });
+  if (edns) p.additionals.push(Packet.Resource.EDNS([]));
+  return p.toBuffer();
+}
+
+function bench(label, fn) {
+  const runs = [];
+  for (let r = 0; r < 5; r++) {
+    const t0 = process.hrtime.bigint();
+    for (let i = 0; i < N; i++) fn();
+    runs.push(Number(process.hrtime.bigint() - t0) / N);
+  }
+  runs.sort((a, b) => a - b);
+  console.log(`${label.padEnd(44)} ${runs[2].toFixed(0).padStart(6)} ns/query`);
+}
+
+const pool = query('Ws.Lb.Example.Com', Packet.TYPE.A, false);
+const poolEdns = query('ws.lb.example.com', Packet.TYPE.A, true);
+const soa = query('lb.example.com', Packet.TYPE.SOA, true);
+const nx = query('nope.lb.example.com', Packet.TYPE.A, true);
+const cname = query('www.lb.example.com', Packet.TYPE.A, true);
+
+console.log(`node ${process.version}, ${N} queries per run, median of 5`);
+bench('pool A, template fast path', () => handler.handle(pool, 'udp'));
+bench('pool A + EDNS, template fast path', () => handler.handle(poolEdns, 'udp'));
+bench('apex SOA + EDNS, general writer', () => handler.handle(soa, 'udp'));
+bench('NXDOMAIN + EDNS, general writer', () => handler.handle(nx, 'udp'));
+bench('CNAME to pool + EDNS, general writer', () => handler.handle(cname, 'udp'));
+bench('pool A via dns2 codec (parse + toBuffer)', () => {
+  const q = Packet.parse(pool);
+  const r = new Packet();
+  r.header.id = q.header.id;
+  r.header.qr = 1;
+  r.header.aa = 1;
+  r.questions = q.questions;
+  for (const a of ['127.0.1.1', '127.0.1.2', '127.0.1.3', '127.0.1.4']) r.answers.push({ name: q.questions[0].name, type: 1, class: 1, ttl: 20, address: a });
+  return r.toBuffer();
+});

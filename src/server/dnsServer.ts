@@ -2,13 +2,18 @@ import type { Logger } from 'pino';
 import { QueryHandler } from '../dns/handler';
 import type { Snapshot } from '../dns/snapshot';
 import { DEFAULT_TCP_LIMITS, TcpServer, type TcpLimits } from '../dns/tcpServer';
-import { UdpServer } from '../dns/udpServer';
+import { BatchUdpServer } from '../dns/batchUdpServer';
+import { nativeUdp, type UdpBatchAddon } from '../dns/native';
+import { UdpServer, type UdpListener } from '../dns/udpServer';
 import type { ListenAddress } from '../util/listen';
 
 /** UDP and TCP on every listen address, all answering from one snapshot. */
 export class DnsServer {
   readonly handler: QueryHandler;
-  private readonly udp: UdpServer[] = [];
+  /** Which UDP path answers: 'native' (the recvmmsg/sendmmsg addon, docs/native.md) or 'node' (dgram). */
+  readonly udpImplementation: 'native' | 'node';
+  private readonly nativeAddon?: UdpBatchAddon;
+  private readonly udp: UdpListener[] = [];
   private readonly tcp: TcpServer[] = [];
 
   constructor(
@@ -17,6 +22,11 @@ export class DnsServer {
     private readonly tcpLimits: TcpLimits = DEFAULT_TCP_LIMITS,
   ) {
     this.handler = new QueryHandler(() => this.snapshot, log);
+    // The addon when it was built and TIERDNS_NATIVE is not 0; otherwise dgram, which answers the same.
+    const native = nativeUdp();
+    if (native.problem) log.warn(`dns: ${native.problem}; using Node's dgram for UDP`);
+    this.nativeAddon = native.addon;
+    this.udpImplementation = native.addon ? 'native' : 'node';
   }
 
   /** Bind every address; port 0 picks one free port shared by UDP and TCP. Returns what was bound. */
@@ -34,7 +44,7 @@ export class DnsServer {
   private async listenOne(a: ListenAddress): Promise<number> {
     // Port 0: the free UDP port the kernel picks may be taken for TCP; try a few.
     for (let attempt = 1; ; attempt++) {
-      const udp = new UdpServer(this.handler, this.log);
+      const udp = this.nativeAddon ? new BatchUdpServer(this.handler, this.log, this.nativeAddon) : new UdpServer(this.handler, this.log);
       const port = await udp.listen(a.host, a.port);
       const tcp = new TcpServer(this.handler, this.log, this.tcpLimits);
       try {

@@ -78,6 +78,7 @@ export class Instance {
         {
           queries: this.dns.handler.stats,
           store: () => ({ status: sync.storeStatus, snapshot: sync.current() }),
+          probes: this.health ? () => this.health!.stats() : undefined,
         },
         log,
       );

@@ -2,17 +2,12 @@ import http from 'node:http';
 import type { Logger } from 'pino';
 import { typeName } from '../dns/constants';
 import type { QueryStats } from '../dns/handler';
+import type { ProbeStats } from '../health/loop';
 import type { StoreSnapshot, StoreStatus } from '../store/types';
 import { TierdnsError } from '../util/errors';
 import type { ListenAddress } from '../util/listen';
 
 const RCODE_NAMES = ['NOERROR', 'FORMERR', 'SERVFAIL', 'NXDOMAIN', 'NOTIMP', 'REFUSED'];
-
-export interface ProbeStats {
-  ok: number;
-  failed: number;
-  latencySumMs: number;
-}
 
 export interface MetricsSources {
   queries: QueryStats;

@@ -7,9 +7,18 @@ const path = require('node:path');
 
 const CLI = path.join(__dirname, '..', '..', 'dist', 'cli.js');
 
+// Processes started per test, so a temp dir is removed only after they have exited
+// (node:test runs after-hooks in registration order, and dirs are made first).
+const stopsByTest = new WeakMap();
+
 function tempDir(t, prefix = 'tierdns-test-') {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
-  if (t) t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  if (t) {
+    t.after(async () => {
+      await Promise.all((stopsByTest.get(t) ?? []).map((stop) => stop('SIGKILL')));
+      fs.rmSync(dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 50 });
+    });
+  }
   return dir;
 }
 
@@ -28,7 +37,11 @@ function startServe(t, args, { env = {}, timeoutMs = 10000 } = {}) {
     proc.kill(signal);
     await exited;
   };
-  if (t) t.after(() => stop('SIGKILL'));
+  if (t) {
+    t.after(() => stop('SIGKILL'));
+    if (!stopsByTest.has(t)) stopsByTest.set(t, []);
+    stopsByTest.get(t).push(stop);
+  }
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`serve did not get ready:\n${logs.map((l) => JSON.stringify(l)).join('\n')}`)), timeoutMs);
     proc.stdout.on('data', (chunk) => {

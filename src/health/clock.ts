@@ -1,0 +1,89 @@
+// Time as the health loop sees it. Injected so tests drive probe timing deterministically
+// (STYLE.md: inject clock and randomness) instead of sleeping.
+
+export type TimerHandle = { readonly id: number };
+
+export interface Clock {
+  /** Milliseconds since the epoch (the unit of Observation.sinceMs and lastProbeMs). */
+  now(): number;
+  /** Run `fn` once after `ms`; must never keep the process alive on its own. */
+  setTimeout(fn: () => void, ms: number): TimerHandle;
+  clearTimeout(handle: TimerHandle | undefined): void;
+}
+
+/** Wall-clock time and unref'd Node timers: a serving process stays alive for its sockets, not for probes. */
+export function systemClock(): Clock {
+  const timers = new Map<number, NodeJS.Timeout>();
+  let next = 0;
+  return {
+    now: () => Date.now(),
+    setTimeout(fn, ms) {
+      const id = ++next;
+      const t = setTimeout(() => {
+        timers.delete(id);
+        fn();
+      }, Math.max(0, ms));
+      t.unref();
+      timers.set(id, t);
+      return { id };
+    },
+    clearTimeout(handle) {
+      if (!handle) return;
+      clearTimeout(timers.get(handle.id));
+      timers.delete(handle.id);
+    },
+  };
+}
+
+/**
+ * A clock that moves only when told: `advance(ms)` fires every timer due on the way, in due
+ * order, each seeing `now()` equal to its due time. For tests of the state machine and loop.
+ */
+export class ManualClock implements Clock {
+  private current: number;
+  private next = 0;
+  private readonly timers = new Map<number, { dueMs: number; fn: () => void }>();
+
+  constructor(startMs = 1_700_000_000_000) {
+    this.current = startMs;
+  }
+
+  now(): number {
+    return this.current;
+  }
+
+  setTimeout(fn: () => void, ms: number): TimerHandle {
+    const id = ++this.next;
+    this.timers.set(id, { dueMs: this.current + Math.max(0, ms), fn });
+    return { id };
+  }
+
+  clearTimeout(handle: TimerHandle | undefined): void {
+    if (handle) this.timers.delete(handle.id);
+  }
+
+  /** Pending timers (for assertions such as "nothing scheduled after stop"). */
+  get pending(): number {
+    return this.timers.size;
+  }
+
+  /** Move time forward by `ms`, firing due timers in order (timers they set are honoured too). */
+  advance(ms: number): void {
+    const target = this.current + ms;
+    for (;;) {
+      let firstId = -1;
+      let first: { dueMs: number; fn: () => void } | undefined;
+      for (const [id, t] of this.timers) {
+        if (t.dueMs <= target && (!first || t.dueMs < first.dueMs || (t.dueMs === first.dueMs && id < firstId))) {
+          first = t;
+          firstId = id;
+        }
+      }
+      if (!first) break;
+      this.timers.delete(firstId);
+      this.current = Math.max(this.current, first.dueMs);
+      first.fn();
+    }
+    this.current = target;
+  }
+}

@@ -1,0 +1,290 @@
+import type { Logger } from 'pino';
+import type { MemberView, Observation, PoolView, Store, Verdict } from '../store/types';
+import { errorMessage } from '../util/errors';
+import { describeError } from './attempt';
+import { systemClock, type Clock } from './clock';
+import { Heartbeat } from './heartbeat';
+import { MemberHealth, type StateChange } from './memberHealth';
+import { ObservationWriter } from './observationWriter';
+import { probe as realProbe, type ProbeResult, type ProbeTarget } from './probe';
+import { Scheduler } from './scheduler';
+import { checkSource, sameTarget, targetOf, timingOf } from './target';
+
+// The probe loop of one `serve` instance (PRODUCT.md §5): probes every member of every pool
+// from where this instance stands, keeps its own up/down view with rise/fall hysteresis, and
+// records that view in the store, which merges the views of live instances into the verdict
+// every instance serves. Failures of probes or of the store are logged; the loop goes on.
+
+/** Probe results of one instance since start (for metrics). */
+export interface ProbeStats {
+  ok: number;
+  failed: number;
+  latencySumMs: number;
+}
+
+export interface HealthLoopOptions {
+  store: Store;
+  /** This instance's name in the store (its observations and heartbeat). */
+  instance: string;
+  log: Logger;
+  /** Period of this instance's heartbeat (default 1000 ms). */
+  heartbeatMs?: number;
+  /** Heartbeat age past which this instance's observations stop counting (default 5000 ms). */
+  instanceTtlMs?: number;
+  /** Time and timers (default: wall clock, unref'd timers). */
+  clock?: Clock;
+  /** Jitter source in [0, 1) (default Math.random). */
+  random?: () => number;
+  /** The probe function (default: the real probes of ./probe; tests inject fakes). */
+  probe?: (target: ProbeTarget) => Promise<ProbeResult>;
+  /** Source address of probes (default env TIERDNS_PROBE_SOURCE; else the kernel chooses). */
+  sourceAddress?: string;
+  /** Probes in flight at once, all members together: bounds file descriptors (default 8192). */
+  maxInFlight?: number;
+  /** Probe starts per turn of the event loop (default 64). */
+  maxStartsPerTick?: number;
+  /** Shortest time between two last-probe refreshes of one member in the store (default 5000 ms). */
+  refreshMs?: number;
+  /** Refresh writes per second, all members together (default 200). */
+  refreshPerSecond?: number;
+}
+
+interface Tracked {
+  key: string;
+  pool: string;
+  ip: string;
+  target: ProbeTarget;
+  health: MemberHealth;
+  /** Bumped when the target changes, so a result for an older target is discarded. */
+  generation: number;
+  inFlight: boolean;
+  last?: { probeMs: number; ok: boolean; latencyMs: number; error?: string };
+  verdict: Verdict;
+}
+
+export class HealthLoop {
+  private readonly store: Store;
+  private readonly log: Logger;
+  private readonly clock: Clock;
+  private readonly random: () => number;
+  private readonly probe: (target: ProbeTarget) => Promise<ProbeResult>;
+  private readonly maxInFlight: number;
+  private readonly sourceAddress: string | undefined;
+  private readonly members = new Map<string, Tracked>();
+  private readonly pools = new Map<string, Set<string>>();
+  private readonly scheduler: Scheduler;
+  private readonly writer: ObservationWriter;
+  private readonly probes = new Set<Promise<void>>();
+  private readonly heartbeat: Heartbeat;
+  private readonly counters: ProbeStats = { ok: 0, failed: 0, latencySumMs: 0 };
+  private started = false;
+  private stopped = false;
+
+  constructor(private readonly opts: HealthLoopOptions) {
+    this.store = opts.store;
+    this.log = opts.log;
+    this.clock = opts.clock ?? systemClock();
+    this.random = opts.random ?? Math.random;
+    this.probe = opts.probe ?? realProbe;
+    this.maxInFlight = opts.maxInFlight ?? 8192;
+    this.sourceAddress = checkSource(opts.sourceAddress ?? process.env.TIERDNS_PROBE_SOURCE, opts.log);
+    this.scheduler = new Scheduler({
+      clock: this.clock,
+      run: (key) => this.runProbe(key),
+      canRun: () => this.probes.size < this.maxInFlight,
+      maxPerTick: opts.maxStartsPerTick,
+    });
+    this.heartbeat = new Heartbeat({
+      store: this.store, instance: opts.instance, log: this.log, clock: this.clock, everyMs: opts.heartbeatMs ?? 1000, ttlMs: opts.instanceTtlMs ?? 5000,
+    });
+    this.writer = new ObservationWriter(
+      { store: this.store, log: this.log, clock: this.clock, refreshMs: opts.refreshMs, refreshPerSecond: opts.refreshPerSecond },
+      (key) => this.observationOf(key),
+    );
+  }
+
+  /** Probes in flight now (at most one per member). */
+  get inFlight(): number {
+    return this.probes.size;
+  }
+
+  /** This instance's local state of a member (for tests and `status`-like tools). */
+  localState(pool: string, ip: string): Verdict | undefined {
+    return this.members.get(memberKey(pool, ip))?.health.state;
+  }
+
+  /** Called with the pool views at start and whenever a pool changes (view undefined = removed). Keeps schedules of unchanged members. */
+  updatePool(name: string, view: PoolView | undefined): void {
+    if (this.stopped) return;
+    const keys = this.pools.get(name) ?? new Set<string>();
+    const seen = new Set<string>();
+    for (const m of view?.members ?? []) {
+      const key = memberKey(name, m.ip);
+      seen.add(key);
+      const existing = this.members.get(key);
+      if (existing) this.refresh(existing, view as PoolView, m);
+      else this.add(key, name, view as PoolView, m);
+    }
+    for (const key of keys) if (!seen.has(key)) this.remove(key);
+    if (seen.size > 0) this.pools.set(name, seen);
+    else this.pools.delete(name);
+  }
+
+  /** Probe results of this instance since start, for metrics. */
+  stats(): ProbeStats {
+    return { ...this.counters };
+  }
+
+  start(): void {
+    if (this.started || this.stopped) return;
+    this.started = true;
+    this.heartbeat.start();
+    for (const t of this.members.values()) if (t.target.kind !== 'none') this.scheduleFirst(t);
+    this.writer.start();
+    this.log.info({ members: this.members.size, source: this.sourceAddress }, 'health: probing');
+  }
+
+  /** Stop probing; waits for probes in flight (each ends within its timeout) and pending writes. */
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    this.scheduler.stop();
+    this.heartbeat.stop();
+    await Promise.allSettled([...this.probes]);
+    await this.writer.stop();
+  }
+
+  private add(key: string, pool: string, view: PoolView, m: MemberView): void {
+    const now = this.clock.now();
+    // Seed from this instance's stored observation, so rise/fall carry over a restart.
+    const mine = m.observations.find((o) => o.instance === this.opts.instance);
+    const seed = mine ? { state: mine.state, sinceMs: mine.sinceMs } : { state: 'unknown' as const, sinceMs: now };
+    const t: Tracked = {
+      key, pool, ip: m.ip, target: targetOf(view.config, m, this.sourceAddress), health: new MemberHealth(timingOf(view.config), seed),
+      generation: 0, inFlight: false, verdict: m.verdict,
+    };
+    this.members.set(key, t);
+    if (t.target.kind === 'none') this.applyNone(t);
+    else if (this.started) this.scheduleFirst(t);
+  }
+
+  private refresh(t: Tracked, view: PoolView, m: MemberView): void {
+    if (m.verdict !== t.verdict) {
+      this.log.info({ pool: t.pool, member: t.ip, verdict: m.verdict, was: t.verdict }, `health: ${t.ip} in ${t.pool} is ${m.verdict} for every instance`);
+      t.verdict = m.verdict;
+    }
+    const timing = timingOf(view.config);
+    const fasterNow = timing.intervalMs < t.health.timing.intervalMs;
+    t.health.timing = timing;
+    const target = targetOf(view.config, m, this.sourceAddress);
+    if (!sameTarget(target, t.target)) {
+      // Results of another kind of check do not count towards rise/fall of this one.
+      if (target.kind !== t.target.kind) t.health.force(t.health.state, this.clock.now());
+      t.target = target;
+      t.generation++;
+      if (target.kind === 'none') {
+        this.scheduler.cancel(t.key);
+        this.applyNone(t);
+      } else if (this.started && !t.inFlight) {
+        // A new check deserves a prompt first result; the old schedule may be a long interval away.
+        this.scheduleFirst(t);
+      }
+    } else if (fasterNow && this.started && !t.inFlight && target.kind !== 'none') {
+      // A shorter interval applies now, not after the old, longer wait.
+      this.scheduleFirst(t);
+    }
+    // The store lost our view (this instance was stale and its votes were dropped): write it
+    // again. A write queued or in flight will carry the latest anyway.
+    const mine = m.observations.find((o) => o.instance === this.opts.instance);
+    if (t.health.state !== 'unknown' && !this.writer.busy(t.key) && (mine?.state !== t.health.state || mine.sinceMs !== t.health.sinceMs)) {
+      this.writer.changed(t.key);
+    }
+  }
+
+  private remove(key: string): void {
+    this.members.delete(key);
+    this.scheduler.cancel(key);
+    this.writer.forget(key);
+  }
+
+  private scheduleFirst(t: Tracked): void {
+    const due = this.clock.now() + t.health.firstDelayMs(this.random);
+    const current = this.scheduler.dueOf(t.key);
+    if (current === undefined || due < current) this.scheduler.schedule(t.key, due);
+  }
+
+  /** Check `none`: always up, never probed. */
+  private applyNone(t: Tracked): void {
+    const change = t.health.force('up', this.clock.now());
+    if (change) this.changed(t, change, undefined);
+  }
+
+  private runProbe(key: string): void {
+    const t = this.members.get(key);
+    if (!t || t.inFlight || this.stopped) return;
+    t.inFlight = true;
+    const startedMs = this.clock.now();
+    const generation = t.generation;
+    const run = this.probe(t.target)
+      .catch((err: unknown): ProbeResult => ({ ok: false, latencyMs: 0, error: describeError(err) }))
+      .then((result) => this.onResult(t, generation, startedMs, result))
+      .catch((err: unknown) => this.log.error({ pool: t.pool, member: t.ip }, `health: internal error: ${errorMessage(err)}`))
+      .finally(() => {
+        t.inFlight = false;
+        this.probes.delete(run);
+        this.scheduler.kick();
+      });
+    this.probes.add(run);
+  }
+
+  private onResult(t: Tracked, generation: number, startedMs: number, result: ProbeResult): void {
+    t.inFlight = false;
+    if (this.stopped || this.members.get(t.key) !== t) return;
+    const now = this.clock.now();
+    if (generation !== t.generation) {
+      // The check changed while this probe ran: probe the new one instead of counting this one.
+      if (t.target.kind !== 'none') this.scheduleFirst(t);
+      return;
+    }
+    t.last = { probeMs: startedMs, ok: result.ok, latencyMs: result.latencyMs, error: result.error };
+    if (result.ok) this.counters.ok++;
+    else this.counters.failed++;
+    this.counters.latencySumMs += result.latencyMs;
+    const change = t.health.record(result.ok, now);
+    if (change) this.changed(t, change, result.error);
+    else {
+      if (!result.ok && this.log.isLevelEnabled('debug')) {
+        this.log.debug({ pool: t.pool, member: t.ip, port: t.target.port, error: result.error, state: t.health.state },
+          `health: probe of ${t.ip}:${t.target.port} in ${t.pool} failed: ${result.error ?? 'unknown'}`);
+      }
+      this.writer.probed(t.key);
+    }
+    // Period from probe start to probe start; a probe that ran past it is followed at once.
+    this.scheduler.schedule(t.key, Math.max(startedMs + t.health.nextDelayMs(this.random), now));
+  }
+
+  private changed(t: Tracked, change: StateChange, error: string | undefined): void {
+    const why = change.to === 'down' ? ` (${change.streak} failure${change.streak === 1 ? '' : 's'}: ${error ?? 'unknown'})`
+      : change.streak > 0 ? ` (${change.streak} success${change.streak === 1 ? '' : 'es'})` : '';
+    this.log.info({ pool: t.pool, member: t.ip, port: t.target.port, check: t.target.kind, from: change.from, to: change.to, error },
+      `health: ${t.ip}:${t.target.port} in ${t.pool} is ${change.to} here${why}`);
+    this.writer.changed(t.key);
+  }
+
+  private observationOf(key: string): { pool: string; ip: string; obs: Observation } | undefined {
+    const t = this.members.get(key);
+    if (!t || t.health.state === 'unknown') return undefined;
+    const obs: Observation = { instance: this.opts.instance, state: t.health.state, sinceMs: t.health.sinceMs };
+    if (t.last) {
+      obs.lastProbeMs = t.last.probeMs;
+      obs.lastOk = t.last.ok;
+      obs.lastLatencyMs = t.last.latencyMs;
+      if (t.last.error !== undefined) obs.lastError = t.last.error;
+    }
+    return { pool: t.pool, ip: t.ip, obs };
+  }
+}
+
+export function memberKey(pool: string, ip: string): string {
+  return `${pool}|${ip}`;
+}

@@ -1,0 +1,55 @@
+import net from 'node:net';
+import type { CheckKind } from '../store/types';
+import { Attempt, describeError, hangUp } from './attempt';
+import { httpProbe, wsProbe } from './httpProbe';
+
+// One health check of one member (PRODUCT.md §5). A probe never rejects and never outlives
+// its timeout: every socket it opened is destroyed when it settles, whatever happened.
+
+export interface ProbeTarget {
+  ip: string;
+  port: number;
+  kind: CheckKind;
+  /** Request path for http/https/ws. */
+  path: string;
+  /** Host header (and TLS server name when it is a name); the member address when absent. */
+  host?: string;
+  /** Accepted HTTP status range for http/https. */
+  expectMin: number;
+  expectMax: number;
+  timeoutMs: number;
+  /** Source address to probe from (env TIERDNS_PROBE_SOURCE); the kernel's choice when absent. */
+  localAddress?: string;
+}
+
+export interface ProbeResult {
+  ok: boolean;
+  /** Time to the answer that decided the result (to the timeout for a timeout). */
+  latencyMs: number;
+  /** Why it failed, short and stable enough for logs and `status` (e.g. "ECONNREFUSED"). */
+  error?: string;
+}
+
+/** Run one probe of `target`; resolves with the outcome, never rejects. */
+export function probe(target: ProbeTarget): Promise<ProbeResult> {
+  if (target.kind === 'none') return Promise.resolve({ ok: true, latencyMs: 0 });
+  return new Promise((resolve) => {
+    const attempt = new Attempt(target.timeoutMs, resolve);
+    try {
+      if (target.kind === 'tcp') tcpProbe(target, attempt);
+      else if (target.kind === 'ws') wsProbe(target, attempt);
+      else httpProbe(target, attempt);
+    } catch (err) {
+      // Synchronous throws (a bad localAddress, say) are failures of this probe, not of the loop.
+      attempt.fail(describeError(err));
+    }
+  });
+}
+
+/** Healthy when the TCP handshake completes. */
+function tcpProbe(target: ProbeTarget, attempt: Attempt): void {
+  const socket = net.connect({ host: target.ip, port: target.port, localAddress: target.localAddress });
+  attempt.track({ destroy: () => hangUp(socket) });
+  socket.on('connect', () => attempt.ok());
+  socket.on('error', (err) => attempt.fail(describeError(err)));
+}

@@ -1,0 +1,42 @@
+import { isIP } from 'node:net';
+import type { Logger } from 'pino';
+import type { Member, PoolConfig } from '../store/types';
+import type { HealthTiming } from './memberHealth';
+import type { ProbeTarget } from './probe';
+
+// From the stored pool and member to what the prober needs: the probe target and the timing.
+
+/** What one member's probes look like under `config`, from `sourceAddress` when given. */
+export function targetOf(config: PoolConfig, m: Member, sourceAddress: string | undefined): ProbeTarget {
+  const target: ProbeTarget = {
+    ip: m.ip,
+    // A member's own port overrides the pool's (`member add --port`).
+    port: m.port ?? config.port,
+    kind: config.check,
+    path: config.path,
+    expectMin: config.expectMin,
+    expectMax: config.expectMax,
+    timeoutMs: config.timeoutMs,
+  };
+  if (config.host !== undefined) target.host = config.host;
+  // A source of the other family would make every probe fail.
+  if (sourceAddress && isIP(sourceAddress) === isIP(m.ip)) target.localAddress = sourceAddress;
+  return target;
+}
+
+export function timingOf(c: PoolConfig): HealthTiming {
+  return { intervalMs: c.intervalMs, fastIntervalMs: c.fastIntervalMs, rise: c.rise, fall: c.fall };
+}
+
+export function sameTarget(a: ProbeTarget, b: ProbeTarget): boolean {
+  return a.ip === b.ip && a.port === b.port && a.kind === b.kind && a.path === b.path && a.host === b.host
+    && a.expectMin === b.expectMin && a.expectMax === b.expectMax && a.timeoutMs === b.timeoutMs && a.localAddress === b.localAddress;
+}
+
+/** The probe source address (option or env TIERDNS_PROBE_SOURCE), if it is an IP address. */
+export function checkSource(source: string | undefined, log: Logger): string | undefined {
+  if (!source) return undefined;
+  if (isIP(source)) return source;
+  log.error(`health: ignoring probe source address "${source}": not an IP address`);
+  return undefined;
+}

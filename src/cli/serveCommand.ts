@@ -98,6 +98,8 @@ async function runInstance(flags: ServeFlags, listen: ListenAddress[], log: Logg
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
+  // A worker whose primary is gone stops too, instead of answering unsupervised.
+  if (cluster.isWorker) process.on('disconnect', () => stop('primary gone'));
 }
 
 /** The cluster primary: forks workers, restarts one that dies, passes signals on. */

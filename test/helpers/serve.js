@@ -28,13 +28,20 @@ function tempDir(t, prefix = 'tierdns-test-') {
  */
 function startServe(t, args, { env = {}, timeoutMs = 10000 } = {}) {
   const full = ['serve', ...(args.includes('--listen') ? [] : ['--listen', '127.0.0.1:0']), ...args];
-  const proc = spawn(process.execPath, [CLI, ...full], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  // Its own process group, so a stop reaches cluster workers too.
+  const proc = spawn(process.execPath, [CLI, ...full], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   const logs = [];
   let buffered = '';
   const stop = async (signal = 'SIGTERM') => {
     if (proc.exitCode !== null || proc.signalCode !== null) return;
     const exited = new Promise((r) => proc.once('exit', r));
-    proc.kill(signal);
+    if (signal === 'SIGKILL') {
+      try {
+        process.kill(-proc.pid, 'SIGKILL');
+      } catch {
+        proc.kill('SIGKILL');
+      }
+    } else proc.kill(signal);
     await exited;
   };
   if (t) {

@@ -312,3 +312,20 @@ test('question names with escapes (dots, binary labels) do not confuse lookup', 
   const r = decode(await udpExchange(srv.port, q));
   assert.equal(r.rcode, 3);
 });
+
+test('dig (installed by .ci/run) sees an authoritative answer, EDNS and the pool', async () => {
+  // Asynchronous: the server runs in this process and must keep answering while dig waits.
+  const execFile = require('node:util').promisify(require('node:child_process').execFile);
+  const run = async (...args) => (await execFile('dig', ['@127.0.0.1', '-p', String(srv.port), '+norec', '+time=2', '+tries=1', ...args])).stdout;
+  const soa = await run('example.com', 'SOA');
+  assert.match(soa, /status: NOERROR/);
+  assert.match(soa, /flags: qr aa;/);
+  assert.match(soa, /EDNS: version: 0, flags:; udp: 1232/);
+  const pool = (await run('ws.example.com', 'A', '+short')).trim().split('\n').sort();
+  assert.deepEqual(pool, ['127.0.1.1', '127.0.1.2']);
+  const nx = await run('nope.example.com', 'A');
+  assert.match(nx, /status: NXDOMAIN/);
+  assert.match(nx, /AUTHORITY: 1/);
+  const tcp = await run('big.example.com', 'TXT', '+tcp');
+  assert.match(tcp, /ANSWER: 3/);
+});

@@ -3,8 +3,15 @@ import type { Logger } from 'pino';
 import { TierdnsError } from '../util/errors';
 import type { QueryHandler } from './handler';
 
+/** What DnsServer needs of a UDP server: this class (dgram) and BatchUdpServer (native addon). */
+export interface UdpListener {
+  /** Resolves with the bound port; rejects with TIERDNS_E_BIND. */
+  listen(host: string, port: number): Promise<number>;
+  close(): Promise<void>;
+}
+
 /** One UDP socket: datagram in, handler, datagram out. No protocol logic here. */
-export class UdpServer {
+export class UdpServer implements UdpListener {
   private socket?: dgram.Socket;
 
   constructor(
@@ -12,19 +19,21 @@ export class UdpServer {
     private readonly log: Logger,
   ) {}
 
+  /** host must be an IP literal (a ListenAddress): it is bound as given, never resolved. */
   listen(host: string, port: number): Promise<number> {
     const type = host.includes(':') ? 'udp6' : 'udp4';
-    const socket = dgram.createSocket({ type, ipv6Only: type === 'udp6' });
+    const socket = dgram.createSocket({ type, ipv6Only: type === 'udp6', lookup: literalLookup });
     this.socket = socket;
     return new Promise((resolve, reject) => {
       socket.once('error', (err) => reject(new TierdnsError('TIERDNS_E_BIND', `cannot listen on udp ${host}:${port}: ${err.message}`, { cause: err })));
       socket.bind({ address: host, port }, () => {
         socket.removeAllListeners('error');
-        // Send errors (e.g. ICMP unreachable surfacing late) are per packet, never fatal.
         socket.on('error', (err) => this.log.warn({ err }, 'dns: udp socket error'));
         socket.on('message', (msg, rinfo) => {
           const out = this.handler.handle(msg, 'udp');
-          if (out) socket.send(out, rinfo.port, rinfo.address, sendDone);
+          // No callback: Node then skips a nextTick per datagram, and a failed send is simply a
+          // lost datagram (the client retries, as with any UDP loss).
+          if (out) socket.send(out, rinfo.port, rinfo.address);
         });
         resolve(socket.address().port);
       });
@@ -39,6 +48,10 @@ export class UdpServer {
   }
 }
 
-function sendDone(): void {
-  // A failed send is a lost datagram: the client retries, as with any UDP loss.
-}
+/**
+ * Every address dgram resolves here is already an IP literal (the bind host, rinfo.address), so
+ * skip dns.lookup: it costs an isIP check and a process.nextTick on every send.
+ */
+const literalLookup = ((address: string, family: number, cb: (err: Error | null, address: string, family: number) => void): void => {
+  cb(null, address, family);
+}) as unknown as dgram.SocketOptions['lookup'];

@@ -1,0 +1,89 @@
+import cluster from 'node:cluster';
+import type { Logger } from 'pino';
+import { TierdnsError, errorMessage } from '../util/errors';
+import type { QueryHandler } from './handler';
+import type { UdpBatchAddon, UdpBatchSocket, UdpBatchStats } from './native';
+import type { UdpListener } from './udpServer';
+
+/** Datagrams read per wakeup and answered by one JS call. */
+const BATCH = 64;
+/** Bytes per received datagram; a longer one is dropped (real queries stay far below). */
+const SLOT_BYTES = 4096;
+/** UDP answers are at most 1232 bytes (EDNS_MAX_UDP), so a full batch always fits. */
+const OUT_BYTES = BATCH * 2048;
+
+/**
+ * UdpServer's contract on the native addon (docs/native.md): the addon reads a batch with
+ * recvmmsg, this class answers it with one handler call per datagram, the addon sends the
+ * answers with sendmmsg. No protocol logic here either.
+ */
+export class BatchUdpServer implements UdpListener {
+  private socket?: UdpBatchSocket;
+  /** Answers that did not fit outBuf (never expected: see OUT_BYTES). */
+  outOverflow = 0;
+
+  constructor(
+    private readonly handler: QueryHandler,
+    private readonly log: Logger,
+    private readonly addon: UdpBatchAddon,
+  ) {}
+
+  /** host must be an IP literal (a ListenAddress). */
+  listen(host: string, port: number): Promise<number> {
+    const socket = new this.addon.UdpBatchSocket(BATCH, SLOT_BYTES, OUT_BYTES);
+    let bound: number;
+    try {
+      // Cluster workers each bind the port (SO_REUSEPORT; the kernel spreads clients); a lone
+      // process does not, so a port another server holds is still EADDRINUSE.
+      bound = socket.bind(host, port, cluster.isWorker);
+    } catch (err) {
+      return Promise.reject(new TierdnsError('TIERDNS_E_BIND', `cannot listen on udp ${host}:${port}: ${errorMessage(err)}`, { cause: err }));
+    }
+    this.socket = socket;
+    socket.start(this.answerer(socket));
+    this.log.debug({ host, port: bound }, 'dns: udp via the native batching addon');
+    return Promise.resolve(bound);
+  }
+
+  /** The addon's counters (datagrams, batches, send errors), for metrics and tests. */
+  stats(): UdpBatchStats | undefined {
+    return this.socket?.stats();
+  }
+
+  close(): Promise<void> {
+    const socket = this.socket;
+    this.socket = undefined;
+    if (!socket) return Promise.resolve();
+    return new Promise((resolve) => {
+      if (!socket.close(() => resolve())) resolve();
+    });
+  }
+
+  /** The per-batch callback: answer datagrams 0..count-1, pack the answers for sendmmsg. */
+  private answerer(socket: UdpBatchSocket): (count: number) => number {
+    const handler = this.handler;
+    const inBuf = Buffer.from(socket.inBuf);
+    const outBuf = Buffer.from(socket.outBuf);
+    const meta = new Uint32Array(socket.meta);
+    return (count) => {
+      let answers = 0;
+      let offset = 0;
+      for (let i = 0; i < count; i++) {
+        const start = i * SLOT_BYTES;
+        // A view, valid only during this call: the next batch overwrites the slot.
+        const out = handler.handle(inBuf.subarray(start, start + meta[i]), 'udp');
+        if (!out) continue;
+        if (out.length > outBuf.length - offset) {
+          this.outOverflow++;
+          continue;
+        }
+        outBuf.set(out, offset);
+        meta[BATCH + answers] = i;
+        meta[2 * BATCH + answers] = out.length;
+        offset += out.length;
+        answers++;
+      }
+      return answers;
+    };
+  }
+}

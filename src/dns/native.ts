@@ -1,0 +1,61 @@
+import fs from 'node:fs';
+import path from 'node:path';
+
+/** Counters the native socket keeps (native/udp_batch.c). */
+export interface UdpBatchStats {
+  received: number;
+  sent: number;
+  batches: number;
+  /** Datagrams longer than a slot, handed to JS as empty (dropped). */
+  truncated: number;
+  /** Responses lost to a send error. */
+  sendErrors: number;
+  /** Times the socket was full (EAGAIN) and reading paused until it drained. */
+  sendBlocked: number;
+  /** Response entries JS wrote out of bounds (a bug if ever non-zero). */
+  badResponses: number;
+  recvErrors: number;
+}
+
+/**
+ * One UDP socket of the addon. Buffer layout (see native/udp_batch.c): inBuf holds `batch`
+ * slots of slotBytes; meta is uint32 [in lengths | out indexes | out lengths], `batch` each;
+ * outBuf holds the responses of one batch back to back.
+ */
+export interface UdpBatchSocket {
+  readonly inBuf: ArrayBuffer;
+  readonly outBuf: ArrayBuffer;
+  readonly meta: ArrayBuffer;
+  /** Returns the bound port; throws an Error whose code is the errno name (EADDRINUSE…). */
+  bind(host: string, port: number, reusePort: boolean): number;
+  /** onBatch(count) answers datagrams 0..count-1 and returns how many responses it packed. */
+  start(onBatch: (count: number) => number): void;
+  /** false when there was nothing to close (onClose is then not called). */
+  close(onClose: () => void): boolean;
+  stats(): UdpBatchStats;
+}
+
+export interface UdpBatchAddon {
+  UdpBatchSocket: new (batch: number, slotBytes: number, outBytes: number) => UdpBatchSocket;
+}
+
+/** Built by node-gyp at install (binding.gyp); absent where it could not build. */
+export const NATIVE_ADDON_PATH = path.join(__dirname, '..', '..', 'build', 'Release', 'udp_batch.node');
+
+let loaded: { addon?: UdpBatchAddon; problem?: string } | undefined;
+
+/**
+ * The native UDP addon, or undefined to use Node's dgram: when TIERDNS_NATIVE=0, when it
+ * was not built, or when it does not load (`problem` then says why).
+ */
+export function nativeUdp(): { addon?: UdpBatchAddon; problem?: string } {
+  if (process.env.TIERDNS_NATIVE === '0') return {};
+  if (!loaded) {
+    try {
+      loaded = fs.existsSync(NATIVE_ADDON_PATH) ? { addon: require(NATIVE_ADDON_PATH) as UdpBatchAddon } : {};
+    } catch (err) {
+      loaded = { problem: `cannot load ${NATIVE_ADDON_PATH}: ${err instanceof Error ? err.message : String(err)}` };
+    }
+  }
+  return loaded;
+}

@@ -140,11 +140,16 @@ test('writes: state changes at once; last-probe refreshes at most every refreshM
   assert.ok(store.heartbeats >= 29, `heartbeats: ${store.heartbeats}`);
 });
 
-test('check none: recorded up without probing', async (t) => {
-  const { clock, store, calls } = await setup(t, { config: { check: 'none' } });
+test('check none: up here without probing, and no observation written (answers ignore verdicts of check none)', async (t) => {
+  const { clock, store, loop, calls } = await setup(t, { config: { check: 'none' } });
+  const writes = store.writes.length;
+  await run(clock, 5000);
+  for (let i = 0; i < 5; i++) loop.updatePool(POOL, store.view(POOL));
   await run(clock, 5000);
   assert.equal(calls.length, 0);
-  assert.equal(store.verdict(POOL, '127.0.0.11'), 'up');
+  assert.equal(loop.localState(POOL, '127.0.0.11'), 'up');
+  assert.equal(store.writes.length, writes, 'no observation written');
+  assert.deepEqual(store.view(POOL).members[0].observations, []);
 });
 
 test('pool updates keep unchanged schedules, stop removed members, probe new ones', async (t) => {

@@ -196,7 +196,7 @@ export class HealthLoop {
     // The store lost our view (this instance was stale and its votes were dropped): write it
     // again. A write queued or in flight will carry the latest anyway.
     const mine = m.observations.find((o) => o.instance === this.opts.instance);
-    if (t.health.state !== 'unknown' && !this.writer.busy(t.key) && (mine?.state !== t.health.state || mine.sinceMs !== t.health.sinceMs)) {
+    if (t.target.kind !== 'none' && t.health.state !== 'unknown' && !this.writer.busy(t.key) && (mine?.state !== t.health.state || mine.sinceMs !== t.health.sinceMs)) {
       this.writer.changed(t.key);
     }
   }
@@ -213,10 +213,14 @@ export class HealthLoop {
     if (current === undefined || due < current) this.scheduler.schedule(t.key, due);
   }
 
-  /** Check `none`: always up, never probed. */
+  /**
+   * Check `none`: always up, never probed, and nothing recorded: answers treat the member as up
+   * whatever the store says, so an observation would only cost a store write per member (with
+   * the file store, a rewrite of the whole file that every instance then re-reads).
+   */
   private applyNone(t: Tracked): void {
-    const change = t.health.force('up', this.clock.now());
-    if (change) this.changed(t, change, undefined);
+    t.health.force('up', this.clock.now());
+    this.writer.forget(t.key);
   }
 
   private runProbe(key: string): void {

@@ -334,3 +334,29 @@ for (const backend of [redisBackend(), fileBackend()]) {
     });
   });
 }
+
+describe('file store: change notifications', () => {
+  const backend = fileBackend();
+  before(() => backend.before());
+  after(() => backend.after());
+
+  test('after a bulk write of many pools, later writes still notify pool by pool (the head stays small)', async (t) => {
+    const loc = backend.location(t);
+    const { store } = openWithClock(loc);
+    const { store: watcher } = openWithClock(loc);
+    const seen = [];
+    const unwatch = await watcher.watch((c) => seen.push(c.kind === 'pool' ? c.name : '*'));
+    t.after(unwatch);
+    // Queued together, these land in one rewrite naming 500 pools.
+    await Promise.all(Array.from({ length: 500 }, (_, i) => store.setPool(pool(`p${i}.lb.example.com`))));
+    await waitFor(() => seen.includes('*'), 2000, 'bulk write notification');
+    for (let i = 0; i < 5; i++) {
+      seen.length = 0;
+      await store.heartbeat('ns1', 60_000, T0 + i);
+      await store.setPool(pool(`p${i}.lb.example.com`, { ttlSeconds: 7 }));
+      await waitFor(() => seen.includes(`p${i}.lb.example.com`), 2000, `notification for p${i}`);
+      await sleep(50);
+      assert.deepEqual(seen, [`p${i}.lb.example.com`], 'a precise notification, no re-read of everything');
+    }
+  });
+});

@@ -59,8 +59,14 @@ export class PoolAnswers {
   readonly key: string;
   readonly ttl: number;
   readonly whenAllDown: WhenAllDown;
-  private readonly v4: FamilyState;
-  private readonly v6: FamilyState;
+  /**
+   * Built on the first query for the family, not here: a start with 10,000 pools then costs a
+   * map insert per pool before the first answer, and pools nobody asks for cost no buffers.
+   */
+  private v4: FamilyState | undefined;
+  private v6: FamilyState | undefined;
+  private readonly view: PoolView;
+  private readonly start: number;
 
   constructor(view: PoolView, start = 0) {
     const cfg = view.config;
@@ -68,8 +74,8 @@ export class PoolAnswers {
     this.key = nameToKey(cfg.name);
     this.ttl = cfg.ttlSeconds;
     this.whenAllDown = cfg.whenAllDown;
-    this.v4 = buildFamily(view, 4, start);
-    this.v6 = buildFamily(view, 6, start);
+    this.view = view;
+    this.start = start;
   }
 
   /**
@@ -78,7 +84,7 @@ export class PoolAnswers {
    * Returns undefined for NODATA.
    */
   select(family: 4 | 6, lookupPool: (name: string) => PoolAnswers | undefined, depth = 0): FamilyAnswers | undefined {
-    const state = family === 4 ? this.v4 : this.v6;
+    const state = family === 4 ? (this.v4 ??= buildFamily(this.view, 4, this.start)) : (this.v6 ??= buildFamily(this.view, 6, this.start));
     if (state.healthy) return state.healthy;
     if (this.whenAllDown === 'all') return state.enabled;
     if (this.whenAllDown === 'none' || depth >= 4) return undefined;

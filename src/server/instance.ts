@@ -67,11 +67,14 @@ export class Instance {
     });
     // Pools (with their stored verdicts) are in memory before the first answer (PRODUCT.md §5).
     await sync.start();
-    for (const [name, view] of sync.current().pools) {
-      this.snapshot.setPool(name, view);
-      this.health?.updatePool(name, view);
-    }
+    for (const [name, view] of sync.current().pools) this.snapshot.setPool(name, view);
     this.bound = await this.dns.listen(this.opts.listen);
+    // After listening: tracking 40,000 members takes a while and probing starts later anyway.
+    // Pools changed meanwhile reached the loop through 'pool'; updatePool is idempotent.
+    if (this.health) {
+      await new Promise((resolve) => setImmediate(resolve));
+      for (const [name, view] of sync.current().pools) this.health.updatePool(name, view);
+    }
     if (this.opts.metrics) {
       this.metricsServer = await serveMetrics(
         this.opts.metrics,

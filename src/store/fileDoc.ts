@@ -159,9 +159,22 @@ export function applyToDoc(doc: FileDoc, name: string, m: PoolMutation): void {
 }
 
 /** Record that a write changed `pools` (for watchers reading only the head). */
+/** Bytes of pool names one `recent` entry may hold; past it the entry says '*'. 32 entries stay < 64 KiB. */
+const RECENT_ENTRY_BYTES = 1800;
+
 export function bumpSeq(doc: FileDoc, pools: Iterable<string>): void {
   doc.seq += 1;
-  doc.recent = [...doc.recent, { seq: doc.seq, pools: [...new Set(pools)].sort() }].slice(-RECENT);
+  const names = [...new Set(pools)].sort();
+  // A bulk write names "every pool" instead: the head must stay small enough for watchers to
+  // read (HEAD_BYTES in fileWatch.ts), or every later write would make them re-read it all.
+  doc.recent = [...doc.recent, { seq: doc.seq, pools: listBytes(names) > RECENT_ENTRY_BYTES ? ['*'] : names }].slice(-RECENT);
+}
+
+/** Size of a name list as serializeDoc writes it (quotes, comma, newline, indentation). */
+function listBytes(names: string[]): number {
+  let n = 0;
+  for (const name of names) n += name.length + 8;
+  return n;
 }
 
 export function serializeDoc(doc: FileDoc): string {

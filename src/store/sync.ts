@@ -159,7 +159,9 @@ export class StoreSync extends EventEmitter<StoreSyncEvents> {
   }
 
   private applyPool(name: string, view: PoolView | undefined): boolean {
-    const differs = servingKey(this.snap.pools.get(name)) !== servingKey(view);
+    const old = this.snap.pools.get(name);
+    // Comparing costs a serialization of both: skip it when one side is absent (a new pool).
+    const differs = old === undefined || view === undefined ? old !== view : servingKey(old) !== servingKey(view);
     if (view) this.snap.pools.set(name, view);
     else this.snap.pools.delete(name);
     if (differs) {

@@ -10,7 +10,10 @@ export interface ParsedIp {
 
 /** Parse an IPv4/IPv6 literal (no zone id, no prefix); undefined when malformed. */
 export function parseIp(text: string): ParsedIp | undefined {
+  const v4 = parseIpv4(text);
+  if (v4) return { family: 4, canonical: text, bytes: v4 };
   if (isIPv4(text)) {
+    // Not expected (parseIpv4 accepts what isIPv4 does); kept as the reference behaviour.
     const bytes = Buffer.from(text.split('.').map(Number));
     return { family: 4, canonical: bytes.join('.'), bytes };
   }
@@ -19,6 +22,36 @@ export function parseIp(text: string): ParsedIp | undefined {
     return { family: 6, canonical: formatIpv6(bytes), bytes };
   }
   return undefined;
+}
+
+/**
+ * A dotted quad as isIPv4 accepts it (four decimal octets 0-255, no leading zeros), so the text
+ * is already canonical. A plain loop: a store of 10,000 pools parses 40,000 of these at start,
+ * and isIPv4 + split + Buffer.from cost ~8 µs each.
+ */
+function parseIpv4(text: string): Buffer | undefined {
+  const len = text.length;
+  if (len < 7 || len > 15) return undefined;
+  const out = Buffer.allocUnsafe(4);
+  let part = 0;
+  let value = 0;
+  let digits = 0;
+  for (let i = 0; i <= len; i++) {
+    const c = i < len ? text.charCodeAt(i) : 46; // a virtual '.' ends the last octet
+    if (c >= 48 && c <= 57) {
+      if (digits > 0 && value === 0) return undefined; // leading zero
+      value = value * 10 + (c - 48);
+      if (++digits > 3 || value > 255) return undefined;
+    } else if (c === 46) {
+      if (digits === 0 || part > 3) return undefined;
+      out[part++] = value;
+      value = 0;
+      digits = 0;
+    } else {
+      return undefined;
+    }
+  }
+  return part === 4 ? out : undefined;
 }
 
 function ipv6Bytes(text: string): Buffer {

@@ -1,5 +1,5 @@
 'use strict';
-// Store URLs (docs/store.md): parsing, and the real thing for a password/ACL user, TLS and
+// Store URLs (README "Store URLs"): parsing, and the real thing for a password/ACL user, TLS and
 // Sentinel, each against a private loopback redis-server started here.
 
 const { test } = require('node:test');

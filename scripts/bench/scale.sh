@@ -1,0 +1,155 @@
+#!/usr/bin/env bash
+# tierdns at scale (PRODUCT.md §8): 10,000 pools x 4 members in a file store.
+#   1. fill the store (one node process through the store API, lib/mkpools.js)
+#   2. start `tierdns serve` pinned to SERVER_CPU with an empty state dir and time the first
+#      correct answer (NOERROR, AA, 4 A records for the LAST pool) from process start
+#   3. let it settle, query every pool name for a few seconds, settle again: RSS (bar: < 150 MB)
+#   4. restart with the state dir kept: first answer again (the warm path)
+#   5. probing: SCALE_PROBE_MEMBERS (10,000) members under tcp checks (loopback addresses
+#      where nothing listens: every probe is a refused connect), p99 latency at
+#      SCALE_LAT_QPS (default $LAT_TARGET from run.sh, else 20,000 q/s) (bar: < 1 ms)
+# Checks are `none` in steps 1-4, so the numbers are the data structures, not the probes.
+# Stores: SCALE_STORE (steps 1-4, default file) and SCALE_PROBE_STORE (step 5, default redis:
+# probing 10,000 members means a stream of observation writes, and the file store rewrites
+# its whole document per write, which is not what it is for). `redis` starts a private
+# redis-server on 127.0.0.1:5412 (no persistence) and stops it by PID at the end.
+#
+# usage: bash scripts/bench/scale.sh     (env: SCALE_POOLS=10000 SCALE_SETTLE=5 SCALE_LOAD=3
+#        SCALE_PROBE_MEMBERS=10000 (0 = skip step 5) SCALE_LAT_QPS SCALE_LAT_DURATION=5
+#        SCALE_STORE=file|redis SCALE_PROBE_STORE=redis|file SCALE_OUT=file for the results)
+set -uo pipefail
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+case "${1:-}" in -h|--help) sed -n '2,/^set -uo/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//'; exit 0 ;; esac
+source "$HERE/lib/common.sh"
+cd "$ROOT" || exit 1
+N="${SCALE_POOLS:-10000}"
+SETTLE="${SCALE_SETTLE:-5}"
+LOAD="${SCALE_LOAD:-3}"
+PROBE_MEMBERS="${SCALE_PROBE_MEMBERS:-10000}"
+LAT_QPS="${SCALE_LAT_QPS:-${LAT_TARGET:-20000}}"
+LAT_DURATION="${SCALE_LAT_DURATION:-5}"
+PORT=5411
+REDIS_PORT=5412
+STORE_KIND="${SCALE_STORE:-file}"
+PROBE_STORE_KIND="${SCALE_PROBE_STORE:-redis}"
+OUTF="${SCALE_OUT:-$ROOT/results/scale-$(date +%Y%m%d-%H%M%S).txt}"
+D="$RUNDIR/scale"
+R="$D/run"
+CLI="$ROOT/dist/cli.js"
+[ -f "$CLI" ] || { echo "no $CLI: run npm ci first" >&2; exit 1; }
+for t in dnsperf dig; do command -v "$t" >/dev/null || ensure_packages dnsperf:dnsperf dig:bind9-dnsutils || exit 1; done
+mkdir -p "$(dirname "$OUTF")"; : > "$OUTF"
+say() { echo "$*" | tee -a "$OUTF"; }
+note() { echo "[scale $(date +%H:%M:%S)] $*" >&2; }
+PIDFILE="$R/server.pid"
+REDIS_PIDFILE="$D/redis.pid"
+cleanup() { stop_daemon "$PIDFILE" >/dev/null 2>&1; stop_daemon "$REDIS_PIDFILE" >/dev/null 2>&1; }
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+port_busy "$PORT" && { say "error=port $PORT already in use"; exit 1; }
+CLK_TCK="$(getconf CLK_TCK)"
+
+rm -rf "$D"; mkdir -p "$D" "$R"
+
+# store_url KIND NAME: a fresh, empty store of that kind (file under $R, or a key prefix in
+# the private Redis, started on first use).
+store_url() {
+  case "$1" in
+    file) echo "file:$R/$2.json" ;;
+    redis)
+      if [ ! -s "$REDIS_PIDFILE" ]; then
+        command -v redis-server >/dev/null || ensure_packages redis-server:redis-server >&2 || return 1
+        port_busy "$REDIS_PORT" && { echo "port $REDIS_PORT is already in use" >&2; return 1; }
+        PIN_CPUS="$CLIENT_CPU" start_daemon "$REDIS_PIDFILE" "$D/redis.log" redis-server --bind 127.0.0.1 \
+          --port "$REDIS_PORT" --save '' --appendonly no --dir "$D"
+        for _ in $(seq 50); do redis-cli -p "$REDIS_PORT" ping 2>/dev/null | grep -q PONG && break; sleep 0.1; done
+      fi
+      echo "redis://127.0.0.1:$REDIS_PORT/0?prefix=$2:" ;;
+    *) echo "unknown store kind $1 (file or redis)" >&2; return 1 ;;
+  esac
+}
+"$NODE" "$HERE/lib/gen.js" "$D/data" --pools "$N" --queries 10 >&2 || exit 1
+# every pool name once, for the load step (ws0..ws{N-1}, plus ws)
+awk '{print $1" A"}' <("$NODE" -e 'for (const p of require(process.argv[1])) console.log(p.name)' "$D/data/pools.json") > "$D/names.txt"
+
+say "pools=$((N + 1))"
+say "members_per_pool=4"
+STORE_URL="$(store_url "$STORE_KIND" store)" || exit 1
+say "store=$STORE_KIND"
+fill="$("$NODE" "$HERE/lib/mkpools.js" "$STORE_URL" "$D/data/pools.json" "$D/data/zones")" || { say "error=store fill failed"; exit 1; }
+note "$fill"
+say "store_fill_s=$(sed -E 's/.* in ([0-9.]+) s.*/\1/' <<<"$fill")"
+say "fill_how=$(sed -E 's/.* via (.*) in .*/\1/' <<<"$fill")"
+[ "$STORE_KIND" = file ] && say "store_file_mb=$(awk -v b="$(stat -c %s "$R/store.json")" 'BEGIN{printf "%.1f", b/1048576}')"
+
+# start_timed LABEL STORE_URL STATE_DIR [LAST_POOL_INDEX]: start and time the first correct
+# answer (4 A records) for the last pool
+start_timed() {
+  local label="$1" store="$2" state="$3" last="${4:-$((N - 1))}" res
+  res="$("$NODE" "$HERE/lib/firstanswer.js" "$PORT" "ws$last.$ZONE" 4 "${SCALE_START_TIMEOUT:-30}" "$PIDFILE" "$R/server-$label.log" -- \
+    taskset -c "$SERVER_CPU" "$NODE" "$CLI" serve --zones "$D/data/zones" --listen "127.0.0.1:$PORT" \
+    --store "$store" --state-dir "$state" --log-level warn)"
+  note "$label: $res"
+  if ! grep -q first_answer_s <<<"$res"; then say "error=$label: ${res#error=}"; tail -5 "$R/server-$label.log" >&2; return 1; fi
+  pin_all "$(cat "$PIDFILE")"
+  FIRST="$(sed -E 's/first_answer_s=([0-9.]+).*/\1/' <<<"$res")"
+}
+mb() { awk -v k="$1" 'BEGIN{printf "%.1f", k/1024}'; }
+
+# --- cold start, settle, load, settle
+start_timed cold "$STORE_URL" "$R/state" || exit 1
+say "first_answer_s=$FIRST"
+pid="$(cat "$PIDFILE")"
+sleep "$SETTLE"
+read -r rss hwm _ _ <<<"$(rss_kb "$pid")"
+say "rss_idle_mb=$(mb "$rss")"
+taskset -c "$CLIENT_CPU" dnsperf -s 127.0.0.1 -p "$PORT" -d "$D/names.txt" -c 4 -T 1 -l "$LOAD" > "$R/load.txt" 2>&1
+say "load_qps=$(awk '/Queries per second/{printf "%.0f", $4}' "$R/load.txt")"
+say "load_rcodes=$(awk -F': +' '/Response codes/{print $2}' "$R/load.txt" | tr -d ' ')"
+sleep 2
+read -r rss hwm _ _ <<<"$(rss_kb "$pid")"
+say "settle_s=$((SETTLE + LOAD + 2))"
+say "rss_settled_mb=$(mb "$rss")"
+say "rss_peak_mb=$(mb "$hwm")"
+dig @127.0.0.1 -p "$PORT" "ws$((N / 2)).$ZONE" A +norec > "$R/dig-mid.txt" 2>&1
+say "mid_pool_answers=$(grep -cE "^ws$((N / 2))\.$ZONE\.[[:space:]].*IN[[:space:]]+A" "$R/dig-mid.txt")"
+stop_daemon "$PIDFILE" >/dev/null
+
+# --- warm restart (state dir kept)
+if start_timed warm "$STORE_URL" "$R/state"; then say "first_answer_restart_s=$FIRST"; fi
+stop_daemon "$PIDFILE" >/dev/null
+
+# --- latency while probing PROBE_MEMBERS members
+if [ "$PROBE_MEMBERS" -gt 0 ]; then
+  P=$((PROBE_MEMBERS / 4))
+  "$NODE" "$HERE/lib/gen.js" "$D/probe-data" --pools "$P" --queries 10 >&2 || exit 1
+  "$NODE" -e '
+    const [src, dst] = process.argv.slice(1);
+    const pools = require(src);
+    for (const p of pools) p.ws = true;                    // -> WS_CHECK (tcp) for every pool
+    require("node:fs").writeFileSync(dst, JSON.stringify(pools));' "$D/probe-data/pools.json" "$D/probe-pools.json"
+  # ws -> the fake balancers are not running here: every member of every pool is refused
+  PROBE_URL="$(store_url "$PROBE_STORE_KIND" probe-store)" || exit 1
+  WS_CHECK=tcp "$NODE" "$HERE/lib/mkpools.js" "$PROBE_URL" "$D/probe-pools.json" "$D/data/zones" >&2 || exit 1
+  say "probe_store=$PROBE_STORE_KIND"
+  say "probe_members=$(( (P + 1) * 4 ))"
+  if start_timed probe "$PROBE_URL" "$R/probe-state" "$((P - 1))"; then
+    pid="$(cat "$PIDFILE")"
+    sleep 5   # first probe rounds (first result decides unknown -> down)
+    t0="$(cpu_ticks "$pid")"; sleep 2; t1="$(cpu_ticks "$pid")"
+    say "probe_idle_cpu_pct=$(awk -v t=$((t1 - t0)) -v c="$CLK_TCK" 'BEGIN{printf "%.0f", 100*t/c/2}')"
+    echo "ws.$ZONE A" > "$D/ws.txt"
+    taskset -c "$CLIENT_CPU" dnsperf -s 127.0.0.1 -p "$PORT" -d "$D/ws.txt" -c 4 -T 1 -l "$LAT_DURATION" -Q "$LAT_QPS" -v > "$R/lat.v" 2>&1
+    lat="$("$NODE" "$HERE/lib/latency.js" "$R/lat.v")"
+    say "probe_lat_qps=$LAT_QPS"
+    say "probe_lat_achieved_qps=$(awk '/Queries per second/{printf "%.0f", $4}' "$R/lat.v")"
+    say "probe_lat_lost=$(awk '/Queries lost/{print $3; exit}' "$R/lat.v")"
+    say "probe_lat_p50_ms=$(sed -E 's/.*lat_p50_ms=([0-9.]+).*/\1/' <<<"$lat")"
+    say "probe_lat_p99_ms=$(sed -E 's/.*lat_p99_ms=([0-9.]+).*/\1/' <<<"$lat")"
+    read -r rss hwm _ _ <<<"$(rss_kb "$pid")"
+    say "probe_rss_mb=$(mb "$rss")"
+    rm -f "$R/lat.v"
+  fi
+  stop_daemon "$PIDFILE" >/dev/null
+fi
+note "results: $OUTF"

@@ -256,6 +256,39 @@ for (const backend of [redisBackend(), fileBackend()]) {
       assert.deepEqual(seen, []);
     });
 
+    test('refreshObservation: new last-probe details for the stored state only, no notification, no verdict change', async (t) => {
+      const loc = backend.location(t);
+      const { store } = openWithClock(loc);
+      const { store: watcher } = openWithClock(loc);
+      await store.setPool(pool(P));
+      await store.addMember(P, { ip: '10.0.0.1', weight: 1 });
+      await store.heartbeat('ns1', 60_000, T0);
+      await store.heartbeat('ns2', 60_000, T0);
+      assert.equal(await store.recordObservation(P, '10.0.0.1', obs('ns1', 'up', T0, { lastProbeMs: T0, lastOk: true })), 'up');
+      await store.recordObservation(P, '10.0.0.1', obs('ns2', 'up', T0));
+      const seen = [];
+      const unwatch = await watcher.watch((c) => seen.push(c.kind === 'pool' ? c.name : '*'));
+      t.after(unwatch);
+      await sleep(200);
+      seen.length = 0;
+      const details = { lastProbeMs: T0 + 5000, lastOk: false, lastLatencyMs: 7, lastError: 'connect ECONNREFUSED' };
+      assert.equal(await store.refreshObservation(P, '10.0.0.1', obs('ns1', 'up', T0, details)), true);
+      const m = (await store.readPool(P)).members[0];
+      assert.deepEqual(m.observations.find((o) => o.instance === 'ns1'), obs('ns1', 'up', T0, details));
+      assert.equal(m.verdict, 'up');
+      // Another state or sinceMs, or no stored observation: refused, nothing written.
+      assert.equal(await store.refreshObservation(P, '10.0.0.1', obs('ns1', 'down', T0 + 6000)), false);
+      assert.equal(await store.refreshObservation(P, '10.0.0.1', obs('ns1', 'up', T0 + 1)), false);
+      assert.equal(await store.refreshObservation(P, '10.0.0.1', obs('ns3', 'up', T0)), false);
+      const after = (await store.readPool(P)).members[0];
+      assert.deepEqual(after.observations.map((o) => [o.instance, o.state, o.sinceMs]), [['ns1', 'up', T0], ['ns2', 'up', T0]]);
+      assert.equal(await code(store.refreshObservation(P, '10.0.0.9', obs('ns1', 'up', T0))), 'TIERDNS_E_NO_MEMBER');
+      assert.equal(await code(store.refreshObservation('gone.lb.example.com', '10.0.0.1', obs('ns1', 'up', T0))), 'TIERDNS_E_NO_POOL');
+      assert.equal(await code(store.refreshObservation(P, '10.0.0.1', obs('bad name', 'up', T0))), 'TIERDNS_E_BAD_VALUE');
+      await sleep(300);
+      assert.deepEqual(seen.filter((x) => x !== '*'), [], 'refreshes notify nobody');
+    });
+
     test('atomicity: a reader never sees an observation without the verdict it implies', async (t) => {
       const loc = backend.location(t);
       const { store: writer } = openWithClock(loc);

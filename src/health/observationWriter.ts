@@ -124,7 +124,7 @@ export class ObservationWriter {
     const entry = this.source(key);
     if (!entry) return this.forget(key);
     // Promise.resolve().then: a store that throws synchronously fails this write, not the caller.
-    const done = Promise.resolve().then(() => this.opts.store.recordObservation(entry.pool, entry.ip, entry.obs)).then(
+    const done = Promise.resolve().then(() => this.persist(entry, wasUrgent)).then(
       () => this.written(key),
       (err: unknown) => this.failed(key, entry, wasUrgent, err),
     ).catch((err: unknown) => {
@@ -134,6 +134,17 @@ export class ObservationWriter {
       this.pump();
     });
     this.inFlight.set(key, done);
+  }
+
+  /**
+   * A state change is recorded with its verdict; a refresh (same state) takes the store's cheap
+   * path when it has one (Redis: one script instead of a WATCH/MULTI transaction), and falls
+   * back when the store does not hold that state (e.g. it dropped this instance's votes).
+   */
+  private async persist(entry: { pool: string; ip: string; obs: Observation }, urgent: boolean): Promise<void> {
+    const { store } = this.opts;
+    if (!urgent && store.refreshObservation && await store.refreshObservation(entry.pool, entry.ip, entry.obs)) return;
+    await store.recordObservation(entry.pool, entry.ip, entry.obs);
   }
 
   private written(key: string): void {

@@ -10,7 +10,7 @@ import {
 import { watchFile } from './fileWatch';
 import { isPoolName } from './names';
 import {
-  checkInstanceName, opAddMember, opRecompute, opRecordObservation, opRemoveMember, opRemovePool, opSetAdmin, opUpdatePool,
+  checkInstanceName, opAddMember, opRecompute, opRecordObservation, opRefreshObservation, opRemoveMember, opRemovePool, opSetAdmin, opUpdatePool,
   type OpResult,
 } from './ops';
 import { emptyMutation, isEmptyMutation, toPoolView, type PoolRecord } from './record';
@@ -230,6 +230,10 @@ export class FileStore implements Store {
 
   recordObservation(pool: string, ip: string, obs: Observation): Promise<Verdict> {
     return this.poolTx(pool, (rec, live) => opRecordObservation(rec, pool, ip, obs, live, this.opts.nowMs()));
+  }
+
+  refreshObservation(pool: string, ip: string, obs: Observation): Promise<boolean> {
+    return this.poolTx(pool, (rec) => opRefreshObservation(rec, pool, ip, obs));
   }
 
   async heartbeat(instance: string, ttlMs: number, nowMs: number): Promise<void> {

@@ -103,6 +103,27 @@ export function opSetAdmin(rec: PoolRecord | undefined, pool: string, ip: string
   return { mutation, result: undefined };
 }
 
+/** An observation as callers pass it, checked (TIERDNS_E_BAD_VALUE). */
+export function checkObservation(input: Observation): Observation {
+  return asBadValue(() => toObservation(input));
+}
+
+/**
+ * Store.refreshObservation on a record: the new last-probe details when the stored observation
+ * of this instance has the same state and sinceMs (no verdict can change, nobody is notified),
+ * else nothing and false.
+ */
+export function opRefreshObservation(rec: PoolRecord | undefined, pool: string, ip: string, input: Observation): OpResult<boolean> {
+  const key = canonicalIp(ip);
+  const [record] = requireMember(rec, pool, key);
+  const obs = checkObservation(input);
+  const mutation = emptyMutation();
+  const before = record.observations.get(key)?.get(obs.instance);
+  if (!before || before.state !== obs.state || before.sinceMs !== obs.sinceMs) return { mutation, result: false };
+  mutation.setObservations.push([key, obs]);
+  return { mutation, result: true };
+}
+
 /**
  * Record one instance's observation and recompute the shared verdict (PRODUCT.md §5).
  * `live` holds the instances with a fresh heartbeat; the recording instance always votes.
@@ -112,7 +133,7 @@ export function opRecordObservation(
 ): OpResult<Verdict> {
   const key = canonicalIp(ip);
   const [record, member] = requireMember(rec, pool, key);
-  const obs = asBadValue(() => toObservation(input));
+  const obs = checkObservation(input);
   const mutation = emptyMutation();
   const byInstance = new Map(record.observations.get(key));
   const before = byInstance.get(obs.instance);

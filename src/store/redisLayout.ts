@@ -76,6 +76,24 @@ return out
 `;
 
 /**
+ * Last-probe details of an observation whose state and sinceMs are stored already: one HSET,
+ * no transaction. KEYS: config, members, obs. ARGV: ip, field, state, sinceMs, observation
+ * JSON. Returns -2 when the pool is gone, -1 when the member is, 0 when the stored state or
+ * sinceMs differ (or there is none: the caller then records it with a transaction), 1 when
+ * written.
+ */
+export const REFRESH_OBSERVATION = `
+if redis.call('EXISTS', KEYS[1]) == 0 then return -2 end
+if redis.call('HEXISTS', KEYS[2], ARGV[1]) == 0 then return -1 end
+local cur = redis.call('HGET', KEYS[3], ARGV[2])
+if not cur then return 0 end
+local ok, o = pcall(cjson.decode, cur)
+if not ok or type(o) ~= 'table' or o.state ~= ARGV[3] or o.sinceMs ~= tonumber(ARGV[4]) then return 0 end
+redis.call('HSET', KEYS[3], ARGV[2], ARGV[5])
+return 1
+`;
+
+/**
  * Heartbeat: refresh this instance, prune instances staler than the cutoff (with their zones),
  * and say whether this instance was absent or stale before (its votes start counting again).
  * KEYS: instances, zones, version. ARGV: instance, nowMs, cutoffMs, layout version.

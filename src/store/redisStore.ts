@@ -2,13 +2,13 @@ import type { ChainableCommander } from 'ioredis';
 import type { Logger } from 'pino';
 import { TierdnsError } from '../util/errors';
 import {
-  HEARTBEAT, LAYOUT_VERSION, READ_POOL, READ_POOLS, RedisKeys, decodePool, validPoolNames, type DecodedPool,
+  HEARTBEAT, LAYOUT_VERSION, READ_POOL, READ_POOLS, REFRESH_OBSERVATION, RedisKeys, decodePool, validPoolNames, type DecodedPool,
 } from './redisLayout';
 import { RedisConnection } from './redisConnection';
 import { subscribeChanges } from './redisWatch';
 import { Mutex, checkZones, parseZoneList, retryPause } from './storeUtil';
 import {
-  checkInstanceName, opAddMember, opRecompute, opRecordObservation, opRemoveMember, opRemovePool, opSetAdmin, opUpdatePool,
+  canonicalIp, checkInstanceName, checkObservation, opAddMember, opRecompute, opRecordObservation, opRemoveMember, opRemovePool, opSetAdmin, opUpdatePool,
   type OpResult,
 } from './ops';
 import { emptyMutation, isEmptyMutation, toPoolView, type PoolMutation, type PoolRecord } from './record';
@@ -36,6 +36,7 @@ type Scripted = {
   readPool(...keys: string[]): Promise<unknown>;
   readPools(count: number, ...keys: string[]): Promise<unknown>;
   heartbeat(...args: (string | number)[]): Promise<unknown>;
+  refreshObservation(...args: (string | number)[]): Promise<unknown>;
 };
 /** Conflicting writers retry; this many lost races in a row means something is wrong. */
 const MAX_ATTEMPTS = 50;
@@ -64,6 +65,7 @@ export class RedisStore implements Store {
     // Key count varies per call, so it is passed first (numberOfKeys omitted).
     this.conn.client.defineCommand('readPools', { lua: READ_POOLS, readOnly: true });
     this.conn.client.defineCommand('heartbeat', { numberOfKeys: 3, lua: HEARTBEAT });
+    this.conn.client.defineCommand('refreshObservation', { numberOfKeys: 3, lua: REFRESH_OBSERVATION });
     // Every reconnect re-checks the layout version: the server behind the address may have changed.
     this.conn.onStatus((s) => { if (s !== 'ready') this.layoutChecked = false; });
   }
@@ -249,6 +251,17 @@ export class RedisStore implements Store {
   async recordObservation(pool: string, ip: string, obs: Observation): Promise<Verdict> {
     const now = this.opts.nowMs();
     return this.transact(pool, (rec, live) => opRecordObservation(rec, pool, ip, obs, live, now), now - this.instanceTtlMs);
+  }
+
+  async refreshObservation(pool: string, ip: string, input: Observation): Promise<boolean> {
+    const key = canonicalIp(ip);
+    const obs = checkObservation(input);
+    // A script, not a transaction: it needs no WATCH, so it skips txLock and pipelines freely.
+    const reply = await this.run(() => this.scripts.refreshObservation(
+      this.keys.config(pool), this.keys.members(pool), this.keys.observations(pool), key, `${key}|${obs.instance}`, obs.state, obs.sinceMs, JSON.stringify(obs)));
+    if (reply === -2) throw new TierdnsError('TIERDNS_E_NO_POOL', `no pool ${pool}`);
+    if (reply === -1) throw new TierdnsError('TIERDNS_E_NO_MEMBER', `pool ${pool} has no member ${key}`);
+    return reply === 1;
   }
 
   async heartbeat(instance: string, ttlMs: number, nowMs: number): Promise<void> {

@@ -112,6 +112,13 @@ export interface Store {
   setAdmin(pool: string, ip: string, admin: AdminState): Promise<void>;
   /** Record this instance's observation of a member and recompute the shared verdict atomically. */
   recordObservation(pool: string, ip: string, obs: Observation): Promise<Verdict>;
+  /**
+   * Optional: store the last-probe details of an observation whose state and sinceMs the store
+   * already holds for this instance (nothing a verdict depends on changes). Resolves false when
+   * it does not hold them (call recordObservation instead); rejects TIERDNS_E_NO_MEMBER when the
+   * member is gone. Cheaper than recordObservation: no transaction, no verdict recompute.
+   */
+  refreshObservation?(pool: string, ip: string, obs: Observation): Promise<boolean>;
   /** Refresh this instance's heartbeat and recompute verdicts affected by instances that went stale. */
   heartbeat(instance: string, ttlMs: number, nowMs: number): Promise<void>;
   /** Publish the zones this instance serves. */

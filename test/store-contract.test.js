@@ -393,3 +393,168 @@ describe('file store: change notifications', () => {
     }
   });
 });
+
+describe('file store: heartbeats in the PATH.live sidecar', () => {
+  const fs = require('node:fs');
+  const backend = fileBackend();
+  before(() => backend.before());
+  after(() => backend.after());
+
+  const fileState = (file) => {
+    const s = fs.statSync(file, { bigint: true });
+    return { ino: s.ino, mtimeNs: s.mtimeNs, size: s.size, bytes: fs.readFileSync(file) };
+  };
+
+  /** A document as builds before the sidecar wrote it: heartbeats in its `instances`. */
+  function writeOldFormat(file, instances) {
+    const member = (ip) => ({ ip, weight: 1, admin: 'enabled', addedAtMs: T0 });
+    const doc = {
+      format: 'tierdns-store', version: 1, seq: 3, recent: [{ seq: 3, pools: [P] }],
+      pools: {
+        [P]: {
+          config: pool(P),
+          members: { '10.0.0.1': member('10.0.0.1') },
+          verdicts: { '10.0.0.1': { verdict: 'up', sinceMs: T0 } },
+          observations: { '10.0.0.1': { a: obs('a', 'up', T0), b: obs('b', 'up', T0) } },
+        },
+      },
+      instances,
+      zones: { a: ['lb.example.com'] },
+    };
+    fs.writeFileSync(file, `${JSON.stringify(doc, null, 1)}\n`);
+  }
+
+  test('heartbeats leave a big document byte-identical and notify no watcher; snapshot sees them', async (t) => {
+    const loc = backend.location(t);
+    const { store, clock } = openWithClock(loc);
+    const names = Array.from({ length: 2000 }, (_, i) => `p${i}.lb.example.com`);
+    await Promise.all(names.map((n) => store.setPool(pool(n))));
+    // 4 members each, 10.j.(i / 250).(i % 250 + 1): the first pool's first member is 10.1.0.1.
+    await Promise.all(names.flatMap((n, i) => [1, 2, 3, 4].map((j) =>
+      store.addMember(n, { ip: `10.${j}.${Math.floor(i / 250)}.${(i % 250) + 1}`, weight: 1 }))));
+    // Steady state: both instances beat and hold votes.
+    for (const i of ['ns1', 'ns2']) await store.heartbeat(i, 5000, T0);
+    await store.recordObservation(names[0], '10.1.0.1', obs('ns1', 'up', T0));
+    await store.recordObservation(names[0], '10.1.0.1', obs('ns2', 'up', T0));
+    const { store: watcher } = openWithClock(loc);
+    const seen = [];
+    t.after(await watcher.watch((c) => seen.push(c.kind === 'pool' ? c.name : '*')));
+    const before = fileState(loc.file);
+    assert.ok(before.size > 500_000n, `document of ${before.size} bytes`);
+    for (let n = 1; n <= 20; n++) {
+      clock.now = T0 + n * 100;
+      await Promise.all(['ns1', 'ns2'].map((i) => store.heartbeat(i, 5000, clock.now)));
+    }
+    await sleep(400); // past the debounce and several 100 ms polls
+    assert.deepEqual(fileState(loc.file), before, 'the document was not rewritten');
+    assert.deepEqual(seen, []);
+    const sidecar = JSON.parse(fs.readFileSync(`${loc.file}.live`, 'utf8'));
+    assert.deepEqual(sidecar, { format: 'tierdns-live', version: 1, instances: { ns1: T0 + 2000, ns2: T0 + 2000 } });
+    assert.deepEqual([...(await store.snapshot()).instances], [['ns1', T0 + 2000], ['ns2', T0 + 2000]]);
+    // Another connection (another process) reads them from the sidecar too.
+    const other = loc.open({ nowMs: () => clock.now, instanceTtlMs: 5000 });
+    assert.deepEqual([...(await other.snapshot()).instances.keys()].sort(), ['ns1', 'ns2']);
+    assert.equal((await other.readPool(names[0])).members[0].verdict, 'up');
+  });
+
+  test('two connections vote through the sidecar; one that goes stale stops voting, the document is rewritten', async (t) => {
+    const loc = backend.location(t);
+    const clock = { now: T0 };
+    const a = loc.open({ nowMs: () => clock.now });
+    const b = loc.open({ nowMs: () => clock.now });
+    await a.setPool(pool(P));
+    await a.addMember(P, { ip: '10.0.0.1', weight: 1 });
+    await a.heartbeat('a', 1000, T0);
+    await b.heartbeat('b', 1000, T0);
+    await a.publishZones('a', ['lb.example.com']);
+    await b.publishZones('b', ['other.example.com']);
+    assert.equal(await a.recordObservation(P, '10.0.0.1', obs('a', 'up', T0)), 'up');
+    // b counts from a's connection: 1:1 keeps up, then b's second vote would be a tie too.
+    assert.equal(await b.recordObservation(P, '10.0.0.1', obs('b', 'down', T0)), 'up');
+    assert.deepEqual(JSON.parse(fs.readFileSync(loc.file, 'utf8')).instances, {}, 'no heartbeats in the document');
+    const seqBefore = JSON.parse(fs.readFileSync(loc.file, 'utf8')).seq;
+    // a stops beating; b's next beat past the TTL prunes a, its vote and its zones: b decides alone.
+    clock.now = T0 + 1500;
+    await b.heartbeat('b', 1000, T0 + 1500);
+    const doc = JSON.parse(fs.readFileSync(loc.file, 'utf8'));
+    assert.equal(doc.seq, seqBefore + 1);
+    assert.deepEqual(doc.recent.at(-1).pools, [P]);
+    assert.deepEqual(doc.zones, { b: ['other.example.com'] });
+    const m = (await a.readPool(P)).members[0];
+    assert.equal(m.verdict, 'down');
+    assert.deepEqual(m.observations.map((o) => o.instance), ['b']);
+    assert.deepEqual(JSON.parse(fs.readFileSync(`${loc.file}.live`, 'utf8')).instances, { b: T0 + 1500 });
+    assert.deepEqual([...(await a.snapshot()).instances.keys()], ['b']);
+  });
+
+  test('an old document with heartbeats inside still counts them; the first write moves them to the sidecar', async (t) => {
+    const loc = backend.location(t);
+    fs.mkdirSync(require('node:path').dirname(loc.file), { recursive: true });
+    writeOldFormat(loc.file, { a: T0, b: T0 + 50 });
+    const { store, clock } = openWithClock(loc, { instanceTtlMs: 1000 });
+    clock.now = T0 + 100;
+    // Before any write: read from the document alone (no sidecar yet).
+    assert.equal(fs.existsSync(`${loc.file}.live`), false);
+    assert.deepEqual([...(await store.snapshot()).instances], [['a', T0], ['b', T0 + 50]]);
+    // a and b are live voters: b's "down" ties with a's "up" (keeps up), a's "down" makes it 0:2.
+    assert.equal(await store.recordObservation(P, '10.0.0.1', obs('b', 'down', T0 + 100)), 'up');
+    // That write moved the beats out of the document.
+    assert.deepEqual(JSON.parse(fs.readFileSync(loc.file, 'utf8')).instances, {});
+    assert.deepEqual(JSON.parse(fs.readFileSync(`${loc.file}.live`, 'utf8')).instances, { a: T0, b: T0 + 50 });
+    assert.equal(await store.recordObservation(P, '10.0.0.1', obs('a', 'down', T0 + 100)), 'down');
+    // Newest wins when both hold an instance (an older build wrote the document after this one).
+    const doc = JSON.parse(fs.readFileSync(loc.file, 'utf8'));
+    doc.instances = { a: T0 + 900, b: T0 };
+    fs.writeFileSync(loc.file, JSON.stringify(doc));
+    assert.deepEqual([...(await store.snapshot()).instances], [['a', T0 + 900], ['b', T0 + 50]]);
+    // b is stale at T0 + 1100 whichever file is read; a's beat prunes it from both.
+    clock.now = T0 + 1100;
+    await store.heartbeat('a', 1000, T0 + 1100);
+    assert.deepEqual(JSON.parse(fs.readFileSync(loc.file, 'utf8')).instances, {});
+    assert.deepEqual(JSON.parse(fs.readFileSync(`${loc.file}.live`, 'utf8')).instances, { a: T0 + 1100 });
+    assert.deepEqual((await store.readPool(P)).members[0].observations.map((o) => o.instance), ['a']);
+  });
+
+  test('a store that is only the document (no sidecar, nothing written) reads correctly', async (t) => {
+    const loc = backend.location(t);
+    fs.mkdirSync(require('node:path').dirname(loc.file), { recursive: true });
+    writeOldFormat(loc.file, { a: T0 });
+    const { store, clock } = openWithClock(loc, { instanceTtlMs: 1000 });
+    clock.now = T0 + 10;
+    const snap = await store.snapshot();
+    assert.deepEqual([...snap.instances.keys()], ['a']);
+    assert.deepEqual(snap.zones, ['lb.example.com']);
+    assert.equal(snap.pools.get(P).members[0].verdict, 'up');
+    assert.equal(fs.existsSync(`${loc.file}.live`), false, 'reading writes nothing');
+  });
+
+  test('a corrupt sidecar is reported once and read as empty; the next heartbeat rewrites it', async (t) => {
+    const loc = backend.location(t);
+    const { log, entries } = captureLog();
+    const { store, clock } = openWithClock(loc, { log });
+    await store.setPool(pool(P));
+    await store.heartbeat('a', 5000, T0);
+    fs.writeFileSync(`${loc.file}.live`, '{"format":"tierdns-live","vers');
+    const reports = () => entries.filter((e) => e.code === 'TIERDNS_E_STORE_DATA' && e.msg.includes('.live'));
+    assert.equal((await store.snapshot()).instances.size, 0);
+    assert.equal((await store.snapshot()).instances.size, 0);
+    assert.equal(reports().length, 1, JSON.stringify(entries));
+    assert.match(reports()[0].msg, /not valid JSON/);
+    // Writes keep working; a's next beat rewrites the sidecar and a votes again.
+    await store.addMember(P, { ip: '10.0.0.1', weight: 1 });
+    clock.now = T0 + 10;
+    await store.heartbeat('a', 5000, T0 + 10);
+    assert.deepEqual([...(await store.snapshot()).instances], [['a', T0 + 10]]);
+    assert.equal(await store.recordObservation(P, '10.0.0.1', obs('a', 'up', T0 + 10)), 'up');
+    // Not a heartbeat file at all: a new version of the file, so reported again, and read as empty.
+    fs.writeFileSync(`${loc.file}.live`, '[1,2]');
+    assert.equal((await store.snapshot()).instances.size, 0);
+    assert.equal(reports().length, 2);
+    assert.match(reports()[1].msg, /not a tierdns heartbeat file/);
+    // A newer sidecar is refused, never overwritten (that would prune the instances it holds).
+    fs.writeFileSync(`${loc.file}.live`, '{"format":"tierdns-live","version":2,"instances":{}}');
+    assert.equal(await code(store.heartbeat('a', 5000, T0 + 20)), 'TIERDNS_E_STORE_VERSION');
+    assert.equal(await code(store.snapshot()), 'TIERDNS_E_STORE_VERSION');
+  });
+});
+

@@ -10,7 +10,12 @@ import type { PoolMutation, PoolRecord } from './record';
 //     "recent": [{ "seq": N, "pools": [names a write changed, "*" = everything] }, … last 32],
 //     "pools": { name: { "config": PoolConfig, "members": { ip: Member },
 //                        "verdicts": { ip: {verdict, sinceMs} }, "observations": { ip: { instance: Observation } } } },
-//     "instances": { name: last heartbeat ms }, "zones": { instance: [zone, …] } }
+//     "instances": {}, "zones": { instance: [zone, …] } }
+// Heartbeats are not in this document but in a small sidecar, PATH.live (fileLive.ts): every
+// instance beats once a second, and rewriting a few hundred bytes instead of the whole document
+// keeps a store of thousands of pools from stalling the event loop each second. Earlier builds
+// kept them in `instances` ({ name: last heartbeat ms }); that is still read (merged with the
+// sidecar, newest wins) and emptied by the first write that finds it filled.
 // `seq` and `recent` come first so a watcher can tell from the head of the file which pools
 // changed without parsing the rest. Keys may be names like "__proto__": every access below
 // uses own properties only.
@@ -136,7 +141,7 @@ export function applyToDoc(doc: FileDoc, name: string, m: PoolMutation): void {
     delete doc.pools[name];
     return;
   }
-  // Copy-on-write (see FileStore.flush): the pool entry is replaced, never edited in place.
+  // Copy-on-write (see Tx.edit in fileStore.ts): the pool entry is replaced, never edited in place.
   const existing = own(doc.pools, name);
   const pool: Obj = isObj(existing) ? structuredClone(existing) : {};
   put(doc.pools, name, pool);
@@ -224,13 +229,17 @@ export function voters(doc: FileDoc, pool: string): string[] {
     typeof byInstance === 'object' && byInstance !== null ? Object.keys(byInstance) : []);
 }
 
+export function writeDocAtomic(path: string, doc: FileDoc): Promise<void> {
+  return writeFileAtomic(path, serializeDoc(doc));
+}
+
 /** Write temp + fsync + rename (+ fsync of the directory): readers see the old file or the new one, never half. */
-export async function writeDocAtomic(path: string, doc: FileDoc): Promise<void> {
+export async function writeFileAtomic(path: string, text: string): Promise<void> {
   const dir = dirname(path);
   const tmp = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
   const fh = await open(tmp, 'wx', 0o644);
   try {
-    await fh.writeFile(serializeDoc(doc));
+    await fh.writeFile(text);
     await fh.sync();
   } finally {
     await fh.close();

@@ -1,8 +1,9 @@
-import { mkdirSync, statSync } from 'node:fs';
+import { mkdirSync, readFileSync, statSync } from 'node:fs';
 import { mkdir, readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { Logger } from 'pino';
 import { TierdnsError, errorMessage } from '../util/errors';
+import { liveSince, livePath, mergeBeats, parseLive, writeLiveAtomic } from './fileLive';
 import { FileLock } from './fileLock';
 import {
   applyToDoc, bumpSeq, decodeDocPool, emptyDoc, own, parseDoc, poolNames, put, shallowCopy, voters, writeDocAtomic, type FileDoc,
@@ -20,9 +21,11 @@ import type {
 } from './types';
 
 // The embedded store (`file:PATH`, PRODUCT.md §6): one JSON document, the same rules as Redis
-// (ops.ts). Every write is lock → read → apply → write temp + fsync → rename → unlock, so
-// readers never see a torn file and concurrent writers (CLI processes, a server) never lose
-// an update. Writes queued in this process meanwhile share one lock and one rewrite.
+// (ops.ts), plus the heartbeats in a small sidecar (PATH.live, fileLive.ts) so the beat every
+// instance sends each second does not rewrite the whole document. Every write is lock → read →
+// apply → write temp + fsync → rename → unlock, so readers never see a torn file and concurrent
+// writers (CLI processes, a server) never lose an update. Writes queued in this process
+// meanwhile share one lock and one rewrite of each file they change.
 
 export interface FileStoreOptions {
   log: Logger;
@@ -33,13 +36,40 @@ export interface FileStoreOptions {
   pollMs: number;
 }
 
-interface Changes {
-  dirty: boolean;
-  pools: Set<string>;
+/** One batch of jobs under the lock. */
+class Tx {
+  private copy: FileDoc | undefined;
+  /** Rewrite the sidecar. */
+  beatsDirty = false;
+  /** Pools to name in the document's `recent` list. */
+  readonly pools = new Set<string>();
+
+  /** `beats`: every instance's last heartbeat, the sidecar merged with the document's legacy `instances`. */
+  constructor(private readonly committed: FileDoc, readonly beats: Map<string, number>) {}
+
+  /** The document as the batch has left it so far; read only (edit() to change it). */
+  get doc(): FileDoc {
+    return this.copy ?? this.committed;
+  }
+
+  /** Rewrite the document (and bump seq, so watchers look). */
+  get dirty(): boolean {
+    return this.copy !== undefined;
+  }
+
+  /**
+   * The document to change. Copy-on-write: readers in this process keep the committed document
+   * until the rename. The copy is made on first use only: copying the top level of 10,000 pools
+   * costs ~4 ms, which a heartbeat that changes only the sidecar need not pay.
+   */
+  edit(): FileDoc {
+    this.copy ??= shallowCopy(this.committed);
+    return this.copy;
+  }
 }
 
 interface Job {
-  apply: (doc: FileDoc, changes: Changes) => unknown;
+  apply: (tx: Tx) => unknown;
   resolve: (v: unknown) => void;
   reject: (e: unknown) => void;
 }
@@ -51,12 +81,15 @@ export class FileStore implements Store {
   private flushRunning = false;
   private flushing: Promise<void> | undefined;
   private cache: { key: string; doc: FileDoc } | undefined;
+  private readonly livePath: string;
+  private liveCache: { key: string; beats: ReadonlyMap<string, number> } | undefined;
   private instanceTtlMs: number;
   private readonly unwatchers = new Set<() => void>();
 
   constructor(readonly path: string, private readonly opts: FileStoreOptions) {
     this.description = `file:${path}`;
     this.lock = new FileLock(`${path}.lock`);
+    this.livePath = livePath(path);
     this.instanceTtlMs = opts.instanceTtlMs;
   }
 
@@ -64,9 +97,9 @@ export class FileStore implements Store {
     this.opts.log.warn({ code: 'TIERDNS_E_STORE_DATA', store: this.description }, `store: ${problem}`);
   };
 
-  private statKey(): string | undefined {
+  private statKey(path = this.path): string | undefined {
     try {
-      const s = statSync(this.path, { bigint: true });
+      const s = statSync(path, { bigint: true });
       return `${s.ino}:${s.size}:${s.mtimeNs}`;
     } catch {
       return undefined;
@@ -91,8 +124,37 @@ export class FileStore implements Store {
     return doc;
   }
 
+  /**
+   * The sidecar's heartbeats. It is a few hundred bytes, so a sync read costs less than the
+   * promise machinery of an async one, and inside a transaction it runs under the lock. Missing
+   * means no beat since this build (or none ever); unreadable or corrupt is reported once per
+   * version of the file and read as empty: the next heartbeat rewrites it whole.
+   */
+  private readBeats(): ReadonlyMap<string, number> {
+    const key = this.statKey(this.livePath);
+    if (key === undefined) return new Map();
+    if (this.liveCache?.key === key) return this.liveCache.beats;
+    let beats: ReadonlyMap<string, number>;
+    try {
+      beats = parseLive(readFileSync(this.livePath, 'utf8'), this.livePath);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return new Map();
+      if (err instanceof TierdnsError && err.code === 'TIERDNS_E_STORE_VERSION') throw err;
+      this.report(`${errorMessage(err)}; read as no heartbeats until the next one rewrites it`);
+      beats = new Map();
+    }
+    // Cached with the key read before: a corrupt file is reported again only once it changes.
+    if (this.statKey(this.livePath) === key) this.liveCache = { key, beats };
+    return beats;
+  }
+
+  /** Last heartbeat of every instance, from the sidecar and what an older build left in the document. */
+  private beatsOf(doc: FileDoc): Map<string, number> {
+    return mergeBeats(this.readBeats(), doc.instances);
+  }
+
   /** Queue a read-modify-write; jobs queued together share one lock and one rewrite. */
-  private transaction<T>(apply: (doc: FileDoc, changes: Changes) => T): Promise<T> {
+  private transaction<T>(apply: (tx: Tx) => T): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       this.queue.push({ apply, resolve: resolve as (v: unknown) => void, reject });
       if (!this.flushRunning) {
@@ -117,24 +179,16 @@ export class FileStore implements Store {
         await mkdir(dirname(this.path), { recursive: true });
         await this.lock.acquire();
         try {
-          // Copy-on-write: readers in this process keep the committed document until the rename.
-          const doc = shallowCopy(await this.readDoc());
-          const changes: Changes = { dirty: false, pools: new Set() };
+          const doc = await this.readDoc();
+          const tx = new Tx(doc, this.beatsOf(doc));
           for (const job of jobs) {
             try {
-              results.push({ ok: true, value: job.apply(doc, changes) });
+              results.push({ ok: true, value: job.apply(tx) });
             } catch (err) {
               results.push({ ok: false, value: err });
             }
           }
-          if (changes.dirty) {
-            bumpSeq(doc, changes.pools);
-            this.cache = undefined;
-            await writeDocAtomic(this.path, doc);
-            // We still hold the lock, so the file on disk is the one just written.
-            const key = this.statKey();
-            if (key !== undefined) this.cache = { key, doc };
-          }
+          await this.commit(tx);
         } finally {
           this.lock.release();
         }
@@ -152,22 +206,44 @@ export class FileStore implements Store {
     }
   }
 
-  private live(doc: FileDoc, cutoffMs: number): Map<string, number> {
-    const out = new Map<string, number>();
-    for (const [name, ms] of Object.entries(doc.instances)) if (typeof ms === 'number' && ms >= cutoffMs) out.set(name, ms);
-    return out;
+  /** Write what the batch changed; we hold the lock. */
+  private async commit(tx: Tx): Promise<void> {
+    // Beats an older build left in the document move to the sidecar (tx.beats holds them
+    // already) at the first write that finds them, so the document stops carrying them and an
+    // older build still running does not see them go stale and prune live instances.
+    if ((tx.dirty || tx.beatsDirty) && Object.keys(tx.doc.instances).length > 0) {
+      tx.edit().instances = {};
+      tx.beatsDirty = true;
+    }
+    // Document first: a crash between the two writes then leaves a stale instance in the
+    // sidecar, which the next heartbeat prunes again (its votes already gone), rather than
+    // votes of an instance no heartbeat will ever prune.
+    if (tx.dirty) {
+      const doc = tx.edit();
+      bumpSeq(doc, tx.pools);
+      this.cache = undefined;
+      await writeDocAtomic(this.path, doc);
+      // We still hold the lock, so the file on disk is the one just written.
+      const key = this.statKey();
+      if (key !== undefined) this.cache = { key, doc };
+    }
+    if (tx.beatsDirty) {
+      this.liveCache = undefined;
+      await writeLiveAtomic(this.livePath, tx.beats);
+      const key = this.statKey(this.livePath);
+      if (key !== undefined) this.liveCache = { key, beats: tx.beats };
+    }
   }
 
   /** Run a pure op on one pool inside a transaction. */
   private poolTx<T>(name: string, op: (rec: PoolRecord | undefined, live: Set<string>, present: boolean) => OpResult<T>): Promise<T> {
-    return this.transaction((doc, changes) => {
-      const { record, present } = decodeDocPool(doc, name, this.report);
-      const live = new Set(this.live(doc, this.opts.nowMs() - this.instanceTtlMs).keys());
+    return this.transaction((tx) => {
+      const { record, present } = decodeDocPool(tx.doc, name, this.report);
+      const live = new Set(liveSince(tx.beats, this.opts.nowMs() - this.instanceTtlMs).keys());
       const res = op(record, live, present);
       if (!isEmptyMutation(res.mutation)) {
-        applyToDoc(doc, name, res.mutation);
-        changes.dirty = true;
-        if (res.mutation.notify) changes.pools.add(name);
+        applyToDoc(tx.edit(), name, res.mutation);
+        if (res.mutation.notify) tx.pools.add(name);
       }
       return res.result;
     });
@@ -184,7 +260,7 @@ export class FileStore implements Store {
       const { record } = decodeDocPool(doc, name, this.report);
       if (record) pools.set(name, toPoolView(record));
     }
-    return { pools, zones: this.zonesOf(doc), instances: this.live(doc, this.opts.nowMs() - this.instanceTtlMs) };
+    return { pools, zones: this.zonesOf(doc), instances: liveSince(this.beatsOf(doc), this.opts.nowMs() - this.instanceTtlMs) };
   }
 
   private zonesOf(doc: FileDoc): string[] {
@@ -240,28 +316,31 @@ export class FileStore implements Store {
     checkInstanceName(instance);
     this.instanceTtlMs = ttlMs;
     const cutoff = nowMs - ttlMs;
-    await this.transaction((doc, changes) => {
-      const prev = own(doc.instances, instance);
-      put(doc.instances, instance, nowMs);
-      changes.dirty = true;
+    await this.transaction((tx) => {
+      const { beats } = tx;
+      // The common case ends after these lines: only the sidecar is rewritten.
+      const prev = beats.get(instance);
+      beats.set(instance, nowMs);
+      tx.beatsDirty = true;
       const drop = new Set<string>();
-      for (const [name, ms] of Object.entries(doc.instances)) {
-        if (typeof ms === 'number' && ms >= cutoff) continue;
+      for (const [name, ms] of beats) {
+        if (ms >= cutoff) continue;
         drop.add(name);
-        delete doc.instances[name];
-        delete doc.zones[name];
+        beats.delete(name);
+        if (own(tx.doc.zones, name) !== undefined) delete tx.edit().zones[name];
       }
       const touched = new Set(drop);
-      if (typeof prev !== 'number' || prev < cutoff) touched.add(instance);
+      if (prev === undefined || prev < cutoff) touched.add(instance);
       if (touched.size === 0) return;
-      // An instance died or came back: recompute the pools holding its votes.
-      const live = new Set(this.live(doc, cutoff).keys());
-      for (const name of poolNames(doc)) {
-        if (!voters(doc, name).some((v) => touched.has(v))) continue;
-        const { mutation } = opRecompute(decodeDocPool(doc, name, this.report).record, live, drop, nowMs);
+      // An instance died or came back: recompute the pools holding its votes (the document is
+      // rewritten only when a pool changes; a new instance holds no votes yet).
+      const live = new Set(liveSince(beats, cutoff).keys());
+      for (const name of poolNames(tx.doc)) {
+        if (!voters(tx.doc, name).some((v) => touched.has(v))) continue;
+        const { mutation } = opRecompute(decodeDocPool(tx.doc, name, this.report).record, live, drop, nowMs);
         if (isEmptyMutation(mutation)) continue;
-        applyToDoc(doc, name, mutation);
-        if (mutation.notify) changes.pools.add(name);
+        applyToDoc(tx.edit(), name, mutation);
+        if (mutation.notify) tx.pools.add(name);
       }
     });
   }
@@ -269,9 +348,8 @@ export class FileStore implements Store {
   async publishZones(instance: string, zones: string[]): Promise<void> {
     checkInstanceName(instance);
     const list = checkZones(zones);
-    await this.transaction((doc, changes) => {
-      put(doc.zones, instance, list);
-      changes.dirty = true;
+    await this.transaction((tx) => {
+      put(tx.edit().zones, instance, list);
     });
   }
 

@@ -13,11 +13,30 @@ $TTL 60
 target A 127.0.0.77
 `;
 
+// Shapes found by the differential run against Knot (scripts/conformance.sh).
+const LONG = ['a', 'b', 'c', 'd'].map((c) => c.repeat(60)).join('.');
+const CONF_ZONE = `
+$ORIGIN conf.test.
+$TTL 60
+@ SOA ns h 1 2 3 4 30
+@ NS ns
+ns A 127.0.0.1
+c CNAME target
+target A 127.0.0.2
+tocut CNAME www.sub
+sub NS ns.sub
+ns.sub A 127.0.0.3
+long DNAME ${LONG}.
+d2 DNAME conf.test.
+${Array.from({ length: 12 }, (_, i) => `fat NS ns${i}-${'n'.repeat(50)}.fat`).join('\n')}
+ns0-${'n'.repeat(50)}.fat A 127.0.0.4
+`;
+
 let srv;
 test.before(async () => {
   srv = await startDns(null, {
-    zones: { 'example.com': ZONE, 'example.net': NET_ZONE },
-    pools: [poolView('ws.example.com', [['127.0.1.1'], ['127.0.1.2'], ['::1']])],
+    zones: { 'example.com': ZONE, 'example.net': NET_ZONE, 'conf.test': CONF_ZONE },
+    pools: [poolView('ws.example.com', [['127.0.1.1'], ['127.0.1.2'], ['::1']]), poolView('p.d2.conf.test', [['127.0.1.9']])],
   });
 });
 test.after(() => srv.close());
@@ -328,4 +347,79 @@ test('dig (installed by .ci/run) sees an authoritative answer, EDNS and the pool
   assert.match(nx, /AUTHORITY: 1/);
   const tcp = await run('big.example.com', 'TXT', '+tcp');
   assert.match(tcp, /ANSWER: 3/);
+});
+
+test('ANY at a CNAME owner answers the CNAME alone (RFC 1034 4.3.2 3a)', async () => {
+  const r = await ask(srv.port, 'c.conf.test', 'ANY');
+  assert.equal(r.rcode, 0);
+  assert.deepEqual(r.answers.map((a) => a.type), [TYPES.CNAME]);
+});
+
+test('DNAME: QTYPE CNAME gets the synthesized CNAME as the answer; an overlong result is YXDOMAIN (RFC 6672 2.2)', async () => {
+  const cname = await ask(srv.port, 'x.d2.conf.test', 'CNAME');
+  assert.equal(cname.rcode, 0);
+  assert.deepEqual(cname.answers.map((a) => a.type), [TYPES.DNAME, TYPES.CNAME]);
+  assert.equal(cname.authorities.length, 0, 'not chased into x.conf.test (NXDOMAIN with SOA)');
+  const prefix = Array.from({ length: 5 }, () => 'q'.repeat(10)).join('.');
+  const long = await ask(srv.port, `${prefix}.long.conf.test`, 'A');
+  assert.equal(long.rcode, 6);
+  assert.deepEqual(long.answers.map((a) => a.type), [TYPES.DNAME]);
+});
+
+test('a CNAME whose target is below a delegation ends with the referral in authority (RFC 1034 4.3.2 3b)', async () => {
+  const r = await ask(srv.port, 'tocut.conf.test', 'A');
+  assert.equal(r.rcode, 0);
+  assert.equal(r.aa, 1);
+  assert.deepEqual(r.answers.map((a) => a.type), [TYPES.CNAME]);
+  assert.deepEqual(r.authorities.map((a) => a.type), [TYPES.NS]);
+  assert.deepEqual(rrs(r.additionals), ['ns.sub.conf.test 60 1 127.0.0.3']);
+});
+
+test('truncation adds nothing after the dropped RRset: no glue without its NS', async () => {
+  const r = await ask(srv.port, 'www.fat.conf.test', 'A');
+  assert.equal(r.tc, 1);
+  assert.equal(r.authorities.length, 0);
+  assert.equal(r.additionals.length, 0);
+  const big = await ask(srv.port, 'www.fat.conf.test', 'A', { edns: { udp: 4096 } });
+  assert.equal(big.tc, 0);
+  assert.equal(big.authorities.length, 12);
+  assert.equal(big.additionals.filter((a) => a.type === TYPES.A).length, 1);
+});
+
+test('names in NS, CNAME, MX and SOA RDATA are compressed (RFC 1035 4.1.4)', async () => {
+  const ns = await ask(srv.port, 'example.com', 'NS');
+  // ns1.example.com and ns2.example.com point into the question name: 2 + 4 bytes each.
+  assert.deepEqual(ns.answers.map((a) => a.ns).sort(), ['ns1.example.com', 'ns2.example.com']);
+  const soa = await ask(srv.port, 'example.com', 'SOA');
+  assert.equal(soa.answers[0].primary, 'ns1.example.com');
+  assert.equal(soa.answers[0].admin, 'hostmaster.example.com');
+  assert.ok(soa.raw.length < 100, `SOA answer is ${soa.raw.length} bytes`);
+  const mx = await ask(srv.port, 'example.com', 'MX');
+  assert.equal(mx.answers[0].exchange, 'mail.example.com');
+  const dig = await ask(srv.port, 'www.example.com', 'CNAME');
+  assert.equal(dig.answers[0].domain, 'ws.example.com');
+  // A referral that fits 512 bytes only compressed.
+  const big = await ask(srv.port, 'x.child.example.com', 'A');
+  assert.equal(big.tc, 0);
+});
+
+test('NOTIMP and FORMERR answers carry an OPT when the query had one (RFC 6891 7)', async () => {
+  const notimp = await ask(srv.port, 'example.com', 'SOA', { opcode: 2, edns: { udp: 4096 } });
+  assert.equal(notimp.rcode, 4);
+  assert.ok(notimp.opt, 'OPT in NOTIMP');
+  const q = buildQuery('example.com', 'A', { edns: { udp: 4096 } });
+  // QDCOUNT=0: the OPT follows the header directly.
+  const noQuestion = Buffer.concat([q.subarray(0, 12), q.subarray(12 + encodeName('example.com').length + 4)]);
+  noQuestion.writeUInt16BE(0, 4);
+  const formerr = decode(await udpExchange(srv.port, noQuestion));
+  assert.equal(formerr.rcode, 1);
+  assert.ok(formerr.opt, 'OPT in FORMERR');
+  const plain = await ask(srv.port, 'example.com', 'SOA', { opcode: 2 });
+  assert.equal(plain.opt, undefined, 'no OPT without one in the query');
+});
+
+test('a pool below a DNAME is occluded: its name gets the DNAME (RFC 6672 2.4)', async () => {
+  const r = await ask(srv.port, 'p.d2.conf.test', 'A');
+  assert.deepEqual(r.answers.map((a) => a.type).slice(0, 2), [TYPES.DNAME, TYPES.CNAME]);
+  assert.ok(!r.answers.some((a) => a.address === '127.0.1.9'));
 });

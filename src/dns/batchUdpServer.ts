@@ -7,8 +7,11 @@ import type { UdpListener } from './udpServer';
 
 /** Datagrams read per wakeup and answered by one JS call. */
 const BATCH = 64;
-/** Bytes per received datagram; a longer one is dropped (real queries stay far below). */
-const SLOT_BYTES = 4096;
+/**
+ * Bytes per received datagram: any UDP payload, so a padded or oversized query is answered
+ * like dgram answers it (RFC 8906 §3.1). Only the pages a datagram fills are ever touched.
+ */
+const SLOT_BYTES = 65536;
 /** UDP answers are at most 1232 bytes (EDNS_MAX_UDP), so a full batch always fits. */
 const OUT_BYTES = BATCH * 2048;
 

@@ -34,7 +34,7 @@ export const CLASS_ANY = 255;
 export const OPCODE_QUERY = 0;
 
 export const RCODE = {
-  NOERROR: 0, FORMERR: 1, SERVFAIL: 2, NXDOMAIN: 3, NOTIMP: 4, REFUSED: 5,
+  NOERROR: 0, FORMERR: 1, SERVFAIL: 2, NXDOMAIN: 3, NOTIMP: 4, REFUSED: 5, YXDOMAIN: 6,
   /** Extended rcode 16, carried as 1 in the OPT's high bits (RFC 6891 §6.1.3). */
   BADVERS: 16,
 } as const;

@@ -83,12 +83,14 @@ export function parseQuery(buf: Buffer, q: Query): Query {
   q.qdcount = buf.readUInt16BE(4);
   if (q.opcode !== OPCODE_QUERY) {
     q.problem = 'notimp';
-    // Still decode a well-formed question so it can be echoed.
+    // Still decode a well-formed question so it can be echoed, and an OPT to answer with one.
     if (q.qdcount === 1) readQuestion(buf, q);
+    findOpt(buf, q);
     return q;
   }
   if (q.qdcount !== 1 || !readQuestion(buf, q)) {
     q.problem = 'formerr';
+    findOpt(buf, q);
     return q;
   }
   const ancount = buf.readUInt16BE(6);
@@ -99,21 +101,18 @@ export function parseQuery(buf: Buffer, q: Query): Query {
     const nameStart = off;
     off = skipName(buf, off);
     if (off < 0 || off + 10 > len) {
-      q.problem = 'formerr';
-      return q;
+      return malformedRecords(q);
     }
     const type = buf.readUInt16BE(off);
     const rdlen = buf.readUInt16BE(off + 8);
     const rdata = off + 10;
     if (rdata + rdlen > len) {
-      q.problem = 'formerr';
-      return q;
+      return malformedRecords(q);
     }
     if (type === TYPE.OPT) {
       // Exactly one OPT, in the additional section, owned by the root (RFC 6891 §6.1.1).
       if (q.hasOpt || i < ancount + nscount || buf[nameStart] !== 0 || !validOptions(buf, rdata, rdlen)) {
-        q.problem = 'formerr';
-        return q;
+        return malformedRecords(q);
       }
       q.hasOpt = true;
       q.optUdpSize = buf.readUInt16BE(off + 2);
@@ -124,6 +123,49 @@ export function parseQuery(buf: Buffer, q: Query): Query {
   }
   if (q.hasOpt && q.optVersion > 0) q.problem = 'badvers';
   return q;
+}
+
+/** FORMERR for records that do not parse (or a bad OPT): no OPT in the answer, as if none came. */
+function malformedRecords(q: Query): Query {
+  q.problem = 'formerr';
+  q.hasOpt = false;
+  q.dnssecOk = false;
+  return q;
+}
+
+/**
+ * For a query refused before its records were read (NOTIMP, FORMERR): find its OPT, so the
+ * error carries ours too (RFC 6891 §7). Best effort: any doubt (a name that does not parse,
+ * two OPTs, an OPT outside the additional section) means no OPT.
+ */
+function findOpt(buf: Buffer, q: Query): void {
+  const len = buf.length;
+  let off = 12;
+  for (let i = 0; i < q.qdcount; i++) {
+    off = skipName(buf, off);
+    if (off < 0 || off + 4 > len) return;
+    off += 4;
+  }
+  const before = buf.readUInt16BE(6) + buf.readUInt16BE(8);
+  const total = before + buf.readUInt16BE(10);
+  let found = -1;
+  for (let i = 0; i < total; i++) {
+    const nameStart = off;
+    off = skipName(buf, off);
+    if (off < 0 || off + 10 > len) return;
+    const rdlen = buf.readUInt16BE(off + 8);
+    if (off + 10 + rdlen > len) return;
+    if (buf.readUInt16BE(off) === TYPE.OPT) {
+      if (found >= 0 || i < before || buf[nameStart] !== 0 || !validOptions(buf, off + 10, rdlen)) return;
+      found = off;
+    }
+    off += 10 + rdlen;
+  }
+  if (found < 0) return;
+  q.hasOpt = true;
+  q.optUdpSize = buf.readUInt16BE(found + 2);
+  q.optVersion = buf[found + 5];
+  q.dnssecOk = (buf[found + 6] & 0x80) !== 0;
 }
 
 /** Options must tile the RDATA exactly; their contents are ignored (RFC 6891 §6.1.2). */

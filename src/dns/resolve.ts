@@ -18,9 +18,9 @@ export function respond(q: Query, snap: Snapshot, maxSize: number, w: ResponseWr
       return null;
     case 'notimp':
       // Flags other than opcode and RD are cleared; the question is echoed when it parsed.
-      return w.begin(q, maxSize, q.questionEnd > 12, false).finish(q, RCODE.NOTIMP, false, false);
+      return w.begin(q, maxSize, q.questionEnd > 12, q.hasOpt).finish(q, RCODE.NOTIMP, false, false);
     case 'formerr':
-      return w.begin(q, maxSize, q.qdcount === 1 && q.questionEnd > 12, false).finish(q, RCODE.FORMERR, false, false);
+      return w.begin(q, maxSize, q.qdcount === 1 && q.questionEnd > 12, q.hasOpt).finish(q, RCODE.FORMERR, false, false);
     case 'badvers':
       // RFC 6891 §6.1.3: BADVERS, with our OPT at version 0.
       return w.begin(q, maxSize, true, true).finish(q, RCODE.BADVERS, false);
@@ -94,14 +94,20 @@ function lookup(q: Query, snap: Snapshot, first: ZoneIndex, w: ResponseWriter): 
     seen.add(key);
     const cut = zone.findCut(key);
     if (cut !== undefined && !(qtype === TYPE.DS && cut === key)) {
-      // A referral for the first name; a chain that leads below a cut stops there.
+      // A referral for the first name; a chain that leads below a cut ends with the referral
+      // in the authority section, the answer staying authoritative (RFC 1034 §4.3.2 3b).
       if (step === 0) return referral(zone, cut, w);
+      referral(zone, cut, w);
       return { rcode: RCODE.NOERROR, aa: true };
     }
     const dname = zone.findDname(key);
     if (dname !== undefined) {
       const next = synthesizeDname(zone, dname, key, w);
-      if (next === undefined) return { rcode: RCODE.NOERROR, aa: true }; // RFC 6672 §2.2: YXDOMAIN is for overlong results; we stop
+      // RFC 6672 §2.2: a substitution longer than a name may be is YXDOMAIN (the DNAME is kept).
+      if (next === OVERLONG) return { rcode: RCODE.YXDOMAIN, aa: true };
+      if (next === undefined) return { rcode: RCODE.NOERROR, aa: true };
+      // The synthesized CNAME is the answer to a CNAME query; nothing is chased.
+      if (qtype === TYPE.CNAME) return { rcode: RCODE.NOERROR, aa: true };
       key = next;
     } else {
       let node = zone.nodes.get(key);
@@ -128,7 +134,8 @@ function lookup(q: Query, snap: Snapshot, first: ZoneIndex, w: ResponseWriter): 
         if (qtype !== TYPE.ANY) return nodata(zone, w);
       }
       const cname = node?.rrsets.get(TYPE.CNAME);
-      if (cname && qtype !== TYPE.CNAME && node) {
+      // RFC 1034 §4.3.2 3a: QTYPE CNAME or ANY matches the CNAME itself (answerNode), no chasing.
+      if (cname && qtype !== TYPE.CNAME && qtype !== TYPE.ANY && node) {
         w.add(0, cname, key);
         const target = node.targets.get(TYPE.CNAME)?.[0];
         if (target === undefined || seen.has(target)) return { rcode: RCODE.NOERROR, aa: true };
@@ -205,15 +212,21 @@ function wildcardFor(zone: ZoneIndex, snap: Snapshot, key: string): ZoneNode | u
   return zone.nodes.get(WILDCARD + ce);
 }
 
-/** DNAME answer plus the synthesized CNAME (RFC 6672 §3.1); returns the new name, or undefined. */
-function synthesizeDname(zone: ZoneIndex, owner: string, key: string, w: ResponseWriter): string | undefined {
+/** synthesizeDname's answer when the new name would exceed 255 octets. */
+const OVERLONG = Symbol('overlong');
+
+/**
+ * DNAME answer plus the synthesized CNAME (RFC 6672 §3.1); returns the new name, OVERLONG
+ * (only the DNAME was added), or undefined when the DNAME is unusable.
+ */
+function synthesizeDname(zone: ZoneIndex, owner: string, key: string, w: ResponseWriter): string | typeof OVERLONG | undefined {
   const node = zone.nodes.get(owner);
   const dname = node?.rrsets.get(TYPE.DNAME);
   const target = node?.targets.get(TYPE.DNAME)?.[0];
   if (!dname || target === undefined) return undefined;
   w.add(0, dname);
   const next = key.slice(0, key.length - owner.length) + target;
-  if (next.length + 1 > 255) return undefined;
+  if (next.length + 1 > 255) return OVERLONG;
   const rdata = Buffer.from(next + '\x00', 'latin1');
   w.add(0, { key, type: TYPE.CNAME, ttl: dname.ttl, rdata: [rdata] });
   return next;

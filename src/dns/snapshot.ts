@@ -56,6 +56,8 @@ export class Snapshot {
     const zone = this.findZone(key);
     if (!zone) return `pool ${name} is outside every zone; not served`;
     if (zone.findCut(key)) return `pool ${name} is below a delegation in ${zone.file}; not served`;
+    // RFC 6672 §2.4: names below a DNAME owner are occluded; queries for them get the DNAME.
+    if (zone.findDname(key) !== undefined) return `pool ${name} is below a DNAME in ${zone.file}; not served`;
     const node = zone.nodes.get(key);
     for (const type of [TYPE.A, TYPE.AAAA, TYPE.CNAME, TYPE.DNAME]) {
       if (node?.rrsets.has(type)) {

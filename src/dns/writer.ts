@@ -49,21 +49,19 @@ export class ResponseWriter {
 
   /** Add a whole RRset, or nothing; returns false when it did not fit. */
   add(section: Section, rrset: RRset, ownerKey: string = rrset.key): boolean {
+    // Once something was left out the client asks again over TCP: adding records after the
+    // gap would only send data that depends on what is missing (glue without its NS).
+    if (this.truncated) return false;
     const start = this.off;
     const added: string[] = [];
+    const names = RDATA_NAMES.get(rrset.type);
     for (const rdata of rrset.rdata) {
-      if (!this.writeName(ownerKey, added) || this.off + 10 + rdata.length > this.limit) {
+      if (!this.writeName(ownerKey, added) || this.off + 10 > this.limit
+        || !this.writeRecordBody(rrset.type, rrset.ttl, rdata, names, added)) {
         this.rollback(start, added);
         if (section !== 2) this.truncated = true;
         return false;
       }
-      const b = this.buf;
-      b.writeUInt16BE(rrset.type, this.off);
-      b.writeUInt16BE(CLASS_IN, this.off + 2);
-      b.writeUInt32BE(rrset.ttl, this.off + 4);
-      b.writeUInt16BE(rdata.length, this.off + 8);
-      rdata.copy(b, this.off + 10);
-      this.off += 10 + rdata.length;
     }
     this.counts[section] += rrset.rdata.length;
     return true;
@@ -107,7 +105,56 @@ export class ResponseWriter {
     }
   }
 
-  private writeName(key: string, added: string[]): boolean {
+  /** Type, class, TTL, RDLENGTH and RDATA at this.off (the owner is written). */
+  private writeRecordBody(type: number, ttl: number, rdata: Buffer, names: [number, number] | undefined, added: string[]): boolean {
+    const b = this.buf;
+    b.writeUInt16BE(type, this.off);
+    b.writeUInt16BE(CLASS_IN, this.off + 2);
+    b.writeUInt32BE(ttl, this.off + 4);
+    return names ? this.writeCompressedRdata(rdata, names[0], names[1], added) : this.copyRdata(rdata);
+  }
+
+  /** RDLENGTH and RDATA as they are. */
+  private copyRdata(rdata: Buffer): boolean {
+    if (this.off + 10 + rdata.length > this.limit) return false;
+    rdata.copy(this.buf, this.off + 10);
+    this.buf.writeUInt16BE(rdata.length, this.off + 8);
+    this.off += 10 + rdata.length;
+    return true;
+  }
+
+  /**
+   * RDATA of a type whose names may be compressed (RFC 3597 §4: the RFC 1035 types): `prefix`
+   * bytes as they are, then `count` names compressed against the message, then the rest as is.
+   * Labels keep their case from the zone file; suffixes become compression targets.
+   */
+  private writeCompressedRdata(rdata: Buffer, prefix: number, count: number, added: string[]): boolean {
+    const b = this.buf;
+    const lenAt = this.off + 8;
+    const rdStart = this.off + 10;
+    if (rdStart + prefix > this.limit) return false;
+    rdata.copy(b, rdStart, 0, prefix);
+    this.off = rdStart + prefix;
+    let pos = prefix;
+    for (let n = 0; n < count; n++) {
+      const end = nameEnd(rdata, pos);
+      if (end < 0) {
+        // Not a plain name (never from our zone parser): send the RDATA untouched.
+        this.off = lenAt - 8;
+        return this.copyRdata(rdata);
+      }
+      if (!this.writeName(lowerKey(rdata, pos, end), added, rdata, pos)) return false;
+      pos = end + 1;
+    }
+    if (this.off + rdata.length - pos > this.limit) return false;
+    rdata.copy(b, this.off, pos);
+    this.off += rdata.length - pos;
+    b.writeUInt16BE(this.off - rdStart, lenAt);
+    return true;
+  }
+
+  /** Write a name, compressed against earlier ones; labels come from `raw` at `rawStart` when given (original case). */
+  private writeName(key: string, added: string[], raw?: Buffer, rawStart = 0): boolean {
     let i = 0;
     const b = this.buf;
     while (i < key.length) {
@@ -125,7 +172,8 @@ export class ResponseWriter {
         this.names.set(suffix, this.off);
         added.push(suffix);
       }
-      b.write(key.slice(i, i + l + 1), this.off, 'latin1');
+      if (raw) raw.copy(b, this.off, rawStart + i, rawStart + i + l + 1);
+      else b.write(key.slice(i, i + l + 1), this.off, 'latin1');
       this.off += l + 1;
       i += l + 1;
     }
@@ -138,6 +186,33 @@ export class ResponseWriter {
     this.off = offset;
     for (const k of added) this.names.delete(k);
   }
+}
+
+/** Types whose RDATA names may be compressed: [bytes before the first name, number of names]. */
+const RDATA_NAMES = new Map<number, [number, number]>([
+  [TYPE.NS, [0, 1]], [TYPE.CNAME, [0, 1]], [TYPE.PTR, [0, 1]], [TYPE.MX, [2, 1]], [TYPE.SOA, [0, 2]],
+]);
+
+/** Offset of the root label ending an uncompressed name at `pos`, or -1. */
+function nameEnd(buf: Buffer, pos: number): number {
+  let i = pos;
+  while (i < buf.length) {
+    const l = buf[i];
+    if (l === 0) return i;
+    if (l > 63) return -1;
+    i += l + 1;
+  }
+  return -1;
+}
+
+/** The lookup key (query.ts) of the name in buf[pos..end]: wire labels, ASCII lower-cased. */
+function lowerKey(buf: Buffer, pos: number, end: number): string {
+  let key = '';
+  for (let i = pos; i < end; i++) {
+    const c = buf[i];
+    key += String.fromCharCode(c >= 65 && c <= 90 ? c + 32 : c);
+  }
+  return key;
 }
 
 /** OPT pseudo-RR (RFC 6891 §6.1.2): root owner, our payload size, extended rcode, version 0, DO. */

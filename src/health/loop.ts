@@ -72,6 +72,8 @@ export class HealthLoop {
   private readonly sourceAddress: string | undefined;
   private readonly members = new Map<string, Tracked>();
   private readonly pools = new Map<string, Set<string>>();
+  /** Members of check-none pools by pool: up here by definition, not tracked. */
+  private readonly unprobed = new Map<string, Set<string>>();
   private readonly scheduler: Scheduler;
   private readonly writer: ObservationWriter;
   private readonly probes = new Set<Promise<void>>();
@@ -110,12 +112,23 @@ export class HealthLoop {
 
   /** This instance's local state of a member (for tests and `status`-like tools). */
   localState(pool: string, ip: string): Verdict | undefined {
+    if (this.unprobed.get(pool)?.has(ip)) return 'up';
     return this.members.get(memberKey(pool, ip))?.health.state;
   }
 
   /** Called with the pool views at start and whenever a pool changes (view undefined = removed). Keeps schedules of unchanged members. */
   updatePool(name: string, view: PoolView | undefined): void {
     if (this.stopped) return;
+    // Check `none`: always up, never probed, nothing recorded (answers ignore the store's
+    // verdicts for it), so nothing to track either: a start with 10,000 such pools skips
+    // 40,000 schedules and state machines.
+    if (view?.config.check === 'none') {
+      for (const key of this.pools.get(name) ?? []) this.remove(key);
+      this.pools.delete(name);
+      this.unprobed.set(name, new Set(view.members.map((m) => m.ip)));
+      return;
+    }
+    this.unprobed.delete(name);
     const keys = this.pools.get(name) ?? new Set<string>();
     const seen = new Set<string>();
     for (const m of view?.members ?? []) {
@@ -139,7 +152,7 @@ export class HealthLoop {
     if (this.started || this.stopped) return;
     this.started = true;
     this.heartbeat.start();
-    for (const t of this.members.values()) if (t.target.kind !== 'none') this.scheduleFirst(t);
+    for (const t of this.members.values()) this.scheduleFirst(t);
     this.writer.start();
     this.log.info({ members: this.members.size, source: this.sourceAddress }, 'health: probing');
   }
@@ -164,8 +177,7 @@ export class HealthLoop {
       generation: 0, inFlight: false, verdict: m.verdict,
     };
     this.members.set(key, t);
-    if (t.target.kind === 'none') this.applyNone(t);
-    else if (this.started) this.scheduleFirst(t);
+    if (this.started) this.scheduleFirst(t);
   }
 
   private refresh(t: Tracked, view: PoolView, m: MemberView): void {
@@ -182,21 +194,18 @@ export class HealthLoop {
       if (target.kind !== t.target.kind) t.health.force(t.health.state, this.clock.now());
       t.target = target;
       t.generation++;
-      if (target.kind === 'none') {
-        this.scheduler.cancel(t.key);
-        this.applyNone(t);
-      } else if (this.started && !t.inFlight) {
+      if (this.started && !t.inFlight) {
         // A new check deserves a prompt first result; the old schedule may be a long interval away.
         this.scheduleFirst(t);
       }
-    } else if (fasterNow && this.started && !t.inFlight && target.kind !== 'none') {
+    } else if (fasterNow && this.started && !t.inFlight) {
       // A shorter interval applies now, not after the old, longer wait.
       this.scheduleFirst(t);
     }
     // The store lost our view (this instance was stale and its votes were dropped): write it
     // again. A write queued or in flight will carry the latest anyway.
     const mine = m.observations.find((o) => o.instance === this.opts.instance);
-    if (t.target.kind !== 'none' && t.health.state !== 'unknown' && !this.writer.busy(t.key) && (mine?.state !== t.health.state || mine.sinceMs !== t.health.sinceMs)) {
+    if (t.health.state !== 'unknown' && !this.writer.busy(t.key) && (mine?.state !== t.health.state || mine.sinceMs !== t.health.sinceMs)) {
       this.writer.changed(t.key);
     }
   }
@@ -211,16 +220,6 @@ export class HealthLoop {
     const due = this.clock.now() + t.health.firstDelayMs(this.random);
     const current = this.scheduler.dueOf(t.key);
     if (current === undefined || due < current) this.scheduler.schedule(t.key, due);
-  }
-
-  /**
-   * Check `none`: always up, never probed, and nothing recorded: answers treat the member as up
-   * whatever the store says, so an observation would only cost a store write per member (with
-   * the file store, a rewrite of the whole file that every instance then re-reads).
-   */
-  private applyNone(t: Tracked): void {
-    t.health.force('up', this.clock.now());
-    this.writer.forget(t.key);
   }
 
   private runProbe(key: string): void {
@@ -247,7 +246,7 @@ export class HealthLoop {
     const now = this.clock.now();
     if (generation !== t.generation) {
       // The check changed while this probe ran: probe the new one instead of counting this one.
-      if (t.target.kind !== 'none') this.scheduleFirst(t);
+      this.scheduleFirst(t);
       return;
     }
     t.last = { probeMs: startedMs, ok: result.ok, latencyMs: result.latencyMs, error: result.error };

@@ -87,7 +87,7 @@ say "fill_how=$(sed -E 's/.* via (.*) in .*/\1/' <<<"$fill")"
 start_timed() {
   local label="$1" store="$2" state="$3" last="${4:-$((N - 1))}" res
   res="$("$NODE" "$HERE/lib/firstanswer.js" "$PORT" "ws$last.$ZONE" 4 "${SCALE_START_TIMEOUT:-30}" "$PIDFILE" "$R/server-$label.log" -- \
-    taskset -c "$SERVER_CPU" "$NODE" "$CLI" serve --zones "$D/data/zones" --listen "127.0.0.1:$PORT" \
+    taskset -c "$SERVER_CPU" "$NODE" $TIERDNS_NODE_FLAGS "$CLI" serve --zones "$D/data/zones" --listen "127.0.0.1:$PORT" \
     --store "$store" --state-dir "$state" --log-level warn)"
   note "$label: $res"
   if ! grep -q first_answer_s <<<"$res"; then say "error=$label: ${res#error=}"; tail -5 "$R/server-$label.log" >&2; return 1; fi

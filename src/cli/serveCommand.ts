@@ -102,10 +102,23 @@ async function runInstance(flags: ServeFlags, listen: ListenAddress[], log: Logg
   if (cluster.isWorker) process.on('disconnect', () => stop('primary gone'));
 }
 
+/**
+ * V8 flags for a serving process, unless the operator chose their own: a 2 MB young
+ * generation (default 16 MB) keeps RSS ~40 MB lower at no cost in answers/s (README
+ * "Performance"); `npm start` passes the same.
+ */
+export const SERVE_NODE_FLAGS = ['--max-semi-space-size=2'];
+
+function withHeapFlags(execArgv: string[]): string[] {
+  const own = (flag: string) => execArgv.some((a) => a.startsWith(flag.split('=')[0] as string));
+  return [...execArgv, ...SERVE_NODE_FLAGS.filter((f) => !own(f))];
+}
+
 /** The cluster primary: forks workers, restarts one that dies, passes signals on. */
 function runPrimary(workers: number, log: Logger): void {
   // Let the kernel spread TCP connections; UDP sockets are shared by every worker.
   cluster.schedulingPolicy = cluster.SCHED_NONE;
+  cluster.setupPrimary({ execArgv: withHeapFlags(process.execArgv) });
   let stopping = false;
   const started = new Map<number, { index: number; atMs: number }>();
   const fork = (index: number) => {

@@ -11,6 +11,8 @@ PIN_CPUS="${PIN_CPUS:-$SERVER_CPU}"    # taskset list for the server ("0-1" = un
 WORKERS="${WORKERS:-1}"                # server worker threads/processes (workers mix)
 ZONE=lb.example.com
 NODE="${NODE:-node}"
+# V8 flags for tierdns serve, as `npm start` and the README recommend (a 2 MB young generation).
+TIERDNS_NODE_FLAGS="${TIERDNS_NODE_FLAGS---max-semi-space-size=2}"
 
 # Fixed ports, away from the shared bench (53xx) and `npm start` (5300).
 port_of() {

@@ -21,7 +21,7 @@ args=(serve --zones "$ZONES" --listen "127.0.0.1:$PORT" --store "file:$R/store.j
 # shellcheck disable=SC2206
 [ -n "${TIERDNS_ARGS:-}" ] && args+=(${TIERDNS_ARGS})
 echo "$NODE $CLI ${args[*]}" > "$R/cmdline"
-start_daemon "$R/server.pid" "$R/server.log" "$NODE" "$CLI" "${args[@]}"
+start_daemon "$R/server.pid" "$R/server.log" "$NODE" $TIERDNS_NODE_FLAGS "$CLI" "${args[@]}"
 wait_dns "$PORT" "${TIERDNS_START_TIMEOUT:-30}" "$(cat "$R/server.pid")" || { tail -20 "$R/server.log" >&2; exit 1; }
 pin_all "$(cat "$R/server.pid")"
 echo "tierdns up: pid $(cat "$R/server.pid") port $PORT workers ${TIERDNS_WORKERS:-default} cpus $PIN_CPUS"

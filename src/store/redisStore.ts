@@ -19,7 +19,8 @@ import type { RedisLocation } from './url';
 
 // The shared store (PRODUCT.md §6). Reads of a pool are one Lua script (atomic); writes are
 // WATCH + read + pure op (ops.ts) + MULTI/EXEC with the PUBLISH inside, retried on conflict.
-// WATCH state belongs to the connection, so this process runs its transactions one at a time.
+// WATCH state belongs to the connection, so each connection runs its transactions one at a
+// time; a process opens up to TX_LANES of them when transactions queue up.
 
 export interface RedisStoreOptions {
   prefix: string;
@@ -38,6 +39,15 @@ type Scripted = {
   heartbeat(...args: (string | number)[]): Promise<unknown>;
   refreshObservation(...args: (string | number)[]): Promise<unknown>;
 };
+/** One connection for WATCH transactions; `waiting` counts transactions queued or running on it. */
+interface TxLane {
+  conn: RedisConnection;
+  lock: Mutex;
+  waiting: number;
+}
+
+/** Transactions in flight at once per process (each on its own connection). */
+const TX_LANES = 4;
 /** Conflicting writers retry; this many lost races in a row means something is wrong. */
 const MAX_ATTEMPTS = 50;
 /** Pools per READ_POOLS call: few commands for a full read, yet each script stays short. */
@@ -52,7 +62,9 @@ export class RedisStore implements Store {
   private readonly keys: RedisKeys;
   private readonly conn: RedisConnection;
   private sub: RedisConnection | undefined;
-  private readonly txLock = new Mutex();
+  /** Connections for WATCH transactions (WATCH state is per connection), each one at a time. */
+  private readonly lanes: TxLane[];
+  private closed = false;
   private layoutChecked = false;
   private instanceTtlMs: number;
 
@@ -60,14 +72,40 @@ export class RedisStore implements Store {
     this.keys = new RedisKeys(opts.prefix);
     this.description = `${loc.description} (prefix ${opts.prefix})`;
     this.instanceTtlMs = opts.instanceTtlMs;
-    this.conn = new RedisConnection(loc, opts.log, opts.connectWaitMs, 'commands');
-    this.conn.client.defineCommand('readPool', { numberOfKeys: 4, lua: READ_POOL, readOnly: true });
-    // Key count varies per call, so it is passed first (numberOfKeys omitted).
-    this.conn.client.defineCommand('readPools', { lua: READ_POOLS, readOnly: true });
-    this.conn.client.defineCommand('heartbeat', { numberOfKeys: 3, lua: HEARTBEAT });
-    this.conn.client.defineCommand('refreshObservation', { numberOfKeys: 3, lua: REFRESH_OBSERVATION });
+    this.conn = this.connect();
+    this.lanes = [{ conn: this.conn, lock: new Mutex(), waiting: 0 }];
     // Every reconnect re-checks the layout version: the server behind the address may have changed.
     this.conn.onStatus((s) => { if (s !== 'ready') this.layoutChecked = false; });
+  }
+
+  private connect(): RedisConnection {
+    const conn = new RedisConnection(this.loc, this.opts.log, this.opts.connectWaitMs, 'commands');
+    const c = conn.client;
+    c.defineCommand('readPool', { numberOfKeys: 4, lua: READ_POOL, readOnly: true });
+    // Key count varies per call, so it is passed first (numberOfKeys omitted).
+    c.defineCommand('readPools', { lua: READ_POOLS, readOnly: true });
+    c.defineCommand('heartbeat', { numberOfKeys: 3, lua: HEARTBEAT });
+    c.defineCommand('refreshObservation', { numberOfKeys: 3, lua: REFRESH_OBSERVATION });
+    return conn;
+  }
+
+  /**
+   * A connection for one transaction: an idle one, else a new one up to TX_LANES, else the
+   * least loaded. A CLI command never needs more than the first; a server recording many
+   * state changes at once (a mass failure) gets up to TX_LANES transactions in flight.
+   */
+  private lane(): TxLane {
+    let best = this.lanes[0] as TxLane;
+    for (const l of this.lanes) {
+      if (l.waiting === 0) return l;
+      if (l.waiting < best.waiting) best = l;
+    }
+    if (this.lanes.length < TX_LANES && !this.closed) {
+      const lane = { conn: this.connect(), lock: new Mutex(), waiting: 0 };
+      this.lanes.push(lane);
+      return lane;
+    }
+    return best;
   }
 
   private get scripts(): Scripted {
@@ -158,12 +196,15 @@ export class RedisStore implements Store {
     pool: string, op: (rec: PoolRecord | undefined, live: Set<string>, decoded: DecodedPool) => OpResult<T>, cutoffMs?: number,
   ): Promise<T> {
     for (let attempt = 1; ; attempt++) {
-      const outcome = await this.txLock.run(() => this.run(async () => {
-        const c = this.conn.client;
+      const lane = this.lane();
+      lane.waiting++;
+      const outcome = await lane.lock.run(() => this.run(async () => {
+        await lane.conn.ready();
+        const c = lane.conn.client;
         const keys = this.keys.pool(pool);
         const [, reply, liveNames] = await Promise.all([
           c.watch(...keys),
-          this.scripts.readPool(...keys),
+          (c as unknown as Scripted).readPool(...keys),
           cutoffMs === undefined ? Promise.resolve([] as string[]) : c.zrangebyscore(this.keys.instances, cutoffMs, '+inf'),
         ]);
         let res: OpResult<T>;
@@ -186,7 +227,7 @@ export class RedisStore implements Store {
         const failed = replies.find(([err]) => err);
         if (failed) throw failed[0];
         return { committed: true, result: res.result };
-      }));
+      })).finally(() => { lane.waiting--; });
       if (outcome.committed) return outcome.result as T;
       if (attempt >= MAX_ATTEMPTS) throw new TierdnsError('TIERDNS_E_STORE_UNREACHABLE', `pool ${pool}: gave up after ${attempt} conflicting writes`);
       await retryPause(attempt);
@@ -256,7 +297,7 @@ export class RedisStore implements Store {
   async refreshObservation(pool: string, ip: string, input: Observation): Promise<boolean> {
     const key = canonicalIp(ip);
     const obs = checkObservation(input);
-    // A script, not a transaction: it needs no WATCH, so it skips txLock and pipelines freely.
+    // A script, not a transaction: it needs no WATCH, so it takes no transaction lane and pipelines freely.
     const reply = await this.run(() => this.scripts.refreshObservation(
       this.keys.config(pool), this.keys.members(pool), this.keys.observations(pool), key, `${key}|${obs.instance}`, obs.state, obs.sinceMs, JSON.stringify(obs)));
     if (reply === -2) throw new TierdnsError('TIERDNS_E_NO_POOL', `no pool ${pool}`);
@@ -315,6 +356,7 @@ export class RedisStore implements Store {
   }
 
   async close(): Promise<void> {
-    await Promise.all([this.conn.close(), this.sub?.close()]);
+    this.closed = true;
+    await Promise.all([...this.lanes.map((l) => l.conn.close()), this.sub?.close()]);
   }
 }

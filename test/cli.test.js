@@ -110,6 +110,16 @@ for (const backend of [redisBackend(), fileBackend()]) {
       assert.match(human, /instances: ns1/);
     });
 
+    test('status: members of a check-none pool are up (what answers do), since they were added', async (t) => {
+      const { run } = setup(t);
+      assert.equal((await run('pool', 'set', P, '--check', 'none')).code, 0);
+      assert.equal((await run('member', 'add', P, '10.0.0.1')).code, 0);
+      const [m] = JSON.parse((await run('status', '--json')).stdout).pools[0].members;
+      assert.equal(m.verdict, 'up');
+      assert.equal(m.verdictSinceMs, m.addedAtMs);
+      assert.match((await run('pool', 'ls')).stdout, new RegExp(`${P.replace(/\./g, '\\.')} +20s +none +1 +1 +0`));
+    });
+
     test('bad input: non-zero exit, one line naming the problem, store unchanged', async (t) => {
       const { loc, run } = setup(t);
       assert.equal((await run('pool', 'set', P)).code, 0);

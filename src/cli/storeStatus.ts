@@ -40,7 +40,16 @@ function expectText(c: PoolConfig): string {
   return c.expectMin === c.expectMax ? String(c.expectMin) : `${c.expectMin}-${c.expectMax}`;
 }
 
-function memberJson(m: MemberView, live: ReadonlyMap<string, number>, nowMs: number): MemberJson {
+/**
+ * The verdict answers act on: members of a check-none pool are up whatever the store holds
+ * (nothing probes them, so the store keeps `unknown`), since they were added.
+ */
+function served(m: MemberView, check: PoolConfig['check']): { verdict: MemberView['verdict']; sinceMs: number } {
+  return check === 'none' ? { verdict: 'up', sinceMs: m.addedAtMs } : { verdict: m.verdict, sinceMs: m.verdictSinceMs };
+}
+
+function memberJson(m: MemberView, check: PoolConfig['check'], live: ReadonlyMap<string, number>, nowMs: number): MemberJson {
+  const { verdict, sinceMs } = served(m, check);
   const observations = m.observations.map((o): ObservationJson => ({
     instance: o.instance, live: live.has(o.instance), state: o.state, sinceMs: o.sinceMs,
     lastProbeMs: o.lastProbeMs ?? null, lastOk: o.lastOk ?? null, lastLatencyMs: o.lastLatencyMs ?? null, lastError: o.lastError ?? null,
@@ -48,8 +57,8 @@ function memberJson(m: MemberView, live: ReadonlyMap<string, number>, nowMs: num
   let last: Observation | undefined;
   for (const o of m.observations) if (o.lastProbeMs !== undefined && (!last || o.lastProbeMs > (last.lastProbeMs ?? 0))) last = o;
   return {
-    ip: m.ip, weight: m.weight, port: m.port ?? null, admin: m.admin, verdict: m.verdict, verdictSinceMs: m.verdictSinceMs,
-    sinceSeconds: Math.max(0, Math.round((nowMs - m.verdictSinceMs) / 1000)), addedAtMs: m.addedAtMs,
+    ip: m.ip, weight: m.weight, port: m.port ?? null, admin: m.admin, verdict, verdictSinceMs: sinceMs,
+    sinceSeconds: Math.max(0, Math.round((nowMs - sinceMs) / 1000)), addedAtMs: m.addedAtMs,
     lastProbe: last ? {
       instance: last.instance, atMs: last.lastProbeMs as number, ok: last.lastOk ?? null,
       latencyMs: last.lastLatencyMs ?? null, error: last.lastError ?? null,
@@ -67,7 +76,7 @@ export interface StatusJson {
 export function statusJson(snap: StoreSnapshot, nowMs: number, only?: string): StatusJson {
   const views: PoolView[] = [...snap.pools.values()].filter((v) => only === undefined || v.config.name === only);
   return {
-    pools: views.map((v) => ({ ...poolJson(v.config), members: v.members.map((m) => memberJson(m, snap.instances, nowMs)) })),
+    pools: views.map((v) => ({ ...poolJson(v.config), members: v.members.map((m) => memberJson(m, v.config.check, snap.instances, nowMs)) })),
     instances: [...snap.instances].sort(([a], [b]) => (a < b ? -1 : 1))
       .map(([name, ms]) => ({ name, lastHeartbeatMs: ms, ageSeconds: Math.max(0, Math.round((nowMs - ms) / 100) / 10) })),
     zones: snap.zones,
@@ -130,7 +139,7 @@ export function renderPoolList(snap: StoreSnapshot): string {
     const c = v.config;
     rows.push([
       c.name, `${c.ttlSeconds}s`, c.check === 'none' ? 'none' : `${c.check}:${c.port}`, String(v.members.length),
-      String(v.members.filter((m) => m.verdict === 'up').length), String(v.members.filter((m) => m.admin === 'drained').length),
+      String(v.members.filter((m) => served(m, c.check).verdict === 'up').length), String(v.members.filter((m) => m.admin === 'drained').length),
       c.whenAllDown,
     ]);
   }

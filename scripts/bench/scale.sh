@@ -16,7 +16,8 @@
 #
 # usage: bash scripts/bench/scale.sh     (env: SCALE_POOLS=10000 SCALE_SETTLE=5 SCALE_LOAD=3
 #        SCALE_PROBE_MEMBERS=10000 (0 = skip step 5) SCALE_LAT_QPS SCALE_LAT_DURATION=5
-#        SCALE_STORE=file|redis SCALE_PROBE_STORE=redis|file SCALE_OUT=file for the results)
+#        SCALE_STORE=file|redis SCALE_PROBE_STORE=redis|file SCALE_PROBE_SETTLE=20 (s before
+#        measuring the probing instance) SCALE_OUT=file for the results)
 set -uo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 case "${1:-}" in -h|--help) sed -n '2,/^set -uo/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//'; exit 0 ;; esac
@@ -28,7 +29,9 @@ LOAD="${SCALE_LOAD:-3}"
 PROBE_MEMBERS="${SCALE_PROBE_MEMBERS:-10000}"
 LAT_QPS="${SCALE_LAT_QPS:-${LAT_TARGET:-20000}}"
 LAT_DURATION="${SCALE_LAT_DURATION:-5}"
+PROBE_SETTLE="${SCALE_PROBE_SETTLE:-20}"
 PORT=5411
+METRICS_PORT=5414
 REDIS_PORT=5412
 STORE_KIND="${SCALE_STORE:-file}"
 PROBE_STORE_KIND="${SCALE_PROBE_STORE:-redis}"
@@ -37,7 +40,7 @@ D="$RUNDIR/scale"
 R="$D/run"
 CLI="$ROOT/dist/cli.js"
 [ -f "$CLI" ] || { echo "no $CLI: run npm ci first" >&2; exit 1; }
-for t in dnsperf dig; do command -v "$t" >/dev/null || ensure_packages dnsperf:dnsperf dig:bind9-dnsutils || exit 1; done
+for t in dnsperf dig curl; do command -v "$t" >/dev/null || ensure_packages dnsperf:dnsperf dig:bind9-dnsutils curl:curl || exit 1; done
 mkdir -p "$(dirname "$OUTF")"; : > "$OUTF"
 say() { echo "$*" | tee -a "$OUTF"; }
 note() { echo "[scale $(date +%H:%M:%S)] $*" >&2; }
@@ -88,7 +91,7 @@ start_timed() {
   local label="$1" store="$2" state="$3" last="${4:-$((N - 1))}" res
   res="$("$NODE" "$HERE/lib/firstanswer.js" "$PORT" "ws$last.$ZONE" 4 "${SCALE_START_TIMEOUT:-30}" "$PIDFILE" "$R/server-$label.log" -- \
     taskset -c "$SERVER_CPU" "$NODE" $TIERDNS_NODE_FLAGS "$CLI" serve --zones "$D/data/zones" --listen "127.0.0.1:$PORT" \
-    --store "$store" --state-dir "$state" --log-level warn)"
+    --store "$store" --state-dir "$state" --log-level warn ${EXTRA_SERVE_ARGS:-})"
   note "$label: $res"
   if ! grep -q first_answer_s <<<"$res"; then say "error=$label: ${res#error=}"; tail -5 "$R/server-$label.log" >&2; return 1; fi
   pin_all "$(cat "$PIDFILE")"
@@ -133,13 +136,21 @@ if [ "$PROBE_MEMBERS" -gt 0 ]; then
   WS_CHECK=tcp "$NODE" "$HERE/lib/mkpools.js" "$PROBE_URL" "$D/probe-pools.json" "$D/data/zones" >&2 || exit 1
   say "probe_store=$PROBE_STORE_KIND"
   say "probe_members=$(( (P + 1) * 4 ))"
-  if start_timed probe "$PROBE_URL" "$R/probe-state" "$((P - 1))"; then
+  if EXTRA_SERVE_ARGS="--metrics 127.0.0.1:$METRICS_PORT" start_timed probe "$PROBE_URL" "$R/probe-state" "$((P - 1))"; then
     pid="$(cat "$PIDFILE")"
-    sleep 5   # first probe rounds (first result decides unknown -> down)
-    t0="$(cpu_ticks "$pid")"; sleep 2; t1="$(cpu_ticks "$pid")"
+    # First probe rounds: every member's first result (unknown -> down) is a state change to
+    # record; measure the steady state after them.
+    sleep "$PROBE_SETTLE"
+    probes() { curl -s "http://127.0.0.1:$METRICS_PORT/metrics" | awk '/^tierdns_probes_total/{n+=$2} END{print n+0}'; }
+    n0="$(probes)"; t0="$(cpu_ticks "$pid")"; sleep 2; t1="$(cpu_ticks "$pid")"; n1="$(probes)"
     say "probe_idle_cpu_pct=$(awk -v t=$((t1 - t0)) -v c="$CLK_TCK" 'BEGIN{printf "%.0f", 100*t/c/2}')"
+    # On schedule: members / interval (10,004 / 2 s = 5,002 probes/s).
+    say "probe_rate_per_s=$(( (n1 - n0) / 2 ))"
     echo "ws.$ZONE A" > "$D/ws.txt"
+    n0="$(probes)"
     taskset -c "$CLIENT_CPU" dnsperf -s 127.0.0.1 -p "$PORT" -d "$D/ws.txt" -c 4 -T 1 -l "$LAT_DURATION" -Q "$LAT_QPS" -v > "$R/lat.v" 2>&1
+    n1="$(probes)"
+    say "probe_rate_during_load_per_s=$(( (n1 - n0) / LAT_DURATION ))"
     lat="$("$NODE" "$HERE/lib/latency.js" "$R/lat.v")"
     say "probe_lat_qps=$LAT_QPS"
     say "probe_lat_achieved_qps=$(awk '/Queries per second/{printf "%.0f", $4}' "$R/lat.v")"

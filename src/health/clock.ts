@@ -13,23 +13,26 @@ export interface Clock {
 
 /** Wall-clock time and unref'd Node timers: a serving process stays alive for its sockets, not for probes. */
 export function systemClock(): Clock {
-  const timers = new Map<number, NodeJS.Timeout>();
+  const timers = new Map<number, { immediate?: NodeJS.Immediate; timeout?: NodeJS.Timeout }>();
   let next = 0;
   return {
     now: () => Date.now(),
     setTimeout(fn, ms) {
       const id = ++next;
-      const t = setTimeout(() => {
+      const run = (): void => {
         timers.delete(id);
         fn();
-      }, Math.max(0, ms));
-      t.unref();
-      timers.set(id, t);
+      };
+      // "As soon as possible" is setImmediate: after the I/O already waiting (DNS packets),
+      // without setTimeout's 1 ms floor, so bursts of probe starts interleave with answers.
+      timers.set(id, ms <= 0 ? { immediate: setImmediate(run).unref() } : { timeout: setTimeout(run, ms).unref() });
       return { id };
     },
     clearTimeout(handle) {
       if (!handle) return;
-      clearTimeout(timers.get(handle.id));
+      const t = timers.get(handle.id);
+      if (t?.immediate) clearImmediate(t.immediate);
+      if (t?.timeout) clearTimeout(t.timeout);
       timers.delete(handle.id);
     },
   };

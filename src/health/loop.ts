@@ -41,7 +41,7 @@ export interface HealthLoopOptions {
   sourceAddress?: string;
   /** Probes in flight at once, all members together: bounds file descriptors (default 8192). */
   maxInFlight?: number;
-  /** Probe starts per turn of the event loop (default 64). */
+  /** Probe starts per turn of the event loop (default 8). */
   maxStartsPerTick?: number;
   /** Shortest time between two last-probe refreshes of one member in the store (default 5000 ms). */
   refreshMs?: number;

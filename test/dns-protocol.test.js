@@ -71,6 +71,13 @@ test('opcode other than QUERY gets NOTIMP with flags cleared', async () => {
   assert.equal(r.opcode, 2);
   assert.equal(r.aa, 0);
   assert.equal(r.answers.length, 0);
+  // ISC genreport "opcodeflg": opcode 15, no question, every flag set -> NOTIMP, no flag echoed.
+  const h = Buffer.from([0x12, 0x34, (15 << 3) | 0x07, 0xf0, 0, 0, 0, 0, 0, 0, 0, 0]);
+  const flg = decode(await udpExchange(srv.port, h));
+  assert.equal(flg.rcode, 4);
+  assert.equal(flg.opcode, 15);
+  assert.deepEqual([flg.qr, flg.aa, flg.tc, flg.rd, flg.ra, flg.z, flg.ad, flg.cd], [1, 0, 0, 0, 0, 0, 0, 0]);
+  assert.equal(flg.questions.length, 0);
   const notify = await ask(srv.port, 'example.com', 'SOA', { opcode: 4 });
   assert.equal(notify.rcode, 4);
 });

@@ -82,9 +82,12 @@ export class ResponseWriter {
   /** Finish with the header flags and rcode; returns a fresh copy the caller may keep. */
   finish(q: Query, rcode: number, authoritative: boolean, dnssecOk = q.dnssecOk): Buffer {
     const b = this.buf;
-    // QR=1, opcode and RD copied, AA as decided; RA, Z and AD stay 0 (RFC 1035 §4.1.1, RFC 8906).
-    b[2] = 0x80 | (q.flags1 & 0x79) | (authoritative ? 0x04 : 0) | (this.truncated ? 0x02 : 0);
-    b[3] = (q.flags2 & 0x10) | (rcode & 0x0f);
+    // QR=1, opcode copied, AA as decided; RA, Z and AD stay 0 (RFC 1035 §4.1.1, RFC 8906). RD and
+    // CD are copied for QUERY only: they are QUERY's flags, so a NOTIMP for another opcode
+    // echoes none (as BIND does, and as ISC's genreport "opcodeflg" test expects).
+    const query = q.opcode === 0;
+    b[2] = 0x80 | (q.flags1 & (query ? 0x79 : 0x78)) | (authoritative ? 0x04 : 0) | (this.truncated ? 0x02 : 0);
+    b[3] = (query ? q.flags2 & 0x10 : 0) | (rcode & 0x0f);
     b.writeUInt16BE(this.counts[0], 6);
     b.writeUInt16BE(this.counts[1], 8);
     let arcount = this.counts[2];

@@ -289,6 +289,37 @@ for (const backend of [redisBackend(), fileBackend()]) {
       assert.deepEqual(seen.filter((x) => x !== '*'), [], 'refreshes notify nobody');
     });
 
+    test('check none -> a real check: members stay up (no NODATA gap), votes from before none are dropped', async (t) => {
+      const { store, clock } = openWithClock(backend.location(t));
+      await store.setPool(pool(P, { check: 'tcp' }));
+      await store.addMember(P, { ip: '10.0.0.1', weight: 1 });
+      await store.heartbeat('ns1', 60_000, T0);
+      assert.equal(await store.recordObservation(P, '10.0.0.1', obs('ns1', 'down', T0)), 'down');
+      await store.setPool(pool(P, { check: 'none' }));
+      clock.now = T0 + 5000;
+      await store.setPool(pool(P, { check: 'tcp' }));
+      const [m] = (await store.readPool(P)).members;
+      assert.equal(m.verdict, 'up');
+      assert.equal(m.verdictSinceMs, T0 + 5000);
+      assert.deepEqual(m.observations, []);
+      // Other config changes leave verdicts and votes alone.
+      assert.equal(await store.recordObservation(P, '10.0.0.1', obs('ns1', 'down', T0 + 6000)), 'down');
+      await store.setPool(pool(P, { check: 'tcp', ttlSeconds: 7 }));
+      assert.equal((await store.readPool(P)).members[0].verdict, 'down');
+    });
+
+    test('many concurrent state changes on one pool from one process all land', async (t) => {
+      const { store } = openWithClock(backend.location(t));
+      await store.setPool(pool(P));
+      const ips = Array.from({ length: 24 }, (_, i) => `10.0.1.${i + 1}`);
+      for (const ip of ips) await store.addMember(P, { ip, weight: 1 });
+      await store.heartbeat('ns1', 60_000, T0);
+      const verdicts = await Promise.all(ips.map((ip, i) => store.recordObservation(P, ip, obs('ns1', i % 2 ? 'up' : 'down', T0))));
+      assert.deepEqual(verdicts, ips.map((_, i) => (i % 2 ? 'up' : 'down')));
+      const view = await store.readPool(P);
+      assert.equal(view.members.filter((m) => m.verdict === 'up').length, 12);
+    });
+
     test('atomicity: a reader never sees an observation without the verdict it implies', async (t) => {
       const loc = backend.location(t);
       const { store: writer } = openWithClock(loc);

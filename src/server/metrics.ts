@@ -45,7 +45,8 @@ export function renderMetrics(src: MetricsSources): string {
   const verdicts: [string, number][] = [];
   for (const [name, pool] of snapshot.pools) {
     const counts = { up: 0, down: 0, unknown: 0, drained: 0 };
-    for (const m of pool.members) counts[m.admin === 'drained' ? 'drained' : m.verdict]++;
+    // Check-none members are up for answers whatever the store holds (nothing probes them).
+    for (const m of pool.members) counts[m.admin === 'drained' ? 'drained' : pool.config.check === 'none' ? 'up' : m.verdict]++;
     for (const [state, n] of Object.entries(counts)) verdicts.push([`{pool="${name}",state="${state}"}`, n]);
   }
   metric('tierdns_pool_members', 'gauge', 'Pool members by verdict (drained counted apart).', verdicts);

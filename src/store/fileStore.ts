@@ -229,7 +229,17 @@ export class FileStore implements Store {
     }
     if (tx.beatsDirty) {
       this.liveCache = undefined;
-      await writeLiveAtomic(this.livePath, tx.beats);
+      try {
+        await writeLiveAtomic(this.livePath, tx.beats);
+      } catch (err) {
+        // The document (if any) is written: those jobs succeeded. A lost beat is sent again
+        // within a second, so only a batch of nothing but beats fails.
+        if (tx.dirty) {
+          this.opts.log.warn({ store: this.description, err: errorMessage(err) }, 'store: heartbeats not written; retrying with the next beat');
+          return;
+        }
+        throw err;
+      }
       const key = this.statKey(this.livePath);
       if (key !== undefined) this.liveCache = { key, beats: tx.beats };
     }
@@ -279,12 +289,12 @@ export class FileStore implements Store {
   }
 
   async setPool(config: PoolConfig): Promise<void> {
-    await this.poolTx(config.name, (rec) => opUpdatePool(rec, config.name, () => config));
+    await this.poolTx(config.name, (rec) => opUpdatePool(rec, config.name, () => config, this.opts.nowMs()));
   }
 
   /** Read-modify-write of one pool's config under the lock (`pool set` changes only the flags given). */
   updatePool(name: string, update: (current: PoolConfig | undefined) => PoolConfig): Promise<PoolConfig> {
-    return this.poolTx(name, (rec) => opUpdatePool(rec, name, update));
+    return this.poolTx(name, (rec) => opUpdatePool(rec, name, update, this.opts.nowMs()));
   }
 
   removePool(name: string): Promise<boolean> {

@@ -43,7 +43,7 @@ function asBadValue<T>(check: () => T): T {
 }
 
 export function opUpdatePool(
-  rec: PoolRecord | undefined, name: string, update: (current: PoolConfig | undefined) => PoolConfig,
+  rec: PoolRecord | undefined, name: string, update: (current: PoolConfig | undefined) => PoolConfig, nowMs: number,
 ): OpResult<PoolConfig> {
   const config = toPoolConfig(update(rec?.config), 'TIERDNS_E_BAD_VALUE');
   if (config.name !== name) throw new TierdnsError('TIERDNS_E_BAD_VALUE', `pool config names ${config.name}, not ${name}`);
@@ -51,6 +51,15 @@ export function opUpdatePool(
   if (JSON.stringify(config) !== JSON.stringify(rec?.config)) {
     mutation.config = config;
     mutation.notify = true;
+  }
+  if (rec && rec.config.check === 'none' && config.check !== 'none') {
+    // Answers served these members as up while nothing probed them. They stay up until probes
+    // say otherwise (no NODATA gap while the first probes run), and votes recorded before the
+    // pool became check-none are stale: they go.
+    for (const ip of rec.members.keys()) {
+      if (rec.verdicts.get(ip)?.verdict !== 'up') mutation.setVerdicts.push([ip, { verdict: 'up', sinceMs: nowMs }]);
+      for (const instance of rec.observations.get(ip)?.keys() ?? []) mutation.removeObservations.push([ip, instance]);
+    }
   }
   return { mutation, result: config };
 }

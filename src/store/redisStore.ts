@@ -6,7 +6,7 @@ import {
 } from './redisLayout';
 import { RedisConnection } from './redisConnection';
 import { subscribeChanges } from './redisWatch';
-import { Mutex, checkZones, parseZoneList, retryPause } from './storeUtil';
+import { KeyedMutex, Mutex, checkZones, parseZoneList, retryPause } from './storeUtil';
 import {
   canonicalIp, checkInstanceName, checkObservation, opAddMember, opRecompute, opRecordObservation, opRemoveMember, opRemovePool, opSetAdmin, opUpdatePool,
   type OpResult,
@@ -65,6 +65,11 @@ export class RedisStore implements Store {
   /** Connections for WATCH transactions (WATCH state is per connection), each one at a time. */
   private readonly lanes: TxLane[];
   private closed = false;
+  /**
+   * Transactions on one pool run one at a time in this process: they WATCH the same keys, so
+   * running them on parallel lanes would only make them abort each other.
+   */
+  private readonly poolLocks = new KeyedMutex();
   private layoutChecked = false;
   private instanceTtlMs: number;
 
@@ -195,6 +200,12 @@ export class RedisStore implements Store {
   private async transact<T>(
     pool: string, op: (rec: PoolRecord | undefined, live: Set<string>, decoded: DecodedPool) => OpResult<T>, cutoffMs?: number,
   ): Promise<T> {
+    return this.poolLocks.run(pool, () => this.transactAttempts(pool, op, cutoffMs));
+  }
+
+  private async transactAttempts<T>(
+    pool: string, op: (rec: PoolRecord | undefined, live: Set<string>, decoded: DecodedPool) => OpResult<T>, cutoffMs?: number,
+  ): Promise<T> {
     for (let attempt = 1; ; attempt++) {
       const lane = this.lane();
       lane.waiting++;
@@ -202,11 +213,19 @@ export class RedisStore implements Store {
         await lane.conn.ready();
         const c = lane.conn.client;
         const keys = this.keys.pool(pool);
-        const [, reply, liveNames] = await Promise.all([
-          c.watch(...keys),
-          (c as unknown as Scripted).readPool(...keys),
-          cutoffMs === undefined ? Promise.resolve([] as string[]) : c.zrangebyscore(this.keys.instances, cutoffMs, '+inf'),
-        ]);
+        let reply: unknown;
+        let liveNames: string[];
+        try {
+          [, reply, liveNames] = await Promise.all([
+            c.watch(...keys),
+            (c as unknown as Scripted).readPool(...keys),
+            cutoffMs === undefined ? Promise.resolve([] as string[]) : c.zrangebyscore(this.keys.instances, cutoffMs, '+inf'),
+          ]);
+        } catch (err) {
+          // A WATCH left behind would abort the next transaction on this connection.
+          await c.unwatch().catch(() => undefined);
+          throw err;
+        }
         let res: OpResult<T>;
         let decoded: DecodedPool;
         try {
@@ -261,12 +280,12 @@ export class RedisStore implements Store {
   }
 
   async setPool(config: PoolConfig): Promise<void> {
-    await this.transact(config.name, (rec) => opUpdatePool(rec, config.name, () => config));
+    await this.transact(config.name, (rec) => opUpdatePool(rec, config.name, () => config, this.opts.nowMs()));
   }
 
   /** Read-modify-write of one pool's config in one transaction (`pool set` changes only the flags given). */
   async updatePool(name: string, update: (current: PoolConfig | undefined) => PoolConfig): Promise<PoolConfig> {
-    return this.transact(name, (rec) => opUpdatePool(rec, name, update));
+    return this.transact(name, (rec) => opUpdatePool(rec, name, update, this.opts.nowMs()));
   }
 
   async removePool(name: string): Promise<boolean> {

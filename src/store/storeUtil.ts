@@ -16,6 +16,21 @@ export class Mutex {
   }
 }
 
+/** A Mutex per key (kept only while a section of that key runs or waits). */
+export class KeyedMutex {
+  private readonly tails = new Map<string, Promise<unknown>>();
+
+  run<T>(key: string, section: () => Promise<T>): Promise<T> {
+    const result = (this.tails.get(key) ?? Promise.resolve()).then(section, section);
+    const tail = result.catch(() => undefined);
+    this.tails.set(key, tail);
+    void tail.then(() => {
+      if (this.tails.get(key) === tail) this.tails.delete(key);
+    });
+    return result;
+  }
+}
+
 /** Jittered pause before retrying a lost race, growing with the attempt, at most ~50 ms. */
 export function retryPause(attempt: number): Promise<void> {
   const ms = Math.min(attempt * 2, 40) + Math.random() * 10;

@@ -10,7 +10,7 @@ const path = require('node:path');
 const tls = require('node:tls');
 const { parseStoreUrl } = require('../dist/store/url');
 const { openStore } = require('../dist/store/open');
-const { startRedis, freePort, uniquePrefix, rawClient, waitForPong } = require('./helpers/redis');
+const { startPrivateRedis, freePort, uniquePrefix, rawClient, waitForPong } = require('./helpers/redis');
 const { tmpDir, waitFor, pool } = require('./helpers/store');
 
 const P = 'ws.lb.example.com';
@@ -71,8 +71,8 @@ async function exercise(url) {
   }
 }
 
-test('a password and an ACL user with only the documented permissions', { skip: process.env.REDIS_URL && 'needs a private redis-server' }, async (t) => {
-  const server = await startRedis();
+test('a password and an ACL user with only the documented permissions', async (t) => {
+  const server = await startPrivateRedis();
   t.after(() => server.stop());
   const prefix = uniquePrefix();
   const admin = await rawClient(server.url);
@@ -97,7 +97,7 @@ function spawnOwned(t, args, dir) {
   return proc;
 }
 
-test('TLS: rediss:// with a CA file, with ?insecure=1, and refused without either', { skip: process.env.REDIS_URL && 'needs a private redis-server' }, async (t) => {
+test('TLS: rediss:// with a CA file, with ?insecure=1, and refused without either', async (t) => {
   const dir = tmpDir(t, 'tierdns-tls-');
   const f = (n) => path.join(dir, n);
   const ssl = (...a) => execFileSync('openssl', a, { stdio: 'ignore' });
@@ -119,8 +119,8 @@ test('TLS: rediss:// with a CA file, with ?insecure=1, and refused without eithe
   await unverified.close();
 });
 
-test('Sentinel: redis-sentinel:// finds the master through a sentinel', { skip: process.env.REDIS_URL && 'needs a private redis-server' }, async (t) => {
-  const server = await startRedis();
+test('Sentinel: redis-sentinel:// finds the master through a sentinel', async (t) => {
+  const server = await startPrivateRedis();
   t.after(() => server.stop());
   const dir = tmpDir(t, 'tierdns-sentinel-');
   const sport = await freePort();

@@ -1,7 +1,8 @@
 'use strict';
 // A private redis-server for tests: its own loopback port and temp dir, no persistence unless
-// a test asks for SAVE. Set REDIS_URL to use an existing server instead (tests that must kill
-// and restart Redis skip themselves then). Never touches the machine's Redis on 6379.
+// a test asks for SAVE. Set REDIS_URL to use an existing server instead; tests that must kill,
+// restart or reconfigure Redis still start their own (startPrivateRedis). Never touches the
+// machine's Redis on 6379.
 
 const { spawn } = require('node:child_process');
 const fs = require('node:fs');
@@ -100,6 +101,11 @@ async function startRedis() {
     Object.defineProperty(r, 'url', { value: process.env.REDIS_URL });
     return r;
   }
+  return startPrivateRedis();
+}
+
+/** A private redis-server even when REDIS_URL is set: for tests that kill, restart or reconfigure it. */
+async function startPrivateRedis() {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tierdns-redis-'));
   const r = new TestRedis(await freePort(), dir);
   await r.start();
@@ -140,4 +146,4 @@ async function rawClient(url) {
   return client;
 }
 
-module.exports = { startRedis, freePort, uniquePrefix, dumpKeys, rawClient, waitForPong };
+module.exports = { startRedis, startPrivateRedis, freePort, uniquePrefix, dumpKeys, rawClient, waitForPong };

@@ -8,7 +8,7 @@ const path = require('node:path');
 const pino = require('pino');
 const { openStore } = require('../../dist/store/open');
 const { defaultPoolConfig } = require('../../dist/store/poolConfig');
-const { startRedis, uniquePrefix, rawClient } = require('./redis');
+const { startRedis, startPrivateRedis, uniquePrefix, rawClient } = require('./redis');
 
 /** A pino logger whose entries land in `entries` (to assert TIERDNS_E_STORE_DATA reports). */
 function captureLog() {
@@ -39,13 +39,13 @@ function pool(name, over = {}) {
   return { ...defaultPoolConfig(name), ...over };
 }
 
-/** The Redis backend: one server per test file, a fresh prefix per location. */
-function redisBackend() {
+/** The Redis backend: one server per test file, a fresh prefix per location (`private`: never REDIS_URL). */
+function redisBackend({ private: own = false } = {}) {
   let server;
   return {
     name: 'redis',
     async before() {
-      server = await startRedis();
+      server = own ? await startPrivateRedis() : await startRedis();
     },
     async after() {
       if (server) await server.stop();

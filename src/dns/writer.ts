@@ -138,16 +138,16 @@ export class ResponseWriter {
     if (rdStart + prefix > this.limit) return false;
     rdata.copy(b, rdStart, 0, prefix);
     this.off = rdStart + prefix;
+    const names = rdataNames(rdata, prefix, count);
+    if (!names) {
+      // Not plain names (never from our zone parser): send the RDATA untouched.
+      this.off = lenAt - 8;
+      return this.copyRdata(rdata);
+    }
     let pos = prefix;
-    for (let n = 0; n < count; n++) {
-      const end = nameEnd(rdata, pos);
-      if (end < 0) {
-        // Not a plain name (never from our zone parser): send the RDATA untouched.
-        this.off = lenAt - 8;
-        return this.copyRdata(rdata);
-      }
-      if (!this.writeName(lowerKey(rdata, pos, end), added, rdata, pos)) return false;
-      pos = end + 1;
+    for (const name of names) {
+      if (!this.writeName(name.key, added, rdata, name.pos)) return false;
+      pos = name.end + 1;
     }
     if (this.off + rdata.length - pos > this.limit) return false;
     rdata.copy(b, this.off, pos);
@@ -195,6 +195,26 @@ export class ResponseWriter {
 const RDATA_NAMES = new Map<number, [number, number]>([
   [TYPE.NS, [0, 1]], [TYPE.CNAME, [0, 1]], [TYPE.PTR, [0, 1]], [TYPE.MX, [2, 1]], [TYPE.SOA, [0, 2]],
 ]);
+
+/** Where the names of an RDATA are, with their lookup keys: zone data is static, so once per RDATA. */
+const rdataNameCache = new WeakMap<Buffer, Array<{ pos: number; end: number; key: string }> | null>();
+
+function rdataNames(rdata: Buffer, prefix: number, count: number): Array<{ pos: number; end: number; key: string }> | null {
+  let names = rdataNameCache.get(rdata);
+  if (names !== undefined) return names;
+  names = [];
+  let pos = prefix;
+  for (let n = 0; n < count && names; n++) {
+    const end = nameEnd(rdata, pos);
+    if (end < 0) names = null;
+    else {
+      names.push({ pos, end, key: lowerKey(rdata, pos, end) });
+      pos = end + 1;
+    }
+  }
+  rdataNameCache.set(rdata, names);
+  return names;
+}
 
 /** Offset of the root label ending an uncompressed name at `pos`, or -1. */
 function nameEnd(buf: Buffer, pos: number): number {

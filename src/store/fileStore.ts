@@ -74,6 +74,9 @@ interface Job {
   reject: (e: unknown) => void;
 }
 
+/** How long an unused parsed document is kept (ms). */
+const CACHE_IDLE_MS = 10_000;
+
 export class FileStore implements Store {
   readonly description: string;
   private readonly lock: FileLock;
@@ -81,6 +84,7 @@ export class FileStore implements Store {
   private flushRunning = false;
   private flushing: Promise<void> | undefined;
   private cache: { key: string; doc: FileDoc } | undefined;
+  private cacheTimer: NodeJS.Timeout | undefined;
   private readonly livePath: string;
   private liveCache: { key: string; beats: ReadonlyMap<string, number> } | undefined;
   private instanceTtlMs: number;
@@ -110,7 +114,10 @@ export class FileStore implements Store {
   private async readDoc(): Promise<FileDoc> {
     const key = this.statKey();
     if (key === undefined) return emptyDoc();
-    if (this.cache?.key === key) return this.cache.doc;
+    if (this.cache?.key === key) {
+      this.touchCache();
+      return this.cache.doc;
+    }
     let text: string;
     try {
       text = await readFile(this.path, 'utf8');
@@ -120,8 +127,29 @@ export class FileStore implements Store {
     }
     const doc = parseDoc(text, this.path);
     // Only cache what stat still describes: the file may have been replaced while we read it.
-    if (this.statKey() === key) this.cache = { key, doc };
+    if (this.statKey() === key) this.setCache({ key, doc });
     return doc;
+  }
+
+  private setCache(cache: { key: string; doc: FileDoc }): void {
+    this.cache = cache;
+    this.touchCache();
+  }
+
+  /**
+   * The parsed document is kept while it is in use (writes in a row, several pools re-read for
+   * one change) and dropped after CACHE_IDLE_MS without use: with 10,000 pools it holds ~60 MB
+   * that a serving instance, which answers from its own snapshot, does not otherwise need.
+   */
+  private touchCache(): void {
+    if (this.cacheTimer) this.cacheTimer.refresh();
+    else {
+      this.cacheTimer = setTimeout(() => {
+        this.cacheTimer = undefined;
+        this.cache = undefined;
+      }, CACHE_IDLE_MS);
+      this.cacheTimer.unref();
+    }
   }
 
   /**
@@ -225,7 +253,7 @@ export class FileStore implements Store {
       await writeDocAtomic(this.path, doc);
       // We still hold the lock, so the file on disk is the one just written.
       const key = this.statKey();
-      if (key !== undefined) this.cache = { key, doc };
+      if (key !== undefined) this.setCache({ key, doc });
     }
     if (tx.beatsDirty) {
       this.liveCache = undefined;
@@ -382,5 +410,8 @@ export class FileStore implements Store {
     for (const stop of this.unwatchers) stop();
     this.unwatchers.clear();
     await this.flushing;
+    clearTimeout(this.cacheTimer);
+    this.cacheTimer = undefined;
+    this.cache = undefined;
   }
 }

@@ -161,9 +161,14 @@ export class RedisStore implements Store {
       const groups: string[][] = [];
       for (let i = 0; i < names.length; i += POOLS_PER_SCRIPT) groups.push(names.slice(i, i + POOLS_PER_SCRIPT));
       // A bounded number of scripts in flight: pipelined on the socket, memory stays bounded.
-      for (let i = 0; i < groups.length; i += READ_BATCH) {
+      // The next batch is sent before this one is decoded, so Redis works while we decode.
+      const send = (i: number) => Promise.all(groups.slice(i, i + READ_BATCH)
+        .map((g) => this.scripts.readPools(g.length * 4, ...g.flatMap((n) => this.keys.pool(n)))));
+      let pending = groups.length > 0 ? send(0) : undefined;
+      for (let i = 0; pending; i += READ_BATCH) {
         const batch = groups.slice(i, i + READ_BATCH);
-        const replies = await Promise.all(batch.map((g) => this.scripts.readPools(g.length * 4, ...g.flatMap((n) => this.keys.pool(n)))));
+        const replies = await pending;
+        pending = i + READ_BATCH < groups.length ? send(i + READ_BATCH) : undefined;
         batch.forEach((group, j) => {
           const reply = replies[j];
           group.forEach((name, k) => {

@@ -62,11 +62,15 @@ export class RedisConnection {
     private readonly loc: RedisLocation,
     private readonly log: Logger,
     private readonly connectWaitMs: number,
-    readonly role: 'commands' | 'subscriber',
+    /** 'transactions': an extra connection for WATCH transactions; its ups and downs log at debug (the main one reports them). */
+    readonly role: 'commands' | 'subscriber' | 'transactions',
   ) {
     this.client = new Redis(clientOptions(loc, connectWaitMs, role === 'subscriber'));
     this.client.on('ready', () => {
-      if (this.status !== 'ready') this.log.info({ store: loc.description, role }, 'store: redis connection ready');
+      if (this.status !== 'ready') {
+        const level = role === 'transactions' ? 'debug' : 'info';
+        this.log[level]({ store: loc.description, role }, 'store: redis connection ready');
+      }
       this.setStatus('ready');
     });
     this.client.on('error', (err: Error) => {
@@ -93,7 +97,8 @@ export class RedisConnection {
     const wasReady = this.status === 'ready';
     this.status = status;
     if (status === 'down' && (wasReady || this.role === 'commands')) {
-      this.log.warn({ store: this.loc.description, role: this.role, err: detail }, 'store: redis unreachable, retrying in the background');
+      const level = this.role === 'transactions' ? 'debug' : 'warn';
+      this.log[level]({ store: this.loc.description, role: this.role, err: detail }, 'store: redis unreachable, retrying in the background');
     }
     for (const l of this.listeners) {
       try {

@@ -83,8 +83,8 @@ export class RedisStore implements Store {
     this.conn.onStatus((s) => { if (s !== 'ready') this.layoutChecked = false; });
   }
 
-  private connect(): RedisConnection {
-    const conn = new RedisConnection(this.loc, this.opts.log, this.opts.connectWaitMs, 'commands');
+  private connect(role: 'commands' | 'transactions' = 'commands'): RedisConnection {
+    const conn = new RedisConnection(this.loc, this.opts.log, this.opts.connectWaitMs, role);
     const c = conn.client;
     c.defineCommand('readPool', { numberOfKeys: 4, lua: READ_POOL, readOnly: true });
     // Key count varies per call, so it is passed first (numberOfKeys omitted).
@@ -106,7 +106,7 @@ export class RedisStore implements Store {
       if (l.waiting < best.waiting) best = l;
     }
     if (this.lanes.length < TX_LANES && !this.closed) {
-      const lane = { conn: this.connect(), lock: new Mutex(), waiting: 0 };
+      const lane = { conn: this.connect('transactions'), lock: new Mutex(), waiting: 0 };
       this.lanes.push(lane);
       return lane;
     }

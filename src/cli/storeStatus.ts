@@ -1,4 +1,5 @@
 import { formatDuration } from '../util/duration';
+import { servedVerdict } from '../store/record';
 import type { MemberView, Observation, PoolConfig, PoolView, StoreSnapshot } from '../store/types';
 
 // What `tierdns status` and `tierdns pool ls` print: one JSON shape for scripts (PRODUCT.md §3,
@@ -40,16 +41,8 @@ function expectText(c: PoolConfig): string {
   return c.expectMin === c.expectMax ? String(c.expectMin) : `${c.expectMin}-${c.expectMax}`;
 }
 
-/**
- * The verdict answers act on: members of a check-none pool are up whatever the store holds
- * (nothing probes them, so the store keeps `unknown`), since they were added.
- */
-function served(m: MemberView, check: PoolConfig['check']): { verdict: MemberView['verdict']; sinceMs: number } {
-  return check === 'none' ? { verdict: 'up', sinceMs: m.addedAtMs } : { verdict: m.verdict, sinceMs: m.verdictSinceMs };
-}
-
 function memberJson(m: MemberView, check: PoolConfig['check'], live: ReadonlyMap<string, number>, nowMs: number): MemberJson {
-  const { verdict, sinceMs } = served(m, check);
+  const { verdict, sinceMs } = servedVerdict(m, check);
   const observations = m.observations.map((o): ObservationJson => ({
     instance: o.instance, live: live.has(o.instance), state: o.state, sinceMs: o.sinceMs,
     lastProbeMs: o.lastProbeMs ?? null, lastOk: o.lastOk ?? null, lastLatencyMs: o.lastLatencyMs ?? null, lastError: o.lastError ?? null,
@@ -139,7 +132,7 @@ export function renderPoolList(snap: StoreSnapshot): string {
     const c = v.config;
     rows.push([
       c.name, `${c.ttlSeconds}s`, c.check === 'none' ? 'none' : `${c.check}:${c.port}`, String(v.members.length),
-      String(v.members.filter((m) => served(m, c.check).verdict === 'up').length), String(v.members.filter((m) => m.admin === 'drained').length),
+      String(v.members.filter((m) => servedVerdict(m, c.check).verdict === 'up').length), String(v.members.filter((m) => m.admin === 'drained').length),
       c.whenAllDown,
     ]);
   }

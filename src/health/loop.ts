@@ -72,8 +72,8 @@ export class HealthLoop {
   private readonly sourceAddress: string | undefined;
   private readonly members = new Map<string, Tracked>();
   private readonly pools = new Map<string, Set<string>>();
-  /** Members of check-none pools by pool: up here by definition, not tracked. */
-  private readonly unprobed = new Map<string, Set<string>>();
+  /** Check-none pools: their members are up here by definition and not tracked. */
+  private readonly unprobed = new Set<string>();
   private readonly scheduler: Scheduler;
   private readonly writer: ObservationWriter;
   private readonly probes = new Set<Promise<void>>();
@@ -112,7 +112,7 @@ export class HealthLoop {
 
   /** This instance's local state of a member (for tests and `status`-like tools). */
   localState(pool: string, ip: string): Verdict | undefined {
-    if (this.unprobed.get(pool)?.has(ip)) return 'up';
+    if (this.unprobed.has(pool)) return 'up';
     return this.members.get(memberKey(pool, ip))?.health.state;
   }
 
@@ -125,7 +125,7 @@ export class HealthLoop {
     if (view?.config.check === 'none') {
       for (const key of this.pools.get(name) ?? []) this.remove(key);
       this.pools.delete(name);
-      this.unprobed.set(name, new Set(view.members.map((m) => m.ip)));
+      this.unprobed.add(name);
       return;
     }
     this.unprobed.delete(name);

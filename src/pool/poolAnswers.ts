@@ -1,6 +1,7 @@
 import { CLASS_IN, TYPE } from '../dns/constants';
 import { nameToKey } from '../dns/query';
 import type { PoolView, WhenAllDown } from '../store/types';
+import { servedVerdict } from '../store/record';
 import { parseIp } from '../util/ip';
 import { SmoothRotation } from './rotation';
 
@@ -100,7 +101,7 @@ function buildFamily(view: PoolView, family: 4 | 6, start: number): FamilyState 
   for (const m of view.members) {
     const ip = parseIp(m.ip);
     if (!ip || ip.family !== family || m.admin !== 'enabled') continue;
-    enabled.push({ bytes: ip.bytes, weight: m.weight, up: m.verdict === 'up' || view.config.check === 'none' });
+    enabled.push({ bytes: ip.bytes, weight: m.weight, up: servedVerdict(m, view.config.check).verdict === 'up' });
   }
   if (enabled.length === 0) return {};
   const make = (list: typeof enabled) =>

@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import { typeName } from '../dns/constants';
 import type { QueryStats } from '../dns/handler';
 import type { ProbeStats } from '../health/loop';
+import { servedVerdict } from '../store/record';
 import type { StoreSnapshot, StoreStatus } from '../store/types';
 import { TierdnsError } from '../util/errors';
 import type { ListenAddress } from '../util/listen';
@@ -45,8 +46,7 @@ export function renderMetrics(src: MetricsSources): string {
   const verdicts: [string, number][] = [];
   for (const [name, pool] of snapshot.pools) {
     const counts = { up: 0, down: 0, unknown: 0, drained: 0 };
-    // Check-none members are up for answers whatever the store holds (nothing probes them).
-    for (const m of pool.members) counts[m.admin === 'drained' ? 'drained' : pool.config.check === 'none' ? 'up' : m.verdict]++;
+    for (const m of pool.members) counts[m.admin === 'drained' ? 'drained' : servedVerdict(m, pool.config.check).verdict]++;
     for (const [state, n] of Object.entries(counts)) verdicts.push([`{pool="${name}",state="${state}"}`, n]);
   }
   metric('tierdns_pool_members', 'gauge', 'Pool members by verdict (drained counted apart).', verdicts);

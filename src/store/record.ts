@@ -1,6 +1,6 @@
 import { parseIp } from '../util/ip';
 import type { VerdictEntry } from './codec';
-import type { Member, MemberView, Observation, PoolConfig, PoolView } from './types';
+import type { Member, MemberView, Observation, PoolConfig, PoolView, Verdict } from './types';
 
 // One pool as both stores hold it (config, members, verdicts, observations), and the change
 // an operation makes to it. Operations (ops.ts) are pure functions from a record to a
@@ -43,13 +43,13 @@ export function newRecord(config: PoolConfig): PoolRecord {
   return { config, members: new Map(), verdicts: new Map(), observations: new Map() };
 }
 
-/** Address order: IPv4 before IPv6, then numerically, so every store and view lists members alike. */
-export function compareIps(a: string, b: string): number {
-  const pa = parseIp(a);
-  const pb = parseIp(b);
-  if (!pa || !pb) return a < b ? -1 : a > b ? 1 : 0;
-  if (pa.family !== pb.family) return pa.family - pb.family;
-  return Buffer.compare(pa.bytes, pb.bytes);
+/**
+ * The verdict answers act on: members of a check-none pool are up whatever the store holds
+ * (nothing probes or records them, so it keeps `unknown`), since they were added. Answers,
+ * `status` and metrics all read it here.
+ */
+export function servedVerdict(m: MemberView, check: PoolConfig['check']): { verdict: Verdict; sinceMs: number } {
+  return check === 'none' ? { verdict: 'up', sinceMs: m.addedAtMs } : { verdict: m.verdict, sinceMs: m.verdictSinceMs };
 }
 
 
@@ -84,7 +84,7 @@ export function toPoolView(rec: PoolRecord): PoolView {
   return { config: rec.config, members };
 }
 
-/** compareIps as a value: IPv4 as a number, IPv6 as "6<hex>", anything else after both. */
+/** Address order as a sort key: IPv4 (as a number) before IPv6 ("6<hex>"), anything else after both. */
 function orderKey(ip: string): number | string {
   const p = parseIp(ip);
   if (!p) return `9${ip}`;

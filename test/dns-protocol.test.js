@@ -118,6 +118,28 @@ test('the question is echoed byte for byte (0x20 mixed case) and matched case-in
   assert.equal(decode(pbuf).answers.length, 2);
 });
 
+test('a known pool name is recognised in any case, and a name sharing its table slot is not mistaken for it', async () => {
+  // The hot path remembers names a pool answered by their case-folded wire bytes in a
+  // direct-mapped table (src/dns/query.ts, FNV-1a into 4,096 slots): same slot, other name.
+  const slotOf = (name) => {
+    let h = 0x811c9dc5;
+    for (const b of encodeName(name).subarray(0, -1)) h = Math.imul(h ^ (b >= 0x41 && b <= 0x5a ? b + 0x20 : b), 0x01000193);
+    return (h >>> 0) & 4095;
+  };
+  const target = slotOf('ws.example.com');
+  let twin;
+  for (let i = 0; twin === undefined; i++) if (slotOf(`c${i}.example.com`) === target) twin = `c${i}.example.com`;
+  for (const name of ['ws.example.com', 'WS.EXAMPLE.COM', 'wS.eXaMpLe.cOm']) {
+    const q = buildQuery(name, 'A');
+    const buf = await udpExchange(srv.port, q);
+    assert.deepEqual(buf.subarray(12, q.length), q.subarray(12), name);
+    assert.equal(decode(buf).answers.length, 2, name);
+    const other = await ask(srv.port, twin, 'A');
+    assert.equal(other.rcode, 3, `${twin} after ${name}`);
+    assert.equal(other.answers.length, 0);
+  }
+});
+
 test('NXDOMAIN carries the SOA with TTL min(SOA TTL, MINIMUM)', async () => {
   const r = await ask(srv.port, 'nope.example.com', 'A');
   assert.equal(r.rcode, 3);

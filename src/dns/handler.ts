@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import { RCODE } from './constants';
 import { parseQuery, Query } from './query';
-import { respond } from './resolve';
+import { respond, respondInto } from './resolve';
 import type { Snapshot } from './snapshot';
 import { ResponseWriter } from './writer';
 
@@ -52,21 +52,57 @@ export class QueryHandler {
     try {
       parseQuery(msg, q);
       const out = respond(q, this.snapshot(), transport === 'udp' ? q.udpLimit() : 65535, this.writer);
-      if (out) {
-        stats.byRcode[out[3] & 0x0f]++;
-        stats.byType[q.qtype < 256 ? q.qtype : 256]++;
-      } else stats.dropped++;
+      if (out) this.count(out[3] as number);
+      else stats.dropped++;
       if (sampled) stats.observeLatency((performance.now() - t0) * 1000);
       return out;
     } catch (err) {
-      this.stats.failures++;
-      this.log.error({ err, transport }, 'dns: answer failed; sending SERVFAIL');
-      try {
-        if (q.problem === 'drop' || msg.length < 12) return null;
-        return this.writer.begin(q, 512, q.questionEnd > 12, false).finish(q, RCODE.SERVFAIL, false, false);
-      } catch {
-        return null;
-      }
+      return this.servfail(err, transport, msg.length);
+    }
+  }
+
+  /**
+   * handle() for the datagram msg[0, len) (msg may be a longer receive slot), the answer
+   * written into out at `at`: returns its length, 0 for no answer, -1 when out is full.
+   * A pool answer is written in place, so it allocates nothing at all.
+   */
+  handleInto(msg: Buffer, len: number, out: Buffer, at: number): number {
+    const q = this.query;
+    const stats = this.stats;
+    const sampled = (++stats.sampleTick & 63) === 0;
+    const t0 = sampled ? performance.now() : 0;
+    try {
+      parseQuery(msg, q, len);
+      const n = respondInto(q, this.snapshot(), q.udpLimit(), this.writer, out, at);
+      if (n > 0) this.count(out[at + 3] as number);
+      else if (n === 0) stats.dropped++;
+      if (sampled) stats.observeLatency((performance.now() - t0) * 1000);
+      return n;
+    } catch (err) {
+      const answer = this.servfail(err, 'udp', len);
+      if (!answer) return 0;
+      if (answer.length > out.length - at) return -1;
+      answer.copy(out, at);
+      return answer.length;
+    }
+  }
+
+  private count(flags2: number): void {
+    this.stats.byRcode[flags2 & 0x0f]++;
+    const qtype = this.query.qtype;
+    this.stats.byType[qtype < 256 ? qtype : 256]++;
+  }
+
+  /** A throw in the answer logic: logged, answered SERVFAIL when the query can be echoed. */
+  private servfail(err: unknown, transport: Transport, len: number): Buffer | null {
+    const q = this.query;
+    this.stats.failures++;
+    this.log.error({ err, transport }, 'dns: answer failed; sending SERVFAIL');
+    try {
+      if (q.problem === 'drop' || len < 12) return null;
+      return this.writer.begin(q, 512, q.questionEnd > 12, false).finish(q, RCODE.SERVFAIL, false, false);
+    } catch {
+      return null;
     }
   }
 }

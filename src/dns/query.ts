@@ -8,7 +8,9 @@ export type QueryProblem = 'drop' | 'formerr' | 'notimp' | 'badvers' | undefined
  * Reused across queries on the hot path: parseQuery overwrites every field.
  */
 export class Query {
+  /** The message is buf[0, len): buf may be a longer, reused receive slot. */
   buf: Buffer = Buffer.alloc(0);
+  len = 0;
   id = 0;
   opcode = 0;
   /** Byte 2 of the header as received (QR, opcode, AA, TC, RD). */
@@ -20,6 +22,8 @@ export class Query {
   qnameEnd = 0;
   /** Lower-case wire bytes of the name as latin1 text: a cheap exact-match key. */
   qkey = '';
+  /** qkey's slot in the table of known names (see rememberKey). */
+  keySlot = 0;
   qtype = 0;
   qclass = 0;
   /** End of the question section (exclusive). */
@@ -42,8 +46,7 @@ export class Query {
 const LOWER = new Uint8Array(256).map((_, i) => (i >= 0x41 && i <= 0x5a ? i + 0x20 : i));
 
 /** Skip a possibly compressed name; returns the offset after it, or -1 when malformed. */
-function skipName(buf: Buffer, off: number): number {
-  const len = buf.length;
+function skipName(buf: Buffer, off: number, len: number): number {
   for (let hops = 0; hops < 128; hops++) {
     if (off >= len) return -1;
     const b = buf[off];
@@ -59,8 +62,9 @@ function skipName(buf: Buffer, off: number): number {
  * Decode header, question and OPT (RFC 1035 §4.1, RFC 6891 §6.1). Sets `problem` for packets
  * that must be dropped (RFC 8906 §3.1: shorter than a header, or QR=1) or refused with an rcode.
  */
-export function parseQuery(buf: Buffer, q: Query): Query {
+export function parseQuery(buf: Buffer, q: Query, len = buf.length): Query {
   q.buf = buf;
+  q.len = len;
   q.problem = undefined;
   q.hasOpt = false;
   q.optUdpSize = 0;
@@ -71,7 +75,6 @@ export function parseQuery(buf: Buffer, q: Query): Query {
   q.qclass = 0;
   q.qnameEnd = 12;
   q.questionEnd = 12;
-  const len = buf.length;
   if (len < 12 || buf[2] & 0x80) {
     q.problem = 'drop';
     return q;
@@ -84,13 +87,13 @@ export function parseQuery(buf: Buffer, q: Query): Query {
   if (q.opcode !== OPCODE_QUERY) {
     q.problem = 'notimp';
     // Still decode a well-formed question so it can be echoed, and an OPT to answer with one.
-    if (q.qdcount === 1) readQuestion(buf, q);
-    findOpt(buf, q);
+    if (q.qdcount === 1) readQuestion(buf, q, len);
+    findOpt(buf, q, len);
     return q;
   }
-  if (q.qdcount !== 1 || !readQuestion(buf, q)) {
+  if (q.qdcount !== 1 || !readQuestion(buf, q, len)) {
     q.problem = 'formerr';
-    findOpt(buf, q);
+    findOpt(buf, q, len);
     return q;
   }
   const ancount = buf.readUInt16BE(6);
@@ -99,7 +102,7 @@ export function parseQuery(buf: Buffer, q: Query): Query {
   let off = q.questionEnd;
   for (let i = 0; i < ancount + nscount + arcount; i++) {
     const nameStart = off;
-    off = skipName(buf, off);
+    off = skipName(buf, off, len);
     if (off < 0 || off + 10 > len) {
       return malformedRecords(q);
     }
@@ -138,11 +141,10 @@ function malformedRecords(q: Query): Query {
  * error carries ours too (RFC 6891 §7). Best effort: any doubt (a name that does not parse,
  * two OPTs, an OPT outside the additional section) means no OPT.
  */
-function findOpt(buf: Buffer, q: Query): void {
-  const len = buf.length;
+function findOpt(buf: Buffer, q: Query, len: number): void {
   let off = 12;
   for (let i = 0; i < q.qdcount; i++) {
-    off = skipName(buf, off);
+    off = skipName(buf, off, len);
     if (off < 0 || off + 4 > len) return;
     off += 4;
   }
@@ -151,7 +153,7 @@ function findOpt(buf: Buffer, q: Query): void {
   let found = -1;
   for (let i = 0; i < total; i++) {
     const nameStart = off;
-    off = skipName(buf, off);
+    off = skipName(buf, off, len);
     if (off < 0 || off + 10 > len) return;
     const rdlen = buf.readUInt16BE(off + 8);
     if (off + 10 + rdlen > len) return;
@@ -179,8 +181,7 @@ function validOptions(buf: Buffer, start: number, rdlen: number): boolean {
   return off === end;
 }
 
-function readQuestion(buf: Buffer, q: Query): boolean {
-  const len = buf.length;
+function readQuestion(buf: Buffer, q: Query, len: number): boolean {
   let off = 12;
   let upper = false;
   let high = false;
@@ -200,13 +201,51 @@ function readQuestion(buf: Buffer, q: Query): boolean {
   if (off + 1 - 12 > 255) return false; // RFC 1035 §2.3.4
   if (off + 5 > len) return false;
   q.qnameEnd = off + 1;
-  const raw = buf.toString('latin1', 12, off);
-  // Only ASCII letters fold (RFC 4343 §3); toLowerCase would also fold Latin-1 letters.
-  q.qkey = !upper ? raw : high ? foldAscii(raw) : raw.toLowerCase();
+  const slot = keySlot(buf, 12, off);
+  q.keySlot = slot;
+  const known = keyBytes[slot];
+  if (known !== undefined && sameFolded(known, buf, 12, off)) {
+    q.qkey = keyStrings[slot] as string;
+  } else {
+    const raw = buf.toString('latin1', 12, off);
+    // Only ASCII letters fold (RFC 4343 §3); toLowerCase would also fold Latin-1 letters.
+    q.qkey = !upper ? raw : high ? foldAscii(raw) : raw.toLowerCase();
+  }
   q.qtype = buf.readUInt16BE(off + 1);
   q.qclass = buf.readUInt16BE(off + 3);
   q.questionEnd = off + 5;
   return true;
+}
+
+/*
+ * Question names answered before, by their wire bytes with ASCII case folded: a hit gives the
+ * lookup key without building a string, so a pool answer allocates nothing but its reply.
+ * Only names that a pool answered are admitted (rememberKey), so a flood of random names
+ * neither churns the table nor allocates for it. Direct-mapped, FNV-1a of the folded bytes.
+ */
+const KEY_SLOTS = 4096;
+const keyBytes: Array<Buffer | undefined> = new Array<Buffer | undefined>(KEY_SLOTS).fill(undefined);
+const keyStrings: string[] = new Array<string>(KEY_SLOTS).fill('');
+
+function keySlot(buf: Buffer, start: number, end: number): number {
+  let h = 0x811c9dc5;
+  for (let i = start; i < end; i++) h = Math.imul(h ^ (LOWER[buf[i] as number] as number), 0x01000193);
+  return (h >>> 0) & (KEY_SLOTS - 1);
+}
+
+function sameFolded(known: Buffer, buf: Buffer, start: number, end: number): boolean {
+  if (known.length !== end - start) return false;
+  for (let i = 0; i < known.length; i++) if (known[i] !== LOWER[buf[start + i] as number]) return false;
+  return true;
+}
+
+/** Keep q's name in the table of known names (a pool answered it). */
+export function rememberKey(q: Query): void {
+  const slot = q.keySlot;
+  const known = keyBytes[slot];
+  if (known !== undefined && keyStrings[slot] === q.qkey) return;
+  keyBytes[slot] = Buffer.from(q.qkey, 'latin1');
+  keyStrings[slot] = q.qkey;
 }
 
 function foldAscii(s: string): string {

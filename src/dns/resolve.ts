@@ -1,9 +1,10 @@
 import { CLASS_IN, RCODE, TYPE } from './constants';
-import type { Query } from './query';
+import { rememberKey, type Query } from './query';
 import type { Snapshot } from './snapshot';
 import { OPT_RECORD_SIZE, ResponseWriter, writeOpt, type RRset } from './writer';
 import type { ZoneIndex, ZoneNode } from '../zone/lookup';
 import { isSubdomain, parentKey } from '../zone/lookup';
+import type { FamilyAnswers } from '../pool/poolAnswers';
 
 const MAX_CHAIN = 8;
 const WILDCARD = '\x01*';
@@ -51,32 +52,69 @@ function refuse(q: Query, maxSize: number, w: ResponseWriter): Buffer {
 }
 
 /**
- * A/AAAA at a pool name: header and question copied, a window of pre-encoded records copied
- * from the pool's template, OPT appended. No name compression work, one allocation.
+ * respond() written into out[at, ...) instead of a fresh Buffer: returns the answer's length,
+ * 0 when there is none (drop), or -1 when it does not fit out. A pool answer (the hot path) is
+ * written in place, allocating nothing; anything else goes through respond() and is copied.
  */
-function poolFastPath(q: Query, snap: Snapshot, maxSize: number): Buffer | undefined {
+export function respondInto(q: Query, snap: Snapshot, maxSize: number, w: ResponseWriter, out: Buffer, at: number): number {
+  if (q.problem === undefined && q.qclass === CLASS_IN && (q.qtype === TYPE.A || q.qtype === TYPE.AAAA)) {
+    const fam = poolFamily(q, snap, maxSize);
+    if (fam) {
+      const size = poolAnswerSize(q, fam);
+      if (size > out.length - at) return -1;
+      writePoolAnswer(q, fam, size, out, at);
+      return size;
+    }
+  }
+  const answer = respond(q, snap, maxSize, w);
+  if (!answer) return 0;
+  if (answer.length > out.length - at) return -1;
+  answer.copy(out, at);
+  return answer.length;
+}
+
+/** The pool records that answer q by the template path, if it applies (see poolFastPath). */
+function poolFamily(q: Query, snap: Snapshot, maxSize: number): FamilyAnswers | undefined {
   const pool = snap.pools.byKey.get(q.qkey);
   if (!pool) return undefined;
   const fam = pool.select(q.qtype === TYPE.A ? 4 : 6, snap.pools.lookup);
   // NODATA and oversize answers take the general path (SOA, truncation).
+  if (!fam || poolAnswerSize(q, fam) > maxSize) return undefined;
+  rememberKey(q);
+  return fam;
+}
+
+function poolAnswerSize(q: Query, fam: FamilyAnswers): number {
+  return q.questionEnd + fam.window * fam.recordSize + (q.hasOpt ? OPT_RECORD_SIZE : 0);
+}
+
+/**
+ * A/AAAA at a pool name: header and question copied, a window of pre-encoded records copied
+ * from the pool's template, OPT appended. No name compression work, one allocation.
+ */
+function poolFastPath(q: Query, snap: Snapshot, maxSize: number): Buffer | undefined {
+  const fam = poolFamily(q, snap, maxSize);
   if (!fam) return undefined;
-  const answerBytes = fam.window * fam.recordSize;
-  const size = q.questionEnd + answerBytes + (q.hasOpt ? OPT_RECORD_SIZE : 0);
-  if (size > maxSize) return undefined;
+  const size = poolAnswerSize(q, fam);
   const out = Buffer.allocUnsafe(size);
-  const src = q.buf;
-  q.buf.copy(out, 0, 0, q.questionEnd);
-  out[2] = 0x80 | (src[2] & 0x79) | 0x04;
-  out[3] = src[3] & 0x10;
-  out[4] = 0;
-  out[5] = 1;
-  out.writeUInt16BE(fam.window, 6);
-  out[8] = out[9] = out[10] = 0;
-  out[11] = q.hasOpt ? 1 : 0;
-  const start = fam.nextStart();
-  fam.records.copy(out, q.questionEnd, start, start + answerBytes);
-  if (q.hasOpt) writeOpt(out, size - OPT_RECORD_SIZE, 0, q.dnssecOk);
+  writePoolAnswer(q, fam, size, out, 0);
   return out;
+}
+
+function writePoolAnswer(q: Query, fam: FamilyAnswers, size: number, out: Buffer, at: number): void {
+  const src = q.buf;
+  // A byte loop, not Buffer#copy: copying a sub-range allocates a view per call (Node 20).
+  const qe = q.questionEnd;
+  for (let i = 0; i < qe; i++) out[at + i] = src[i] as number;
+  out[at + 2] = 0x80 | (src[2] & 0x79) | 0x04;
+  out[at + 3] = src[3] & 0x10;
+  out[at + 4] = 0;
+  out[at + 5] = 1;
+  out.writeUInt16BE(fam.window, at + 6);
+  out[at + 8] = out[at + 9] = out[at + 10] = 0;
+  out[at + 11] = q.hasOpt ? 1 : 0;
+  out.set(fam.nextWindow(), at + qe);
+  if (q.hasOpt) writeOpt(out, at + size - OPT_RECORD_SIZE, 0, q.dnssecOk);
 }
 
 interface Outcome {

@@ -13,6 +13,7 @@ export class FamilyAnswers {
   readonly recordSize: number;
   readonly window: number;
   readonly rdata: Buffer[];
+  private readonly windows: Buffer[];
   private readonly rotation: SmoothRotation;
 
   constructor(type: number, ttl: number, addrs: Buffer[], weights: number[], maxAnswers: number, start: number) {
@@ -33,11 +34,15 @@ export class FamilyAnswers {
       addrs[i % n].copy(this.records, off + 12);
     }
     this.rotation = new SmoothRotation(weights, start);
+    // One view per window start, made once: copying a window with set() allocates nothing,
+    // where Buffer#copy of a sub-range builds a new view on every call.
+    const bytes = this.window * this.recordSize;
+    this.windows = Array.from({ length: n }, (_, i) => this.records.subarray(i * this.recordSize, i * this.recordSize + bytes));
   }
 
-  /** Byte offset in `records` where the next answer's window starts. */
-  nextStart(): number {
-    return this.rotation.pick() * this.recordSize;
+  /** The next answer's records, as a view of `records` (valid as long as this object). */
+  nextWindow(): Buffer {
+    return this.windows[this.rotation.pick()] as Buffer;
   }
 
   /** The next window as RDATA list, for answers built by the general writer. */

@@ -8,12 +8,16 @@
 #
 # Environment (defaults):
 #   SERVERS="tierdns knot"        any of: tierdns knot gdnsd pdns
-#   MIXES="ws mixed tcp lat workers scale"   also: micro (runs scripts/bench/micro-*.js)
+#   MIXES="ws mixed tcp lat latu workers scale"   also: micro (runs scripts/bench/micro-*.js)
 #     ws      only `ws.lb.example.com A` (a pool of 4), UDP, saturation
 #     mixed   90% names of 1,000 pools, 10% NXDOMAIN, 30% with EDNS (half + COOKIE), UDP
 #     tcp     `ws` pipelined on persistent TCP connections (dnsperf -m tcp)
 #     lat     `ws` at LAT_FRACTION (0.5) of tierdns's measured ws peak (dnsperf -Q): p99
 #             (its own interleaved rounds after the saturation ones, so the peak is known)
+#     latu    the same rate, measured by lib/udplat.c (built here with cc) instead of
+#             dnsperf -v: one thread that sleeps between sends and timestamps each answer
+#             itself; dnsperf -v spends ~a core formatting per-query lines at that rate,
+#             so its percentiles are mostly its own (runs right after lat, same server)
 #     workers tierdns --workers 1 / 2 (and Knot with 1 / 2 workers when in SERVERS),
 #             server and dnsperf unpinned over every CPU: queries/s only
 #     scale   scripts/bench/scale.sh: 10,000 pools x 4, first answer and RSS
@@ -43,7 +47,7 @@ source "$HERE/lib/common.sh"
 cd "$ROOT" || exit 1
 
 SERVERS="${SERVERS:-tierdns knot}"
-MIXES="${MIXES:-ws mixed tcp lat workers scale}"
+MIXES="${MIXES:-ws mixed tcp lat latu workers scale}"
 ROUNDS="${ROUNDS:-3}"
 DURATION="${DURATION:-5}"
 WARMUP="${WARMUP:-2}"
@@ -70,7 +74,7 @@ CPUWATCH=("$NODE" "$HERE/lib/cpuwatch.js")
 
 has() { local x="$1"; shift; for y in "$@"; do [ "$x" = "$y" ] && return 0; done; return 1; }
 for s in $SERVERS; do has "$s" tierdns knot gdnsd pdns || { echo "unknown server '$s' (tierdns knot gdnsd pdns)" >&2; exit 2; }; done
-for m in $MIXES; do has "$m" ws mixed tcp lat workers scale micro || { echo "unknown mix '$m' (ws mixed tcp lat workers scale micro)" >&2; exit 2; }; done
+for m in $MIXES; do has "$m" ws mixed tcp lat latu workers scale micro || { echo "unknown mix '$m' (ws mixed tcp lat latu workers scale micro)" >&2; exit 2; }; done
 [ "$NPROC" -ge 2 ] || echo "WARNING: fewer than 2 CPUs; server and dnsperf pinning overlap" >&2
 
 # --- tools (Debian packages, installed with apt-get when absent)
@@ -94,6 +98,13 @@ log() { echo "[$(date +%H:%M:%S)] $*" | tee -a "$LOG" >&2; }
 # Only one benchmark at a time on this checkout (ports and run dir are fixed).
 exec 9>"$RUNDIR/.lock"
 flock -n 9 || { echo "another benchmark is running on this checkout ($RUNDIR/.lock)" >&2; exit 1; }
+
+# udplat (latu): built from source for this machine; without a C compiler the mix is skipped.
+UDPLAT="$RUNDIR/udplat"
+if has latu $MIXES && ! { command -v cc >/dev/null && cc -O2 -o "$UDPLAT" "$HERE/lib/udplat.c" 2>"$RUNDIR/udplat.build.log"; }; then
+  echo "latu skipped: cannot build lib/udplat.c ($(tail -1 "$RUNDIR/udplat.build.log" 2>/dev/null || echo 'no cc'))" >&2
+  MIXES="$(tr ' ' '\n' <<<"$MIXES" | grep -vx latu | tr '\n' ' ')"
+fi
 
 CURRENT=""; BAL_PID=""
 cleanup() {
@@ -196,6 +207,15 @@ run_dnsperf() {
 }
 qps_of() { awk '/Queries per second/{print $4}' "$1"; }
 
+# run_udplat PORT CPUS OUTFILE args...: lib/udplat (-d FILE -Q QPS -l SECONDS), same report lines.
+run_udplat() {
+  local port="$1" cpus="$2" f="$3"; shift 3
+  local cmd=(taskset -c "$cpus" "$UDPLAT" -s 127.0.0.1 -p "$port" "$@")
+  local TIMEFORMAT='# client_cpu_user_s=%U client_cpu_sys_s=%S client_wall_s=%R'
+  echo "# cmd: ${cmd[*]}" > "$f"
+  { time "${cmd[@]}" >> "$f" 2>&1 ; } 2>> "$f"
+}
+
 # measure SERVER LABEL ROUND MIX PORT PID CLIENT_CPUS [extra meta] -- dnsperf args...
 measure() {
   local s="$1" label="$2" round="$3" mix="$4" port="$5" pid="$6" ccpus="$7"; shift 7
@@ -205,7 +225,7 @@ measure() {
     wait_quiet "$pid"
     "${CPUWATCH[@]}" snap "$OUT/.snap0"
     t0="$(cpu_ticks "$pid")"; w0="$(date +%s.%N)"; cat /proc/stat > "$OUT/.stat0"
-    run_dnsperf "$port" "$ccpus" "$f" "$@"
+    if [ "$mix" = latu ]; then run_udplat "$port" "$ccpus" "$f" "$@"; else run_dnsperf "$port" "$ccpus" "$f" "$@"; fi
     t1="$(cpu_ticks "$pid")"; w1="$(date +%s.%N)"; cat /proc/stat > "$OUT/.stat1"
     "${CPUWATCH[@]}" snap "$OUT/.snap1"
     read -r sb ss <<<"$(cpu_busy "$OUT/.stat0" "$OUT/.stat1" "$PIN_CPUS")"
@@ -303,7 +323,7 @@ ws_peak() {
 
 LAT_TARGET="$LAT_QPS"; LAT_BASIS=""
 [ -n "$LAT_QPS" ] && LAT_BASIS="fixed LAT_QPS"
-if has lat $MIXES; then
+if has lat $MIXES || has latu $MIXES; then
   REF="$(awk '{print $1}' <<<"$ORDERED")"
   if [ -z "$LAT_TARGET" ]; then
     read -r peak how <<<"$(ws_peak "$REF")"
@@ -325,8 +345,14 @@ if has lat $MIXES; then
         LAT_BASIS="$LAT_FRACTION × $s's ws peak of $(printf '%.0f' "$peak") q/s (3 s calibration)"
         log "  lat target: $LAT_TARGET q/s ($LAT_BASIS)"
       fi
-      measure "$s" "$s" "$round" lat "$SPORT" "$SPID" "$CLIENT_CPU" "target_qps=$LAT_TARGET" -- \
-        -d "$DATA/queries/ws.txt" -c "$CLIENTS" -T 1 -l "$LAT_DURATION" -Q "$LAT_TARGET"
+      if has lat $MIXES; then
+        measure "$s" "$s" "$round" lat "$SPORT" "$SPID" "$CLIENT_CPU" "target_qps=$LAT_TARGET" -- \
+          -d "$DATA/queries/ws.txt" -c "$CLIENTS" -T 1 -l "$LAT_DURATION" -Q "$LAT_TARGET"
+      fi
+      if has latu $MIXES; then
+        measure "$s" "$s" "$round" latu "$SPORT" "$SPID" "$CLIENT_CPU" "target_qps=$LAT_TARGET" -- \
+          -d "$DATA/queries/ws.txt" -l "$LAT_DURATION" -Q "$LAT_TARGET"
+      fi
       stop_server
     done
   done

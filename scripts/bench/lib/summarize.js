@@ -146,23 +146,24 @@ for (const mix of ['ws', 'mixed', 'tcp']) {
   out.push('');
 }
 
-{
-  const ss = servers('lat');
-  if (ss.length) {
-    const k = of('knot', 'lat'); const kp = median(vals(k, 'lat_p99_ms'));
-    const target = median(vals(rows.filter((r) => r.mix === 'lat'), 'target_qps'));
-    out.push(`### lat: \`ws\` at a fixed ${fmt(target)} q/s (${env.LAT_BASIS || 'dnsperf -Q'}): latency below saturation`, '');
-    out.push('| server | achieved q/s | p50 ms | p99 ms | ×Knot | p99.9 ms | max ms | CPU µs/answer | server CPU % | lost | quiet runs |');
-    out.push('|---|---|---|---|---|---|---|---|---|---|---|');
-    for (const s of ss) {
-      const rs = of(s, 'lat'); const p = median(vals(rs, 'lat_p99_ms'));
-      const behind = median(vals(rs, 'qps')) !== null && target && median(vals(rs, 'qps')) < 0.97 * target ? ' **(below target: saturated)**' : '';
-      out.push(`| ${s} | ${mmm(rs, 'qps')}${behind} | ${mmm(rs, 'lat_p50_ms', 3)} | ${mmm(rs, 'lat_p99_ms', 3)} | ${ratio(p, kp)} | ${mmm(rs, 'lat_p999_ms', 3)} `
-        + `| ${mmm(rs, 'lat_max_ms', 2)} | ${mmm(rs, 'cpu_us_per_answer', 1)} | ${fmt(median(vals(rs, 'server_cpu_pct')))} | ${vals(rs, 'lost').reduce((a, b) => a + b, 0)} | ${quietCol(rs)} |`);
-      if (s === 'tierdns') bars.push(`- p99 at ${fmt(target)} q/s: ${fmt(p, 3)} ms → **${p !== null && p < 1 ? 'PASS' : 'FAIL'}** (bar: < 1 ms at half of tierdns's peak)${noisy(rs) === rs.length ? ' — **no quiet runs**' : ''}`);
+for (const [mix, how] of [['lat', 'dnsperf -v'], ['latu', 'udplat: one sleeping client thread, its own timestamps']]) {
+  const ss = servers(mix);
+  if (!ss.length) continue;
+  const k = of('knot', mix); const kp = median(vals(k, 'lat_p99_ms'));
+  const target = median(vals(rows.filter((r) => r.mix === mix), 'target_qps'));
+  out.push(`### ${mix}: \`ws\` at a fixed ${fmt(target)} q/s (${env.LAT_BASIS || 'fixed rate'}), measured by ${how}: latency below saturation`, '');
+  out.push('| server | achieved q/s | p50 ms | p99 ms | ×Knot | p99.9 ms | max ms | CPU µs/answer | server CPU % | client CPU % | lost | quiet runs |');
+  out.push('|---|---|---|---|---|---|---|---|---|---|---|---|');
+  for (const s of ss) {
+    const rs = of(s, mix); const p = median(vals(rs, 'lat_p99_ms'));
+    const behind = median(vals(rs, 'qps')) !== null && target && median(vals(rs, 'qps')) < 0.97 * target ? ' **(below target: saturated)**' : '';
+    out.push(`| ${s} | ${mmm(rs, 'qps')}${behind} | ${mmm(rs, 'lat_p50_ms', 3)} | ${mmm(rs, 'lat_p99_ms', 3)} | ${ratio(p, kp)} | ${mmm(rs, 'lat_p999_ms', 3)} `
+      + `| ${mmm(rs, 'lat_max_ms', 2)} | ${mmm(rs, 'cpu_us_per_answer', 1)} | ${fmt(median(vals(rs, 'server_cpu_pct')))} | ${fmt(median(vals(rs, 'client_cpu_pct')))} | ${vals(rs, 'lost').reduce((a, b) => a + b, 0)} | ${quietCol(rs)} |`);
+    if (s === 'tierdns') {
+      bars.push(`- p99 at ${fmt(target)} q/s (${how}): ${fmt(p, 3)} ms${kp !== null ? ` (Knot ${fmt(kp, 3)} ms, ${ratio(p, kp)})` : ''} → **${p !== null && p < 1 ? 'PASS' : 'FAIL'}** (bar: < 1 ms at half of tierdns's peak)${noisy(rs) === rs.length ? ' — **no quiet runs**' : ''}`);
     }
-    out.push('');
   }
+  out.push('');
 }
 
 {

@@ -488,6 +488,19 @@ describe('file store: heartbeats in the PATH.live sidecar', () => {
     assert.equal((await other.readPool(names[0])).members[0].verdict, 'up');
   });
 
+  test('publishing the zones an instance already published leaves the document untouched (a restart)', async (t) => {
+    const loc = backend.location(t);
+    const { store } = openWithClock(loc);
+    await store.setPool(pool(P));
+    await store.publishZones('ns1', ['lb.example.com', 'b.example.com']);
+    const before = fileState(loc.file);
+    await store.publishZones('ns1', ['b.example.com', 'lb.example.com']);
+    assert.deepEqual(fileState(loc.file), before, 'the document was not rewritten');
+    await store.publishZones('ns1', ['lb.example.com']);
+    assert.notDeepEqual(fileState(loc.file), before);
+    assert.deepEqual(await store.readZones(), ['lb.example.com']);
+  });
+
   test('two connections vote through the sidecar; one that goes stale stops voting, the document is rewritten', async (t) => {
     const loc = backend.location(t);
     const clock = { now: T0 };

@@ -387,6 +387,9 @@ export class FileStore implements Store {
     checkInstanceName(instance);
     const list = checkZones(zones);
     await this.transaction((tx) => {
+      // Unchanged (every restart of the same instance): no rewrite of the whole document.
+      const current = own(tx.doc.zones, instance);
+      if (Array.isArray(current) && current.length === list.length && current.every((z, i) => z === list[i])) return;
       put(tx.edit().zones, instance, list);
     });
   }

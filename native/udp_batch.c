@@ -28,6 +28,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "tcp_probe.h"
+
 #define MAX_BATCH 1024
 #define MIN_SLOT 512
 #define MAX_SLOT 65536
@@ -493,7 +495,7 @@ static napi_value init(napi_env env, napi_value exports) {
   napi_value cls;
   CHECK(env, napi_define_class(env, "UdpBatchSocket", NAPI_AUTO_LENGTH, construct, NULL, sizeof methods / sizeof methods[0], methods, &cls));
   CHECK(env, napi_set_named_property(env, exports, "UdpBatchSocket", cls));
-  return exports;
+  return tcp_probe_init(env, exports);
 }
 
 NAPI_MODULE(NODE_GYP_MODULE_NAME, init)

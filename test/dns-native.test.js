@@ -1,6 +1,7 @@
 'use strict';
-// The native UDP path (docs/native.md): DnsServer picks it when the addon is built, the DNS
-// suites pass on both paths, and the addon checks what JS hands it. Where the addon cannot
+// The native addon (docs/native.md): DnsServer picks its UDP path and the health loop its tcp
+// prober when it is built, the DNS and probe suites pass on both paths, and the addon checks
+// what JS hands it. Where the addon cannot
 // build, these assert that the pure-Node fallback is in use and say so.
 const { test } = require('node:test');
 const assert = require('node:assert/strict');
@@ -13,14 +14,16 @@ const { DnsServer } = require('../dist/server/dnsServer');
 const { QueryHandler } = require('../dist/dns/handler');
 const { BatchUdpServer } = require('../dist/dns/batchUdpServer');
 const { NATIVE_ADDON_PATH, nativeUdp } = require('../dist/dns/native');
+const { tcpProbeImplementation } = require('../dist/health/probe');
 const { buildQuery, decode, udpExchange, silent } = require('./helpers/dns');
 
 const BUILT = fs.existsSync(NATIVE_ADDON_PATH);
 // Without the addon only the pure-Node path can be tested: that must be a choice
 // (TIERDNS_NATIVE=0 npm ci / npm test), not something a missing compiler does quietly.
 const CHOSE_PURE = process.env.TIERDNS_NATIVE === '0';
-// The suites that answer over UDP; dns-native re-runs them on the path this run did not use.
-const SUITES = ['dns-protocol', 'dns-fuzz', 'dns-tcp', 'pool-answers', 'dns-udp'].map((n) => `test/${n}.test.js`);
+// The suites that answer over UDP or probe over tcp; dns-native re-runs them on the path this
+// run did not use.
+const SUITES = ['dns-protocol', 'dns-fuzz', 'dns-tcp', 'pool-answers', 'dns-udp', 'health-probe'].map((n) => `test/${n}.test.js`);
 
 function withEnv(value, fn) {
   const saved = process.env.TIERDNS_NATIVE;
@@ -44,9 +47,14 @@ test('DnsServer answers UDP natively when the addon is built, with dgram otherwi
   assert.equal(withEnv('0', () => new DnsServer(new Snapshot(), silent).udpImplementation), 'node');
 });
 
+test('tcp checks run on the native prober when the addon is built, on net.connect otherwise or when TIERDNS_NATIVE=0', () => {
+  assert.equal(withEnv(undefined, () => tcpProbeImplementation()), BUILT ? 'native' : 'node');
+  assert.equal(withEnv('0', () => tcpProbeImplementation()), 'node');
+});
+
 // The rest needs the addon (the test above fails when it is missing without TIERDNS_NATIVE=0).
 if (BUILT) {
-  test('the UDP suites pass on the other path too', { timeout: 180_000 }, () => {
+  test('the UDP and tcp-probe suites pass on the other path too', { timeout: 180_000 }, () => {
     // This run used the native path unless TIERDNS_NATIVE=0: run them again on the other one.
     const other = process.env.TIERDNS_NATIVE === '0' ? '1' : '0';
     // Without NODE_TEST_CONTEXT the child is a test run of its own, not a subtest stream.
@@ -81,6 +89,23 @@ if (BUILT) {
       });
     });
   }
+
+  test('native prober: bad arguments throw, bad addresses are EINVAL at once, inFlight counts open probes', async (t) => {
+    const { EINVAL } = require('node:os').constants.errno;
+    assert.throws(() => new addon.TcpProber(), /a function expected/);
+    const results = [];
+    const prober = new addon.TcpProber((id, err) => results.push([id, err]));
+    assert.throws(() => prober.connect('x', '127.0.0.1', 80, '', 100), /expected/);
+    assert.equal(prober.connect(1, 'not-an-ip', 80, '', 100), EINVAL);
+    assert.equal(prober.connect(2, '127.0.0.1', 0, '', 100), EINVAL);
+    assert.equal(prober.connect(3, '127.0.0.1', 80, '::1', 100), EINVAL, 'source of the other family');
+    const hung = await require('./helpers/balancers').fullBacklogListener(t, '127.0.0.2');
+    assert.equal(prober.connect(4, hung.host, hung.port, '', 100), 0);
+    assert.equal(prober.inFlight(), 1);
+    for (let i = 0; i < 100 && results.length === 0; i++) await new Promise((r) => setTimeout(r, 10));
+    assert.deepEqual(results, [[4, -1]], 'only the started probe reports, as timed out');
+    assert.equal(prober.inFlight(), 0);
+  });
 
   test('native: a 5 KB query is answered (RFC 8906 §3.1), like dgram answers it', async (t) => {
     const handler = new QueryHandler(() => new Snapshot(), silent);

@@ -36,6 +36,32 @@ test('tcp: connect succeeds, refused fails with ECONNREFUSED', async (t) => {
   assert.match(bad.error, /ECONNREFUSED/);
 });
 
+test('tcp: a handshake that never completes times out at the timeout', async (t) => {
+  const hung = await b.fullBacklogListener(t, '127.0.0.2');
+  const started = Date.now();
+  const r = await probe(target('tcp', hung, { timeoutMs: 200 }));
+  const took = Date.now() - started;
+  assert.equal(r.ok, false);
+  assert.equal(r.error, 'timeout after 200ms');
+  assert.ok(took >= 190 && took < 600, `took ${took} ms`);
+  assert.ok(r.latencyMs <= 200);
+});
+
+test('tcp: the probe leaves from the source address and hangs up with a reset', async (t) => {
+  const srv = await b.recordingTcpBalancer(t, '127.0.0.2');
+  assert.equal((await probe(target('tcp', srv))).ok, true);
+  assert.equal((await probe(target('tcp', srv, { localAddress: '127.0.0.3' }))).ok, true);
+  await waitFor(() => srv.seen.length === 2 && srv.seen.every((c) => c.ended !== undefined));
+  assert.notEqual(srv.seen[0].remoteAddress, '127.0.0.3');
+  assert.equal(srv.seen[1].remoteAddress, '127.0.0.3');
+  // RST, not FIN: the prober keeps no TIME_WAIT entry per probe.
+  assert.deepEqual(srv.seen.map((c) => c.ended), ['ECONNRESET', 'ECONNRESET']);
+  // A source of the other family cannot work: a failure, not a throw.
+  const wrong = await probe(target('tcp', srv, { localAddress: '::1' }));
+  assert.equal(wrong.ok, false);
+  assert.ok(wrong.error);
+});
+
 test('tcp over IPv6 loopback', async (t) => {
   const srv = await b.tcpBalancer(t, '::1');
   assert.equal((await probe(target('tcp', srv))).ok, true);

@@ -35,17 +35,28 @@ export interface UdpBatchSocket {
   stats(): UdpBatchStats;
 }
 
-export interface UdpBatchAddon {
-  UdpBatchSocket: new (batch: number, slotBytes: number, outBytes: number) => UdpBatchSocket;
+/**
+ * TCP connect checks (native/tcp_probe.c). onResult(id, err, latencyUs): err 0 = connected,
+ * an errno (ECONNREFUSED…), or -1 = timed out. connect() returns 0 when the probe started
+ * (onResult follows), or the errno of a connect that failed at once (no onResult then).
+ */
+export interface TcpProber {
+  connect(id: number, ip: string, port: number, localIp: string, timeoutMs: number): number;
+  inFlight(): number;
 }
 
-/** Built by node-gyp at install (binding.gyp); absent where it could not build. */
+export interface UdpBatchAddon {
+  UdpBatchSocket: new (batch: number, slotBytes: number, outBytes: number) => UdpBatchSocket;
+  TcpProber: new (onResult: (id: number, err: number, latencyUs: number) => void) => TcpProber;
+}
+
+/** Built by node-gyp at install (binding.gyp): the UDP socket and the tcp prober; absent where it could not build. */
 export const NATIVE_ADDON_PATH = path.join(__dirname, '..', '..', 'build', 'Release', 'udp_batch.node');
 
 let loaded: { addon?: UdpBatchAddon; problem?: string } | undefined;
 
 /**
- * The native UDP addon, or undefined to use Node's dgram: when TIERDNS_NATIVE=0, when it
+ * The native addon, or undefined to use Node's dgram and net: when TIERDNS_NATIVE=0, when it
  * was not built, or when it does not load (`problem` then says why).
  */
 export function nativeUdp(): { addon?: UdpBatchAddon; problem?: string } {

@@ -2,6 +2,7 @@ import net from 'node:net';
 import type { CheckKind } from '../store/types';
 import { Attempt, describeError, hangUp } from './attempt';
 import { httpProbe, wsProbe } from './httpProbe';
+import { nativeTcpProbe } from './nativeProbe';
 
 // One health check of one member (PRODUCT.md §5). A probe never rejects and never outlives
 // its timeout: every socket it opened is destroyed when it settles, whatever happened.
@@ -30,9 +31,21 @@ export interface ProbeResult {
   error?: string;
 }
 
+let nativeTcp: ReturnType<typeof nativeTcpProbe> | null = null;
+
+/** Which implementation runs `tcp` checks: the native addon's, or Node's net (addon missing, or TIERDNS_NATIVE=0). */
+export function tcpProbeImplementation(): 'native' | 'node' {
+  return nativeTcpProbe() ? 'native' : 'node';
+}
+
 /** Run one probe of `target`; resolves with the outcome, never rejects. */
 export function probe(target: ProbeTarget): Promise<ProbeResult> {
   if (target.kind === 'none') return Promise.resolve({ ok: true, latencyMs: 0 });
+  if (target.kind === 'tcp') {
+    // Chosen once per process: a loop probing thousands of members asks for every probe.
+    if (nativeTcp === null) nativeTcp = nativeTcpProbe();
+    if (nativeTcp) return nativeTcp(target);
+  }
   return new Promise((resolve) => {
     const attempt = new Attempt(target.timeoutMs, resolve);
     try {

@@ -45,6 +45,48 @@ function silentBalancer(t, host) {
   return serve(t, net.createServer((s) => s.resume()), host);
 }
 
+/** Records each connection's remote address and how it ended ('end' or an error code). */
+function recordingTcpBalancer(t, host) {
+  const seen = [];
+  const server = net.createServer((s) => {
+    const entry = { remoteAddress: s.remoteAddress, ended: undefined };
+    seen.push(entry);
+    s.on('error', (err) => { entry.ended = err.code; });
+    s.on('end', () => { entry.ended ??= 'end'; s.end(); });
+    s.resume();
+  });
+  return serve(t, server, host).then((srv) => ({ ...srv, seen }));
+}
+
+/**
+ * A listener whose accept queue is full: python3 listens with backlog 0 and never accepts, one
+ * connection fills the queue, and Linux then drops further SYNs, so a connect() hangs like one
+ * to a blackholed balancer. Node cannot listen without accepting, hence the helper process.
+ */
+async function fullBacklogListener(t, host) {
+  if (!isLoopback(host)) throw new Error(`${host} is not loopback`);
+  const { spawn } = require('node:child_process');
+  const py = spawn('python3', ['-c', [
+    'import socket, sys, time',
+    `s = socket.socket(socket.AF_INET6 if ':' in ${JSON.stringify(host)} else socket.AF_INET)`,
+    `s.bind((${JSON.stringify(host)}, 0)); s.listen(0)`,
+    'print(s.getsockname()[1], flush=True)',
+    'sys.stdin.read()',
+  ].join('\n')], { stdio: ['pipe', 'pipe', 'inherit'] });
+  t.after(() => { py.stdin.end(); py.kill(); });
+  const port = await new Promise((resolve, reject) => {
+    py.once('error', reject);
+    py.stdout.once('data', (d) => resolve(Number(String(d).trim())));
+  });
+  // Fill the queue (backlog 0 holds one connection), then keep that connection open.
+  const filler = await new Promise((resolve, reject) => {
+    const c = net.connect({ host, port }, () => resolve(c));
+    c.once('error', reject);
+  });
+  t.after(() => filler.destroy());
+  return { host, port };
+}
+
 /** Answers `status` after `delayMs`; `raw` (a string) is written instead of a proper response. */
 function httpBalancer(t, { host, status = 200, delayMs = 0, raw } = {}) {
   const requests = [];
@@ -122,4 +164,4 @@ function closedPort(host = '127.0.0.1') {
   });
 }
 
-module.exports = { tcpBalancer, silentBalancer, httpBalancer, httpsBalancer, wsBalancer, demoBalancer, selfSignedCert, closedPort };
+module.exports = { tcpBalancer, recordingTcpBalancer, fullBacklogListener, silentBalancer, httpBalancer, httpsBalancer, wsBalancer, demoBalancer, selfSignedCert, closedPort };

@@ -134,3 +134,13 @@ test('udp: runts and responses (QR=1) are dropped without an answer, and the nex
   await new Promise((r) => setTimeout(r, 200));
   assert.deepEqual(answers, [8]);
 });
+
+test('the UDP socket asks for a 1 MiB receive buffer (capped by net.core.rmem_max), so a pause does not drop a burst', async (t) => {
+  const server = new DnsServer(snapshotOf(), silent);
+  await server.listen([{ host: '127.0.0.1', port: 0 }]);
+  t.after(() => server.close());
+  const rmemMax = Number(require('node:fs').readFileSync('/proc/sys/net/core/rmem_max', 'utf8'));
+  const [bytes] = server.udpRecvBufferBytes();
+  // Linux reports twice what it granted (the other half is its bookkeeping).
+  assert.equal(bytes, 2 * Math.min(1 << 20, rmemMax), `${server.udpImplementation}: ${bytes}`);
+});

@@ -100,9 +100,8 @@ exec 9>"$RUNDIR/.lock"
 flock -n 9 || { echo "another benchmark is running on this checkout ($RUNDIR/.lock)" >&2; exit 1; }
 
 # udplat (latu): built from source for this machine; without a C compiler the mix is skipped.
-UDPLAT="$RUNDIR/udplat"
-if has latu $MIXES && ! { command -v cc >/dev/null && cc -O2 -o "$UDPLAT" "$HERE/lib/udplat.c" 2>"$RUNDIR/udplat.build.log"; }; then
-  echo "latu skipped: cannot build lib/udplat.c ($(tail -1 "$RUNDIR/udplat.build.log" 2>/dev/null || echo 'no cc'))" >&2
+if has latu $MIXES && ! UDPLAT="$(build_udplat)"; then
+  echo "latu skipped: cannot build lib/udplat.c ($(tail -1 "$RUNDIR/udplat.build.log"))" >&2
   MIXES="$(tr ' ' '\n' <<<"$MIXES" | grep -vx latu | tr '\n' ' ')"
 fi
 

@@ -7,7 +7,8 @@
 #   4. restart with the state dir kept: first answer again (the warm path)
 #   5. probing: SCALE_PROBE_MEMBERS (10,000) members under tcp checks (loopback addresses
 #      where nothing listens: every probe is a refused connect), p99 latency at
-#      SCALE_LAT_QPS (default $LAT_TARGET from run.sh, else 20,000 q/s) (bar: < 1 ms)
+#      SCALE_LAT_QPS (default $LAT_TARGET from run.sh, else 20,000 q/s) (bar: < 1 ms), by
+#      dnsperf -v and by lib/udplat.c (run.sh's latu client) where cc can build it
 # Checks are `none` in steps 1-4, so the numbers are the data structures, not the probes.
 # Stores: SCALE_STORE (steps 1-4, default file) and SCALE_PROBE_STORE (step 5, default redis:
 # probing 10,000 members means a stream of observation writes, and the file store rewrites
@@ -157,6 +158,13 @@ if [ "$PROBE_MEMBERS" -gt 0 ]; then
     say "probe_lat_lost=$(awk '/Queries lost/{print $3; exit}' "$R/lat.v")"
     say "probe_lat_p50_ms=$(sed -E 's/.*lat_p50_ms=([0-9.]+).*/\1/' <<<"$lat")"
     say "probe_lat_p99_ms=$(sed -E 's/.*lat_p99_ms=([0-9.]+).*/\1/' <<<"$lat")"
+    # The same rate measured by udplat (see run.sh, mix latu), where it can be built.
+    if U="$(build_udplat)"; then
+      taskset -c "$CLIENT_CPU" "$U" -s 127.0.0.1 -p "$PORT" -d "$D/ws.txt" -Q "$LAT_QPS" -l "$LAT_DURATION" > "$R/latu.txt" 2>&1
+      say "probe_latu_lost=$(awk '/Queries lost/{print $3; exit}' "$R/latu.txt")"
+      say "probe_latu_p50_ms=$(sed -nE 's/.*lat_p50_ms=([0-9.]+).*/\1/p' "$R/latu.txt")"
+      say "probe_latu_p99_ms=$(sed -nE 's/.*lat_p99_ms=([0-9.]+).*/\1/p' "$R/latu.txt")"
+    fi
     read -r rss hwm _ _ <<<"$(rss_kb "$pid")"
     say "probe_rss_mb=$(mb "$rss")"
     rm -f "$R/lat.v"

@@ -53,6 +53,10 @@ export class BatchUdpServer implements UdpListener {
     return this.socket?.stats();
   }
 
+  recvBufferBytes(): number {
+    return this.socket?.stats().recvBufferBytes ?? 0;
+  }
+
   close(): Promise<void> {
     const socket = this.socket;
     this.socket = undefined;

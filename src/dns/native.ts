@@ -3,6 +3,8 @@ import path from 'node:path';
 
 /** Counters the native socket keeps (native/udp_batch.c). */
 export interface UdpBatchStats {
+  /** SO_RCVBUF as the kernel reports it (twice what was granted; 0 when closed). */
+  recvBufferBytes: number;
   received: number;
   sent: number;
   batches: number;

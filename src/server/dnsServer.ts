@@ -60,6 +60,11 @@ export class DnsServer {
     }
   }
 
+  /** Each UDP socket's receive buffer (SO_RCVBUF as the kernel reports it). */
+  udpRecvBufferBytes(): number[] {
+    return this.udp.map((s) => s.recvBufferBytes());
+  }
+
   async close(graceMs = 3000): Promise<void> {
     await Promise.all([...this.udp.map((s) => s.close()), ...this.tcp.map((s) => s.close(graceMs))]);
     this.udp.length = 0;

@@ -14,6 +14,14 @@ NODE="${NODE:-node}"
 # V8 flags for tierdns serve, as `npm start` and the README recommend (a 2 MB young generation).
 TIERDNS_NODE_FLAGS="${TIERDNS_NODE_FLAGS---max-semi-space-size=2}"
 
+# build_udplat: compile lib/udplat.c (the latency client of the latu mix) to $RUNDIR/udplat
+# and print that path; fails (with the reason in $RUNDIR/udplat.build.log) without a C compiler.
+build_udplat() {
+  mkdir -p "$RUNDIR"
+  if ! command -v cc >/dev/null; then echo "no cc" > "$RUNDIR/udplat.build.log"; return 1; fi
+  cc -O2 -o "$RUNDIR/udplat" "$BENCH/lib/udplat.c" 2>"$RUNDIR/udplat.build.log" && echo "$RUNDIR/udplat"
+}
+
 # Fixed ports, away from the shared bench (53xx) and `npm start` (5300).
 port_of() {
   case "$1" in

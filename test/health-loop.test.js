@@ -140,6 +140,19 @@ test('writes: state changes at once; last-probe refreshes at most every refreshM
   assert.ok(store.heartbeats >= 29, `heartbeats: ${store.heartbeats}`);
 });
 
+test("writes: a store's observationRefreshMs (the file store: 60 s) sets the refresh interval", async (t) => {
+  const clock = new ManualClock(1_000_000);
+  const store = new MemoryStore({ nowMs: () => clock.now() });
+  store.observationRefreshMs = 60_000;
+  await setup(t, { ips: ['127.0.0.11', '127.0.0.12'], clock, store });
+  await run(clock, 130_000, 500);
+  for (const ip of ['127.0.0.11', '127.0.0.12']) {
+    const n = store.writes.filter((w) => w.ip === ip).length;
+    // The state change, then a refresh a minute at most: 1 + 130 / 60.
+    assert.ok(n >= 2 && n <= 3, `${ip}: ${n} writes in 130 s`);
+  }
+});
+
 test('check none: up here without probing, and no observation written (answers ignore verdicts of check none)', async (t) => {
   const { clock, store, loop, calls } = await setup(t, { config: { check: 'none' } });
   const writes = store.writes.length;

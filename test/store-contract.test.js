@@ -488,6 +488,20 @@ describe('file store: heartbeats in the PATH.live sidecar', () => {
     assert.equal((await other.readPool(names[0])).members[0].verdict, 'up');
   });
 
+  test('a routine heartbeat reads only the sidecar, never the document; a first or late beat reads both', async (t) => {
+    const loc = backend.location(t);
+    const { store } = openWithClock(loc);
+    await store.setPool(pool(P));
+    await store.heartbeat('ns1', 5000, T0);
+    // Garbage where the document was: only a beat that needs it can notice.
+    fs.writeFileSync(loc.file, '{ not json');
+    await store.heartbeat('ns1', 5000, T0 + 1000);
+    assert.equal(JSON.parse(fs.readFileSync(`${loc.file}.live`, 'utf8')).instances.ns1, T0 + 1000);
+    // A new instance (it may hold votes to recompute) and a stale one both need the document.
+    assert.equal(await code(store.heartbeat('ns2', 5000, T0 + 1000)), 'TIERDNS_E_STORE_DATA');
+    assert.equal(await code(store.heartbeat('ns1', 5000, T0 + 9000)), 'TIERDNS_E_STORE_DATA');
+  });
+
   test('publishing the zones an instance already published leaves the document untouched (a restart)', async (t) => {
     const loc = backend.location(t);
     const { store } = openWithClock(loc);

@@ -43,7 +43,7 @@ export interface HealthLoopOptions {
   maxInFlight?: number;
   /** Probe starts per turn of the event loop (default 8). */
   maxStartsPerTick?: number;
-  /** Shortest time between two last-probe refreshes of one member in the store (default 5000 ms). */
+  /** Shortest time between two last-probe refreshes of one member in the store (default: the store's observationRefreshMs, else 5000 ms). */
   refreshMs?: number;
   /** Refresh writes per second, all members together (default 200). */
   refreshPerSecond?: number;
@@ -100,7 +100,10 @@ export class HealthLoop {
       store: this.store, instance: opts.instance, log: this.log, clock: this.clock, everyMs: opts.heartbeatMs ?? 1000, ttlMs: opts.instanceTtlMs ?? 5000,
     });
     this.writer = new ObservationWriter(
-      { store: this.store, log: this.log, clock: this.clock, refreshMs: opts.refreshMs, refreshPerSecond: opts.refreshPerSecond },
+      {
+        store: this.store, log: this.log, clock: this.clock,
+        refreshMs: opts.refreshMs ?? this.store.observationRefreshMs, refreshPerSecond: opts.refreshPerSecond,
+      },
       (key) => this.observationOf(key),
     );
   }

@@ -119,6 +119,11 @@ export interface Store {
    * member is gone. Cheaper than recordObservation: no transaction, no verdict recompute.
    */
   refreshObservation?(pool: string, ip: string, obs: Observation): Promise<boolean>;
+  /**
+   * Shortest time between two last-probe refreshes of one member this store affords (ms);
+   * the health loop's default (5 s) when absent. State changes are written at once regardless.
+   */
+  readonly observationRefreshMs?: number;
   /** Refresh this instance's heartbeat and recompute verdicts affected by instances that went stale. */
   heartbeat(instance: string, ttlMs: number, nowMs: number): Promise<void>;
   /** Publish the zones this instance serves. */

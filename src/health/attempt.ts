@@ -1,6 +1,5 @@
 import net from 'node:net';
 import { performance } from 'node:perf_hooks';
-import tls from 'node:tls';
 import type { ProbeResult } from './probe';
 
 // The bookkeeping every probe kind shares: one deadline, one settlement, and every socket the
@@ -68,7 +67,7 @@ export class Attempt {
  */
 export function hangUp(socket: net.Socket): void {
   try {
-    if (!socket.destroyed && !socket.connecting && socket instanceof net.Socket && !(socket instanceof tls.TLSSocket)) {
+    if (!socket.destroyed && !socket.connecting && socket instanceof net.Socket && (socket as { encrypted?: boolean }).encrypted !== true) {
       socket.resetAndDestroy();
       return;
     }

@@ -1,7 +1,7 @@
 import net from 'node:net';
 import type { CheckKind } from '../store/types';
 import { Attempt, describeError, hangUp } from './attempt';
-import { httpProbe, wsProbe } from './httpProbe';
+import type * as HttpProbes from './httpProbe';
 import { nativeTcpProbe } from './nativeProbe';
 
 // One health check of one member (PRODUCT.md §5). A probe never rejects and never outlives
@@ -33,6 +33,13 @@ export interface ProbeResult {
 
 let nativeTcp: ReturnType<typeof nativeTcpProbe> | null = null;
 
+let httpProbesModule: typeof HttpProbes | undefined;
+/** Loaded on first use: node:http and node:tls add ~30 ms to a start that may never need them. */
+function httpProbes(): typeof HttpProbes {
+  httpProbesModule ??= require('./httpProbe') as typeof HttpProbes;
+  return httpProbesModule;
+}
+
 /** Which implementation runs `tcp` checks: the native addon's, or Node's net (addon missing, or TIERDNS_NATIVE=0). */
 export function tcpProbeImplementation(): 'native' | 'node' {
   return nativeTcpProbe() ? 'native' : 'node';
@@ -50,8 +57,8 @@ export function probe(target: ProbeTarget): Promise<ProbeResult> {
     const attempt = new Attempt(target.timeoutMs, resolve);
     try {
       if (target.kind === 'tcp') tcpProbe(target, attempt);
-      else if (target.kind === 'ws') wsProbe(target, attempt);
-      else httpProbe(target, attempt);
+      else if (target.kind === 'ws') httpProbes().wsProbe(target, attempt);
+      else httpProbes().httpProbe(target, attempt);
     } catch (err) {
       // Synchronous throws (a bad localAddress, say) are failures of this probe, not of the loop.
       attempt.fail(describeError(err));

@@ -90,6 +90,29 @@ for (const backend of [redisBackend(), fileBackend()]) {
   });
 }
 
+describe('StoreSync: periodic resync of a file store', () => {
+  test('is skipped while the watch has seen every change, and runs after an edit that left seq alone', async (t) => {
+    const backend = fileBackend();
+    const loc = backend.location(t);
+    const writer = loc.open();
+    await writer.setPool(pool(A));
+    const store = loc.open();
+    let fullReads = 0;
+    const snapshot = store.snapshot.bind(store);
+    store.snapshot = () => { fullReads++; return snapshot(); };
+    const { sync, events } = startSync(t, store, { resyncMs: 150 });
+    await sync.start();
+    assert.equal(fullReads, 1);
+    await writer.addMember(A, { ip: '10.0.0.1', weight: 1 });
+    await waitFor(() => events.length > 0, 2000, 'the change, by notification');
+    await sleep(800);
+    assert.equal(fullReads, 1, 'five resync periods without a full read');
+    await loc.silentAddMember(A, '10.0.0.9');
+    await waitFor(() => sync.current().pools.get(A).members.some((m) => m.ip === '10.0.0.9'), 3000, 'the silent edit, by a full read');
+    assert.ok(fullReads >= 2);
+  });
+});
+
 describe('StoreSync: store unreachable at start', () => {
   test('file store: serves the saved snapshot, then the store once it is readable again', async (t) => {
     const backend = fileBackend();

@@ -8,7 +8,7 @@ import { FileLock } from './fileLock';
 import {
   applyToDoc, bumpSeq, decodeDocPool, emptyDoc, own, parseDoc, poolNames, put, shallowCopy, voters, writeDocAtomic, type FileDoc,
 } from './fileDoc';
-import { watchFile } from './fileWatch';
+import { readHeadSeq, watchFile, type FileWatch } from './fileWatch';
 import { isPoolName } from './names';
 import {
   checkInstanceName, opAddMember, opRecompute, opRecordObservation, opRefreshObservation, opRemoveMember, opRemovePool, opSetAdmin, opUpdatePool,
@@ -99,7 +99,9 @@ export class FileStore implements Store {
   private readonly livePath: string;
   private liveCache: { key: string; beats: ReadonlyMap<string, number> } | undefined;
   private instanceTtlMs: number;
-  private readonly unwatchers = new Set<() => void>();
+  private readonly watches = new Set<FileWatch>();
+  /** Per watch: its silent edits already covered by a full read (see inSync). */
+  private readonly silentSeen = new WeakMap<FileWatch, number>();
 
   constructor(readonly path: string, private readonly opts: FileStoreOptions) {
     this.description = `file:${path}`;
@@ -435,12 +437,28 @@ export class FileStore implements Store {
 
   async watch(onChange: (change: StoreChange) => void): Promise<() => void> {
     mkdirSync(dirname(this.path), { recursive: true });
-    const stop = await watchFile(this.path, this.opts.pollMs, onChange, this.opts.log);
-    this.unwatchers.add(stop);
+    const w = await watchFile(this.path, this.opts.pollMs, onChange, this.opts.log);
+    this.watches.add(w);
     return () => {
-      stop();
-      this.unwatchers.delete(stop);
+      w.stop();
+      this.watches.delete(w);
     };
+  }
+
+  /**
+   * Nothing missed: a watch of this store has reported every change up to the file's current
+   * seq (read from its head, 64 KiB at most), and the file did not change without a new seq
+   * (an edit by hand) since the last full read. StoreSync then skips its periodic full read,
+   * which parses the whole document: ~170 ms of event loop at 1,000 pools, every 30 s.
+   */
+  async inSync(): Promise<boolean> {
+    const seq = await readHeadSeq(this.path);
+    for (const w of this.watches) {
+      if (seq !== null && w.seenSeq() === seq && w.silentEdits() === (this.silentSeen.get(w) ?? 0)) return true;
+    }
+    // The full read that follows covers the silent edits seen so far.
+    for (const w of this.watches) this.silentSeen.set(w, w.silentEdits());
+    return false;
   }
 
   onStatus(listener: (status: StoreStatus, detail?: string) => void): void {
@@ -449,8 +467,8 @@ export class FileStore implements Store {
   }
 
   async close(): Promise<void> {
-    for (const stop of this.unwatchers) stop();
-    this.unwatchers.clear();
+    for (const w of this.watches) w.stop();
+    this.watches.clear();
     await this.flushing;
     clearTimeout(this.cacheTimer);
     this.cacheTimer = undefined;

@@ -41,14 +41,33 @@ async function readHeadOf(path: string): Promise<ReturnType<typeof readHead> | n
   }
 }
 
-/** Start watching; resolves once the starting point is known. The returned function stops. */
+/** The seq in the file's head now (0 when absent), or null when it cannot be read. */
+export async function readHeadSeq(path: string): Promise<number | null> {
+  try {
+    const head = await readHeadOf(path);
+    return head === null ? 0 : head?.seq ?? null;
+  } catch {
+    return null;
+  }
+}
+
+export interface FileWatch {
+  stop(): void;
+  /** The last seq this watch reported changes up to. */
+  seenSeq(): number;
+  /** How often the file changed without a new seq (an edit by hand, say): nothing was reported for those. */
+  silentEdits(): number;
+}
+
+/** Start watching; resolves once the starting point is known. */
 export async function watchFile(
   path: string, pollMs: number, onChange: (change: StoreChange) => void, log: Logger,
-): Promise<() => void> {
+): Promise<FileWatch> {
   const name = basename(path);
   let lastKey = statKey(path);
   const first = await readHeadOf(path);
   let lastSeq = first ? first.seq : 0;
+  let silent = 0;
   let timer: NodeJS.Timeout | undefined;
   let checking = false;
   let again = false;
@@ -82,7 +101,10 @@ export async function watchFile(
         emit({ kind: 'all' });
         return;
       }
-      if (head.seq === lastSeq) return;
+      if (head.seq === lastSeq) {
+        silent++;
+        return;
+      }
       const from = lastSeq;
       lastSeq = head.seq;
       const covering = head.recent.filter((r) => r.seq > from && r.seq <= head.seq);
@@ -123,10 +145,11 @@ export async function watchFile(
   const poll = setInterval(schedule, pollMs);
   poll.unref();
 
-  return () => {
+  const stop = (): void => {
     stopped = true;
     watcher?.close();
     clearInterval(poll);
     if (timer) clearTimeout(timer);
   };
+  return { stop, seenSeq: () => lastSeq, silentEdits: () => silent };
 }

@@ -124,6 +124,12 @@ export interface Store {
    * the health loop's default (5 s) when absent. State changes are written at once regardless.
    */
   readonly observationRefreshMs?: number;
+  /**
+   * Optional: true when this store's watches have reported every change there is, so a
+   * periodic full read would find nothing new (the file store compares seq numbers). Stores
+   * without it are read in full at every periodic resync.
+   */
+  inSync?(): Promise<boolean>;
   /** Refresh this instance's heartbeat and recompute verdicts affected by instances that went stale. */
   heartbeat(instance: string, ttlMs: number, nowMs: number): Promise<void>;
   /** Publish the zones this instance serves. */

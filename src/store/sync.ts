@@ -110,6 +110,7 @@ export class StoreSync extends EventEmitter<StoreSyncEvents> {
         // Cannot tell: read everything.
       }
     }
+    this.log.debug({ store: this.store.description }, 'store: periodic full read');
     this.request({ kind: 'all' });
   }
 

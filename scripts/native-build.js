@@ -15,7 +15,7 @@ const addon = path.join(root, 'build', 'Release', 'udp_batch.node');
 
 function fallback(why) {
   fs.rmSync(addon, { force: true });
-  console.log(`tierdns: native UDP addon not built (${why}); the pure-Node UDP path will be used`);
+  console.log(`tierdns: native addon not built (${why}); Node's dgram and net will be used for UDP and tcp checks`);
   process.exit(0);
 }
 
@@ -28,4 +28,4 @@ const [cmd, args] = gyp ? [process.execPath, [gyp, 'rebuild']] : ['node-gyp', ['
 const r = spawnSync(cmd, args, { cwd: root, stdio: 'inherit' });
 if (r.error) fallback(`cannot run node-gyp: ${r.error.message}`);
 if (r.status !== 0 || !fs.existsSync(addon)) fallback('node-gyp rebuild failed, see above');
-console.log('tierdns: native UDP addon built (build/Release/udp_batch.node)');
+console.log('tierdns: native addon built (build/Release/udp_batch.node: UDP batching, tcp prober)');

@@ -8,9 +8,8 @@ export type QueryProblem = 'drop' | 'formerr' | 'notimp' | 'badvers' | undefined
  * Reused across queries on the hot path: parseQuery overwrites every field.
  */
 export class Query {
-  /** The message is buf[0, len): buf may be a longer, reused receive slot. */
+  /** The message starts at buf[0]; buf may be a longer, reused receive slot (parseQuery's len). */
   buf: Buffer = Buffer.alloc(0);
-  len = 0;
   id = 0;
   opcode = 0;
   /** Byte 2 of the header as received (QR, opcode, AA, TC, RD). */
@@ -64,7 +63,6 @@ function skipName(buf: Buffer, off: number, len: number): number {
  */
 export function parseQuery(buf: Buffer, q: Query, len = buf.length): Query {
   q.buf = buf;
-  q.len = len;
   q.problem = undefined;
   q.hasOpt = false;
   q.optUdpSize = 0;

@@ -3,7 +3,14 @@
 // per-label regular expression it replaced, on chosen edge cases and on random strings.
 const test = require('node:test');
 const assert = require('node:assert/strict');
-const { isPoolName, isPoolNameByRegex, normalizePoolName } = require('../dist/store/names');
+const { isPoolName, normalizePoolName } = require('../dist/store/names');
+
+// The rule as the regular expression per label that isPoolName replaced: the reference.
+const LABEL = /^[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?$/;
+function isPoolNameByRegex(name) {
+  if (name.length === 0 || name.length > 253) return false;
+  return name.split('.').every((label) => LABEL.test(label));
+}
 
 test('isPoolName: edge cases', () => {
   const yes = ['a', 'ws.lb.example.com', '_srv._tcp.example.com', 'a-b.c', '0.1', 'x'.repeat(63), `${'a'.repeat(63)}.${'b'.repeat(63)}.${'c'.repeat(63)}.${'d'.repeat(61)}`];

@@ -11,9 +11,10 @@ const WILDCARD = '\x01*';
 
 /**
  * The handler contract: (query, snapshot, size limit) → response bytes, or null to drop.
- * Pure apart from pool rotation; sockets and error handling live in the servers.
+ * Pure apart from pool rotation; sockets and error handling live in the servers. `poolTried`:
+ * the caller already found no template answer for this A/AAAA query (respondInto).
  */
-export function respond(q: Query, snap: Snapshot, maxSize: number, w: ResponseWriter): Buffer | null {
+export function respond(q: Query, snap: Snapshot, maxSize: number, w: ResponseWriter, poolTried = false): Buffer | null {
   switch (q.problem) {
     case 'drop':
       return null;
@@ -29,7 +30,7 @@ export function respond(q: Query, snap: Snapshot, maxSize: number, w: ResponseWr
   if (q.qclass !== CLASS_IN) return refuse(q, maxSize, w);
   const qtype = q.qtype;
   if (qtype === TYPE.A || qtype === TYPE.AAAA) {
-    const fast = poolFastPath(q, snap, maxSize);
+    const fast = poolTried ? undefined : poolFastPath(q, snap, maxSize);
     if (fast) return fast;
   } else if (qtype === TYPE.AXFR || qtype === TYPE.IXFR) {
     // No zone transfers: the zone's truth is the zone file plus the store.
@@ -57,7 +58,8 @@ function refuse(q: Query, maxSize: number, w: ResponseWriter): Buffer {
  * written in place, allocating nothing; anything else goes through respond() and is copied.
  */
 export function respondInto(q: Query, snap: Snapshot, maxSize: number, w: ResponseWriter, out: Buffer, at: number): number {
-  if (q.problem === undefined && q.qclass === CLASS_IN && (q.qtype === TYPE.A || q.qtype === TYPE.AAAA)) {
+  const poolTried = q.problem === undefined && q.qclass === CLASS_IN && (q.qtype === TYPE.A || q.qtype === TYPE.AAAA);
+  if (poolTried) {
     const fam = poolFamily(q, snap, maxSize);
     if (fam) {
       const size = poolAnswerSize(q, fam);
@@ -66,7 +68,8 @@ export function respondInto(q: Query, snap: Snapshot, maxSize: number, w: Respon
       return size;
     }
   }
-  const answer = respond(q, snap, maxSize, w);
+  // Not a pool answer by the template: respond() need not look the pool up again.
+  const answer = respond(q, snap, maxSize, w, poolTried);
   if (!answer) return 0;
   if (answer.length > out.length - at) return -1;
   answer.copy(out, at);

@@ -175,7 +175,7 @@ export function bumpSeq(doc: FileDoc, pools: Iterable<string>): void {
   doc.recent = [...doc.recent, { seq: doc.seq, pools: listBytes(names) > RECENT_ENTRY_BYTES ? ['*'] : names }].slice(-RECENT);
 }
 
-/** Size of a name list as serializeDoc writes it (quotes, comma, newline, indentation). */
+/** Size of a name list as serializeDocChunks writes it (quotes, comma, newline, indentation). */
 function listBytes(names: string[]): number {
   let n = 0;
   for (const name of names) n += name.length + 8;
@@ -219,10 +219,6 @@ export function serializeDocChunks(doc: FileDoc): Buffer[] {
   }
   chunks.push(Buffer.from(`${first ? '}' : '\n }'},\n "instances": ${JSON.stringify(instances)},\n "zones": ${JSON.stringify(zones)}\n}\n`));
   return chunks;
-}
-
-export function serializeDoc(doc: FileDoc): string {
-  return Buffer.concat(serializeDocChunks(doc)).toString('utf8');
 }
 
 /** A document whose top-level maps may be edited without touching `doc` (pools are replaced, not edited: applyToDoc). */

@@ -32,10 +32,19 @@ ${Array.from({ length: 12 }, (_, i) => `fat NS ns${i}-${'n'.repeat(50)}.fat`).jo
 ns0-${'n'.repeat(50)}.fat A 127.0.0.4
 `;
 
+// A zone whose SOA names are long and outside it: its negative answers cannot use pointers.
+const L60 = (c) => c.repeat(60);
+const FAR_ZONE = `
+$ORIGIN far.test.
+$TTL 60
+@ SOA ${L60('m')}.${L60('n')}.${L60('o')}.example.org. ${L60('h')}.${L60('i')}.${L60('j')}.example.org. 1 2 3 4 30
+@ NS ns.example.org.
+`;
+
 let srv;
 test.before(async () => {
   srv = await startDns(null, {
-    zones: { 'example.com': ZONE, 'example.net': NET_ZONE, 'conf.test': CONF_ZONE },
+    zones: { 'example.com': ZONE, 'example.net': NET_ZONE, 'conf.test': CONF_ZONE, 'far.test': FAR_ZONE },
     pools: [poolView('ws.example.com', [['127.0.1.1'], ['127.0.1.2'], ['::1']]), poolView('p.d2.conf.test', [['127.0.1.9']])],
   });
 });
@@ -150,6 +159,43 @@ test('NXDOMAIN carries the SOA with TTL min(SOA TTL, MINIMUM)', async () => {
   assert.equal(r.authorities[0].ttl, 300);
   const net = await ask(srv.port, 'nope.example.net', 'A');
   assert.equal(net.authorities[0].ttl, 30);
+});
+
+test('negative answers: the SOA points into the question (case kept); names outside the zone are whole; too big is TC', async () => {
+  // NXDOMAIN and NODATA copy the SOA from a per-zone template: owner, MNAME and RNAME end in
+  // a pointer to the zone's name inside the question, wherever that is.
+  for (const [name, type, rcode] of [['NoPe.Example.COM', 'A', 3], ['x.y.nope.example.com', 'AAAA', 3], ['mail.example.com', 'AAAA', 0], ['ws.example.com', 'MX', 0]]) {
+    for (const edns of [undefined, { udp: 1232, do: true }]) {
+      const r = await ask(srv.port, name, type, { edns });
+      assert.equal(r.rcode, rcode, name);
+      assert.equal(r.aa, 1);
+      assert.equal(r.authorities.length, 1);
+      const soa = r.authorities[0];
+      // The pointers carry the question's case, as they did from the general writer.
+      assert.deepEqual([soa.name.toLowerCase(), soa.ttl, soa.primary.toLowerCase(), soa.admin.toLowerCase(), soa.serial, soa.minimum],
+        ['example.com', 300, 'ns1.example.com', 'hostmaster.example.com', 2026112501, 300], name);
+      const qnameEnd = 12 + name.length + 2;
+      const apexAt = 12 + name.length - 'example.com'.length;
+      assert.equal(r.raw.readUInt16BE(qnameEnd + 4), 0xc000 | apexAt, `${name}: owner is a pointer to the zone's name`);
+      // ns1 + pointer, hostmaster + pointer, 5 numbers: 2 + 10 + (4 + 2) + (11 + 2) + 20 bytes.
+      assert.equal(r.raw.length, qnameEnd + 4 + 51 + (edns ? 11 : 0), name);
+      assert.equal(r.raw.toString('latin1', 12, qnameEnd).includes(name.split('.')[0]), true, 'question case kept');
+    }
+  }
+  // SOA names outside the zone are written whole, whatever the question.
+  const net = await ask(srv.port, 'NoPe.example.net', 'A');
+  assert.deepEqual([net.rcode, net.authorities[0].primary, net.authorities[0].admin, net.authorities[0].ttl], [3, 'ns1.example.com', 'h.example.com', 30]);
+  // 12 + question (193 + 4) + SOA (2 + 10 + 2 x 193 + 20) is over 512: TC without EDNS, and
+  // the same answer over EDNS and over TCP.
+  const longName = `${L60('a')}.${L60('b')}.${L60('c')}.far.test`;
+  const small = await ask(srv.port, longName, 'A');
+  assert.deepEqual([small.rcode, small.tc, small.authorities.length], [3, 1, 0]);
+  for (const opts of [{ edns: { udp: 1232 } }, { tcp: true }]) {
+    const big = opts.tcp ? decode(await tcpExchange(srv.port, [buildQuery(longName, 'A')]).then((a) => a[0])) : await ask(srv.port, longName, 'A', opts);
+    assert.deepEqual([big.rcode, big.tc, big.authorities.length], [3, 0, 1], JSON.stringify(opts));
+    assert.equal(big.authorities[0].primary, `${L60('m')}.${L60('n')}.${L60('o')}.example.org`);
+    assert.equal(big.authorities[0].admin, `${L60('h')}.${L60('i')}.${L60('j')}.example.org`);
+  }
 });
 
 test('NODATA carries the SOA; empty non-terminals are NODATA, not NXDOMAIN', async () => {

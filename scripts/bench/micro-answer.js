@@ -20,9 +20,10 @@ const N = Number(process.argv[2] ?? 500000);
 const zoneText = fs.readFileSync(path.join(__dirname, '..', '..', 'zones', 'lb.example.com.zone'), 'utf8');
 const snap = new Snapshot();
 snap.setZones([parseZone(zoneText, { file: 'lb.example.com.zone', origin: 'lb.example.com' }).zone]);
+const poolConfig = { ttlSeconds: 20, check: 'tcp', port: 80, path: '/', expectMin: 200, expectMax: 399, intervalMs: 2000, fastIntervalMs: 500, timeoutMs: 1000, rise: 2, fall: 3, maxAnswers: 0, whenAllDown: 'all' };
 const member = (ip) => ({ ip, weight: 1, admin: 'enabled', addedAtMs: 0, verdict: 'up', verdictSinceMs: 0, observations: [] });
 snap.setPool('ws.lb.example.com', {
-  config: { name: 'ws.lb.example.com', ttlSeconds: 20, check: 'tcp', port: 80, path: '/', expectMin: 200, expectMax: 399, intervalMs: 2000, fastIntervalMs: 500, timeoutMs: 1000, rise: 2, fall: 3, maxAnswers: 0, whenAllDown: 'all' },
+  config: { ...poolConfig, name: 'ws.lb.example.com' },
   members: ['127.0.1.1', '127.0.1.2', '127.0.1.3', '127.0.1.4'].map(member),
 });
 const handler = new QueryHandler(() => snap, pino({ level: 'silent' }));
@@ -82,4 +83,29 @@ bench('pool A via dns2 codec (parse + toBuffer)', () => {
   r.questions = q.questions;
   for (const a of ['127.0.1.1', '127.0.1.2', '127.0.1.3', '127.0.1.4']) r.answers.push({ name: q.questions[0].name, type: 1, class: 1, ttl: 20, address: a });
   return r.toBuffer();
+});
+
+// The bench's `mixed` queries (lib/gen.js: 1,000 pools, 10% NXDOMAIN, 30% EDNS, half of those
+// with a cookie) replayed through the native path's entry point, one query per call.
+const os = require('node:os');
+const genDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tierdns-micro-'));
+require('node:child_process').execFileSync(process.execPath, [path.join(__dirname, 'lib', 'gen.js'), genDir], { stdio: 'ignore' });
+for (const p of JSON.parse(fs.readFileSync(path.join(genDir, 'pools.json'), 'utf8'))) {
+  snap.setPool(p.name, { config: { ...poolConfig, name: p.name }, members: p.members.map(member) });
+}
+const mixedBin = fs.readFileSync(path.join(genDir, 'queries', 'mixed.bin'));
+fs.rmSync(genDir, { recursive: true, force: true });
+const mixedSlots = [];
+for (let off = 0; off < mixedBin.length;) {
+  const len = mixedBin.readUInt16BE(off);
+  const s = Buffer.alloc(512);
+  mixedBin.copy(s, 0, off + 2, off + 2 + len);
+  mixedSlots.push([s, len]);
+  off += 2 + len;
+}
+let mi = 0;
+bench('mixed (bench mix), in place', () => {
+  const [s, len] = mixedSlots[mi];
+  mi = mi + 1 === mixedSlots.length ? 0 : mi + 1;
+  return handler.handleInto(s, len, outBuf, 0);
 });

@@ -68,12 +68,20 @@ export function respondInto(q: Query, snap: Snapshot, maxSize: number, w: Respon
       return size;
     }
   }
-  // Not a pool answer by the template: respond() need not look the pool up again.
-  const answer = respond(q, snap, maxSize, w, poolTried);
+  // Not a pool answer by the template: respond() need not look the pool up again. The answer
+  // is a view of the writer's scratch buffer, copied below before anything else is written.
+  let answer: Buffer | null;
+  w.borrow = true;
+  try {
+    answer = respond(q, snap, maxSize, w, poolTried);
+  } finally {
+    w.borrow = false;
+  }
   if (!answer) return 0;
-  if (answer.length > out.length - at) return -1;
-  answer.copy(out, at);
-  return answer.length;
+  const n = answer.length;
+  if (n > out.length - at) return -1;
+  for (let i = 0; i < n; i++) out[at + i] = answer[i] as number;
+  return n;
 }
 
 /** The pool records that answer q by the template path, if it applies (see poolFastPath). */
@@ -156,7 +164,7 @@ function lookup(q: Query, snap: Snapshot, first: ZoneIndex, w: ResponseWriter): 
       if (!node && !pool && !snap.pools.hasDescendant(key)) {
         node = wildcardFor(zone, snap, key);
         if (!node) {
-          w.add(1, zone.negativeSoa);
+          w.addNegativeSoa(zone.negativeSoa);
           return { rcode: RCODE.NXDOMAIN, aa: true };
         }
       }
@@ -212,7 +220,7 @@ function answerNode(zone: ZoneIndex, snap: Snapshot, node: ZoneNode | undefined,
 }
 
 function nodata(zone: ZoneIndex, w: ResponseWriter): Outcome {
-  w.add(1, zone.negativeSoa);
+  w.addNegativeSoa(zone.negativeSoa);
   return { rcode: RCODE.NOERROR, aa: true };
 }
 

@@ -27,7 +27,16 @@ export class ResponseWriter {
   private readonly names = new Map<string, number>();
   private readonly counts = [0, 0, 0];
   private withOpt = false;
+  /** The echoed question's key until its suffixes are registered for compression. */
+  private questionKey: string | undefined;
+  /** Where the sections start: right after the question. */
+  private bodyStart = 12;
   truncated = false;
+  /**
+   * Set by a caller that copies the answer out before the next response (respondInto): finish()
+   * then returns a view of the scratch buffer instead of a copy.
+   */
+  borrow = false;
 
   /** Start a response to `q` that may use at most `maxSize` bytes. */
   begin(q: Query, maxSize: number, echoQuestion: boolean, withOpt: boolean): this {
@@ -36,14 +45,21 @@ export class ResponseWriter {
     this.truncated = false;
     this.withOpt = withOpt;
     this.limit = maxSize - (withOpt ? OPT_SIZE : 0);
-    q.buf.copy(this.buf, 0, 0, 4);
+    const src = q.buf;
+    const b = this.buf;
+    // Byte loops: Buffer#copy of a sub-range costs more than these few bytes (Node 20).
+    for (let i = 0; i < 4; i++) b[i] = src[i] as number;
     this.off = 12;
+    this.questionKey = undefined;
     if (echoQuestion) {
-      q.buf.copy(this.buf, 12, 12, q.questionEnd);
-      this.off = q.questionEnd;
-      this.remember(q.qkey, 12);
+      const end = q.questionEnd;
+      for (let i = 12; i < end; i++) b[i] = src[i] as number;
+      this.off = end;
+      // Its suffixes become compression targets when a name is first written (ensureNames).
+      this.questionKey = q.qkey;
     }
-    this.buf.writeUInt16BE(echoQuestion ? 1 : 0, 4);
+    this.bodyStart = this.off;
+    b.writeUInt16BE(echoQuestion ? 1 : 0, 4);
     return this;
   }
 
@@ -52,6 +68,7 @@ export class ResponseWriter {
     // Once something was left out the client asks again over TCP: adding records after the
     // gap would only send data that depends on what is missing (glue without its NS).
     if (this.truncated) return false;
+    if (this.questionKey !== undefined) this.ensureNames();
     const start = this.off;
     const added: string[] = [];
     const names = RDATA_NAMES.get(rrset.type);
@@ -64,6 +81,34 @@ export class ResponseWriter {
       }
     }
     this.counts[section] += rrset.rdata.length;
+    return true;
+  }
+
+  /**
+   * The SOA of a negative answer (RFC 2308 §3) in the authority section. First in the message,
+   * as it is for NXDOMAIN and NODATA, it is copied from a template made once per zone, with
+   * pointers to the zone's name inside the question; otherwise it is an add().
+   */
+  addNegativeSoa(rrset: RRset): boolean {
+    const key = this.questionKey;
+    const apexAt = key === undefined || this.off !== this.bodyStart || rrset.key.length === 0 ? -1 : labelOffsetOf(key, rrset.key);
+    const t = apexAt < 0 ? null : soaTemplate(rrset);
+    if (!t || this.off + 2 + t.body.length > this.limit) return this.add(1, rrset);
+    // The question's name starts at 12, and the zone's name inside it at 12 + apexAt.
+    const pointer = 0xc000 | (12 + apexAt);
+    const b = this.buf;
+    let off = this.off;
+    b[off] = pointer >> 8;
+    b[off + 1] = pointer & 0xff;
+    off += 2;
+    const body = t.body;
+    for (let i = 0; i < body.length; i++) b[off + i] = body[i] as number;
+    for (const at of t.pointers) {
+      b[off + at] = pointer >> 8;
+      b[off + at + 1] = pointer & 0xff;
+    }
+    this.off = off + body.length;
+    this.counts[1]++;
     return true;
   }
 
@@ -97,7 +142,13 @@ export class ResponseWriter {
       arcount++;
     }
     b.writeUInt16BE(arcount, 10);
-    return Buffer.from(b.subarray(0, this.off));
+    return this.borrow ? b.subarray(0, this.off) : Buffer.from(b.subarray(0, this.off));
+  }
+
+  /** Register the echoed question's suffixes as compression targets, once per response. */
+  private ensureNames(): void {
+    this.remember(this.questionKey as string, 12);
+    this.questionKey = undefined;
   }
 
   private remember(key: string, offset: number): void {
@@ -195,6 +246,63 @@ export class ResponseWriter {
 const RDATA_NAMES = new Map<number, [number, number]>([
   [TYPE.NS, [0, 1]], [TYPE.CNAME, [0, 1]], [TYPE.PTR, [0, 1]], [TYPE.MX, [2, 1]], [TYPE.SOA, [0, 2]],
 ]);
+
+/** A negative SOA's record after its owner name: type to RDATA, and where apex pointers go. */
+interface SoaTemplate {
+  body: Buffer;
+  pointers: number[];
+}
+
+const soaTemplates = new WeakMap<RRset, SoaTemplate | null>();
+
+/**
+ * RRset → template, once per zone load. MNAME and RNAME under the zone's name are written as
+ * their own labels and a pointer to the zone's name (patched per query); names outside it are
+ * written whole. null when the RRset is not one plain SOA.
+ */
+function soaTemplate(rrset: RRset): SoaTemplate | null {
+  let t = soaTemplates.get(rrset);
+  if (t !== undefined) return t;
+  t = null;
+  const rdata = rrset.rdata[0];
+  const names = rrset.rdata.length === 1 && rdata ? rdataNames(rdata, 0, 2) : null;
+  if (rrset.type === TYPE.SOA && rdata && names) {
+    const parts: Buffer[] = [];
+    const pointers: number[] = [];
+    let length = 10;
+    for (const name of names) {
+      const apexAt = labelOffsetOf(name.key, rrset.key);
+      if (apexAt < 0) {
+        parts.push(rdata.subarray(name.pos, name.end + 1));
+        length += name.end + 1 - name.pos;
+      } else {
+        parts.push(rdata.subarray(name.pos, name.pos + apexAt));
+        length += apexAt;
+        pointers.push(length);
+        parts.push(Buffer.alloc(2));
+        length += 2;
+      }
+    }
+    const last = names[names.length - 1] as { end: number };
+    parts.push(rdata.subarray(last.end + 1));
+    const head = Buffer.alloc(10);
+    head.writeUInt16BE(TYPE.SOA, 0);
+    head.writeUInt16BE(CLASS_IN, 2);
+    head.writeUInt32BE(rrset.ttl, 4);
+    const body = Buffer.concat([head, ...parts]);
+    body.writeUInt16BE(body.length - 10, 8);
+    t = { body, pointers };
+  }
+  soaTemplates.set(rrset, t);
+  return t;
+}
+
+/** Offset of the label boundary in `key` where `suffix` starts, or -1. */
+function labelOffsetOf(key: string, suffix: string): number {
+  let i = 0;
+  while (key.length - i > suffix.length) i += key.charCodeAt(i) + 1;
+  return key.length - i === suffix.length && key.endsWith(suffix) ? i : -1;
+}
 
 /** Where the names of an RDATA are, with their lookup keys: zone data is static, so once per RDATA. */
 const rdataNameCache = new WeakMap<Buffer, Array<{ pos: number; end: number; key: string }> | null>();

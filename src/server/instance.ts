@@ -5,6 +5,7 @@ import { openStore } from '../store/open';
 import { StoreSync } from '../store/sync';
 import type { Store } from '../store/types';
 import { errorMessage } from '../util/errors';
+import { nextTurn } from '../util/turn';
 import type { ListenAddress } from '../util/listen';
 import { loadZoneDir } from '../zone/load';
 import { formatProblem, type ZoneData } from '../zone/types';
@@ -72,7 +73,7 @@ export class Instance {
     // After listening: tracking 40,000 members takes a while and probing starts later anyway.
     // Pools changed meanwhile reached the loop through 'pool'; updatePool is idempotent.
     if (this.health) {
-      await new Promise((resolve) => setImmediate(resolve));
+      await nextTurn();
       for (const [name, view] of sync.current().pools) this.health.updatePool(name, view);
     }
     if (this.opts.metrics) {

@@ -1,9 +1,10 @@
-import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { mkdir, open, rename, unlink } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { errorMessage } from '../util/errors';
+import { nextTurn } from '../util/turn';
 import { buildRecord, type ReportProblem, type Stored } from './decode';
+import { writeFileAtomic } from './fileDoc';
 import { isPoolName } from './names';
 import { toPoolView } from './record';
 import { parseZoneList } from './storeUtil';
@@ -17,15 +18,30 @@ export const SNAPSHOT_FILE = 'snapshot.json';
 const FORMAT = 'tierdns-snapshot';
 const VERSION = 1;
 
-export function serializeSnapshot(snap: StoreSnapshot, savedAtMs: number): string {
-  return JSON.stringify({
-    format: FORMAT,
-    version: VERSION,
-    savedAtMs,
-    pools: [...snap.pools.values()],
-    zones: snap.zones,
-    instances: Object.fromEntries(snap.instances),
-  });
+/** Each pool's JSON, UTF-8 encoded, by view: views are replaced on change, never edited. */
+const poolJson = new WeakMap<PoolView, Buffer>();
+/** Pools serialized per turn of the event loop while saving. */
+const SAVE_SLICE = 200;
+
+/**
+ * The snapshot as JSON (the saved format), in chunks for writev. Pools seen at an earlier save are not encoded
+ * again, and the event loop answers queries every SAVE_SLICE pools: at 2,500 pools one
+ * JSON.stringify of everything blocked it ~80 ms at each save, ~150 ms at 10,000.
+ */
+export async function serializeSnapshotChunks(snap: StoreSnapshot, savedAtMs: number): Promise<Buffer[]> {
+  const chunks: Buffer[] = [Buffer.from(`{"format":${JSON.stringify(FORMAT)},"version":${VERSION},"savedAtMs":${JSON.stringify(savedAtMs)},"pools":[`)];
+  const comma = Buffer.from(',');
+  let n = 0;
+  // A copy of the list: the live map may change while this yields.
+  for (const view of [...snap.pools.values()]) {
+    if (++n % SAVE_SLICE === 0) await nextTurn();
+    let json = poolJson.get(view);
+    if (!json) poolJson.set(view, (json = Buffer.from(JSON.stringify(view))));
+    if (n > 1) chunks.push(comma);
+    chunks.push(json);
+  }
+  chunks.push(Buffer.from(`],"zones":${JSON.stringify(snap.zones)},"instances":${JSON.stringify(Object.fromEntries(snap.instances))}}`));
+  return chunks;
 }
 
 /** Validate a saved snapshot; bad pools are reported and left out. */
@@ -82,17 +98,5 @@ export function loadSnapshot(stateDir: string, report: ReportProblem): { snapsho
 /** Write temp + fsync + rename, so a crash leaves the old snapshot or the new one, never half. */
 export async function saveSnapshot(stateDir: string, snap: StoreSnapshot, savedAtMs: number): Promise<void> {
   await mkdir(stateDir, { recursive: true });
-  const path = join(stateDir, SNAPSHOT_FILE);
-  const tmp = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
-  const fh = await open(tmp, 'wx', 0o644);
-  try {
-    await fh.writeFile(serializeSnapshot(snap, savedAtMs));
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-  await rename(tmp, path).catch(async (err: unknown) => {
-    await unlink(tmp).catch(() => undefined);
-    throw err;
-  });
+  await writeFileAtomic(join(stateDir, SNAPSHOT_FILE), await serializeSnapshotChunks(snap, savedAtMs));
 }

@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
 import { errorMessage } from '../util/errors';
+import { nextTurn } from '../util/turn';
 import { loadSnapshot, saveSnapshot } from './snapshotFile';
 import type { PoolView, Store, StoreChange, StoreSnapshot, StoreStatus } from './types';
 
@@ -215,7 +216,7 @@ export class StoreSync extends EventEmitter<StoreSyncEvents> {
     let n = 0;
     for (const name of new Set([...this.snap.pools.keys(), ...fresh.pools.keys()])) {
       if (emitEvents && ++n % REPLACE_SLICE === 0) {
-        await new Promise((resolve) => setImmediate(resolve));
+        await nextTurn();
         if (this.stopped) return;
       }
       const view = fresh.pools.get(name);

@@ -26,4 +26,17 @@ test('pool members by verdict: check-none members count as up (as answers treat 
   assert.equal(value('pool="b.lb.example.com",state="down"'), 1);
   assert.equal(value('pool="b.lb.example.com",state="unknown"'), 1);
   assert.match(text, /^tierdns_store_up 1$/m);
+  // Rows sit under their metric's TYPE line, ahead of the next metric.
+  const at = (re) => text.search(re);
+  assert.ok(at(/^# TYPE tierdns_pool_members gauge$/m) < at(/^tierdns_pool_members\{pool="a/m));
+  assert.ok(at(/^tierdns_pool_members\{pool="b.*state="drained"\} 0$/m) < at(/^# HELP tierdns_live_instances/m));
+
+  // Rows are kept per pool view: the same views render the same, a replaced view as it is now.
+  const render = () => renderMetrics({ queries: new QueryStats(), store: () => ({ status: 'ready', snapshot: { pools, zones: [], instances: new Map() } }) });
+  assert.equal(render(), text);
+  pools.set('b.lb.example.com', { config: defaultPoolConfig('b.lb.example.com'), members: [member('10.0.0.3', 'up'), member('10.0.0.4', 'up')] });
+  const after = render();
+  assert.match(after, /^tierdns_pool_members\{pool="b.lb.example.com",state="up"\} 2$/m);
+  assert.match(after, /^tierdns_pool_members\{pool="b.lb.example.com",state="down"\} 0$/m);
+  assert.match(after, /^tierdns_pool_members\{pool="a.lb.example.com",state="drained"\} 1$/m);
 });

@@ -4,7 +4,7 @@ import { typeName } from '../dns/constants';
 import type { QueryStats } from '../dns/handler';
 import type { ProbeStats } from '../health/loop';
 import { servedVerdict } from '../store/record';
-import type { StoreSnapshot, StoreStatus } from '../store/types';
+import type { PoolView, StoreSnapshot, StoreStatus } from '../store/types';
 import { TierdnsError } from '../util/errors';
 import type { ListenAddress } from '../util/listen';
 
@@ -43,13 +43,8 @@ export function renderMetrics(src: MetricsSources): string {
 
   const { status, snapshot } = src.store();
   metric('tierdns_store_up', 'gauge', 'Whether the store is reachable (1) or not (0).', [['', status === 'ready' ? 1 : 0]]);
-  const verdicts: [string, number][] = [];
-  for (const [name, pool] of snapshot.pools) {
-    const counts = { up: 0, down: 0, unknown: 0, drained: 0 };
-    for (const m of pool.members) counts[m.admin === 'drained' ? 'drained' : servedVerdict(m, pool.config.check).verdict]++;
-    for (const [state, n] of Object.entries(counts)) verdicts.push([`{pool="${name}",state="${state}"}`, n]);
-  }
-  metric('tierdns_pool_members', 'gauge', 'Pool members by verdict (drained counted apart).', verdicts);
+  metric('tierdns_pool_members', 'gauge', 'Pool members by verdict (drained counted apart).', []);
+  for (const [name, pool] of snapshot.pools) out.push(poolMemberRows(name, pool));
   metric('tierdns_live_instances', 'gauge', 'Instances with a fresh heartbeat in the store.', [['', snapshot.instances.size]]);
   if (src.probes) {
     const p = src.probes();
@@ -57,6 +52,22 @@ export function renderMetrics(src: MetricsSources): string {
     metric('tierdns_probe_latency_seconds_sum', 'counter', 'Total time spent in probes.', [['', p.latencySumMs / 1000]]);
   }
   return out.join('\n') + '\n';
+}
+
+/**
+ * A pool's tierdns_pool_members lines, kept per view: views are replaced on change, never
+ * edited, so a scrape of 10,000 pools joins cached text (it built 40,000 rows in 20-60 ms).
+ */
+const poolRows = new WeakMap<PoolView, { name: string; rows: string }>();
+
+function poolMemberRows(name: string, pool: PoolView): string {
+  const hit = poolRows.get(pool);
+  if (hit && hit.name === name) return hit.rows;
+  const counts = { up: 0, down: 0, unknown: 0, drained: 0 };
+  for (const m of pool.members) counts[m.admin === 'drained' ? 'drained' : servedVerdict(m, pool.config.check).verdict]++;
+  const rows = Object.entries(counts).map(([state, n]) => `tierdns_pool_members{pool="${name}",state="${state}"} ${n}`).join('\n');
+  poolRows.set(pool, { name, rows });
+  return rows;
 }
 
 /** A tiny HTTP server for /metrics; any other path is 404. */

@@ -276,3 +276,20 @@ test('pool setting changes apply at once: a shorter interval, a new port, check 
   assert.equal(calls.length, n, 'check none is never probed');
   assert.equal(loop.localState(POOL, '127.0.0.11'), 'up');
 });
+
+test('the system clock continues a burst of due probes on the next turn, not after the next I/O', async () => {
+  // The scheduler starts at most maxPerTick probes per turn and continues with a 0 ms timer.
+  // That continuation must not wait for other work to wake the loop: an unref'd setImmediate
+  // let poll block until the next timer or socket event, and probes started late.
+  const { systemClock } = require('../dist/health/clock');
+  const { Scheduler } = require('../dist/health/scheduler');
+  const clock = systemClock();
+  const ran = [];
+  const scheduler = new Scheduler({ clock, run: (key) => ran.push(key), canRun: () => true, maxPerTick: 1 });
+  const now = clock.now();
+  for (let i = 0; i < 20; i++) scheduler.schedule(`m${i}`, now);
+  // The only other event: a timer far away. All 20 must have run before it fires.
+  const seenAtTimer = await new Promise((resolve) => setTimeout(() => resolve(ran.length), 2000));
+  scheduler.stop();
+  assert.equal(seenAtTimer, 20);
+});

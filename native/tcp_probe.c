@@ -1,14 +1,23 @@
 // TCP connect health checks for tierdns (docs/native.md): a `tcp` probe is a non-blocking
-// connect() watched by libuv, settled by SO_ERROR or a libuv timer, and closed with a reset
-// (SO_LINGER 0) as HAProxy closes its checks. Node's net.connect costs ~70 µs of the event
-// loop per probe (a Socket, a TCPWrap, a connect request, events, a close callback); at
-// 10,000 members every 2 s that was 40% of a core on the thread that answers DNS. Here a
-// probe is a socket, a poll handle, a timer and one JS call with the outcome.
+// connect() watched by the prober's own epoll set, settled by SO_ERROR or its deadline, and
+// closed with a reset (SO_LINGER 0) as HAProxy closes its checks. Node's net.connect costs
+// ~70 µs of the event loop per probe (a Socket, a TCPWrap, a connect request, events, a close
+// callback); at 10,000 members every 2 s that was 40% of a core on the thread that answers
+// DNS. A libuv poll handle and timer per probe still cost 4-5 epoll_ctl calls and an ioctl
+// per probe (uv_poll_init tests the fd with an ADD and a DEL, the loop adds it, closing
+// removes it), which on this project's VM cost as much as the connect itself. Here:
+//   - one epoll set per prober, watched by one uv_poll on its fd: a probe is socket(),
+//     connect(), one EPOLL_CTL_ADD, then getsockopt(SO_ERROR) and close() (which removes it);
+//   - one uv_timer for every deadline: probes are kept in deadline order (appended, as
+//     probes of one timeout arrive in order), the timer armed for the first;
+//   - the results of one wakeup go to JS in one callback scope (promise jobs run once after
+//     the batch, not after each result).
 //
 //   const p = new TcpProber(onResult)        onResult(id, err, latencyUs): err 0 = connected,
 //                                            an errno (ECONNREFUSED…), or -1 = timed out
 //   p.connect(id, ip, port, localIp, timeoutMs) -> 0 when started (onResult follows), or the
 //                                            errno of a connect that failed at once (no call)
+//   p.inFlight()                             probes started and not yet settled
 //
 // ip and localIp ('' = the kernel's choice) are IP literals. A probe in flight keeps the event
 // loop alive until it settles, like a socket. At environment teardown open probes are closed
@@ -23,35 +32,52 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include "tcp_probe.h"
 
 #define TIMED_OUT (-1)
+#define BATCH 256
 
 typedef struct prober_s prober_t;
 
 typedef struct probe_s {
-  uv_poll_t poll;
-  uv_timer_t timer;
-  prober_t *owner;
-  struct probe_s *prev, *next;  // the owner's list of open probes
+  struct probe_s *prev, *next;  // the owner's open probes, in deadline order
   uint64_t started_ns;
+  uint64_t deadline_ms;  // in uv_now() time
   uint32_t id;
   int fd;
-  int closing;  // handles still to close before the fd and the struct go
-  int connected;
 } probe_t;
+
+// The libuv handles live apart from the prober: they are freed by their close callbacks,
+// which may run after the prober itself is gone (GC or environment teardown).
+typedef struct {
+  uv_poll_t poll;   // readable when the epoll set has events
+  uv_timer_t timer; // the earliest deadline
+  int closing;
+} handles_t;
+
+typedef struct {
+  uint32_t id;
+  int err;
+  double latency_us;
+} result_t;
 
 struct prober_s {
   napi_env env;
   napi_ref self;  // strong while any probe is open: keeps `this` and the callback alive
   napi_ref on_result;
   napi_async_context actx;
-  probe_t *open;
+  uv_loop_t *loop;
+  handles_t *h;
+  int epfd;
+  probe_t *head, *tail;
   uint32_t count;
   int teardown;
+  result_t results[BATCH];
+  int nresults;
 };
 
 static napi_value throw_msg(napi_env env, const char *msg) {
@@ -69,74 +95,115 @@ static int parse_ip(const char *ip, int port, struct sockaddr_storage *sa, sockl
   return uv_ip4_addr(ip, port, (struct sockaddr_in *)sa);
 }
 
-static void on_handle_closed(uv_handle_t *h) {
-  probe_t *p = h->data;
-  if (--p->closing > 0) return;
-  if (p->connected) {
+static void unlink_probe(prober_t *o, probe_t *p) {
+  if (p->prev) p->prev->next = p->next;
+  else o->head = p->next;
+  if (p->next) p->next->prev = p->prev;
+  else o->tail = p->prev;
+  if (--o->count == 0) {
+    // Nothing in flight: the handles stop holding the loop open, and GC may collect the
+    // prober once JS drops it.
+    uv_unref((uv_handle_t *)&o->h->poll);
+    uv_unref((uv_handle_t *)&o->h->timer);
+    if (o->self && !o->teardown) napi_reference_unref(o->env, o->self, NULL);
+  }
+}
+
+static void close_probe(probe_t *p, int connected) {
+  if (connected) {
     // Reset rather than FIN: the closing side would hold a TIME_WAIT entry for a minute.
     struct linger lg = {1, 0};
     setsockopt(p->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
   }
-  close(p->fd);
+  close(p->fd);  // also leaves the epoll set
   free(p);
 }
 
-// Unlink and close; the struct is freed once both handles are closed.
-static void release(probe_t *p) {
-  prober_t *o = p->owner;
-  if (p->prev) p->prev->next = p->next;
-  else o->open = p->next;
-  if (p->next) p->next->prev = p->prev;
-  o->count--;
-  p->closing = 2;
-  uv_close((uv_handle_t *)&p->poll, on_handle_closed);
-  uv_close((uv_handle_t *)&p->timer, on_handle_closed);
-  if (o->count == 0 && o->self && !o->teardown) {
-    // Nothing in flight: let GC collect the prober once JS drops it.
-    napi_reference_unref(o->env, o->self, NULL);
-  }
+static void flush_results(prober_t *o);
+
+static void settle(prober_t *o, probe_t *p, int err) {
+  unlink_probe(o, p);
+  if (o->nresults == BATCH) flush_results(o);
+  result_t *r = &o->results[o->nresults++];
+  r->id = p->id;
+  r->err = err;
+  r->latency_us = (double)(uv_hrtime() - p->started_ns) / 1e3;
+  close_probe(p, err == 0);
 }
 
-static void settle(probe_t *p, int err) {
-  prober_t *o = p->owner;
-  uint32_t id = p->id;
-  double latency_us = (double)(uv_hrtime() - p->started_ns) / 1e3;
-  p->connected = err == 0;
-  uv_poll_stop(&p->poll);
-  uv_timer_stop(&p->timer);
-  release(p);
-  if (o->teardown) return;
+// One callback scope for the batch: process.nextTick and promise jobs run once, after it.
+static void flush_results(prober_t *o) {
+  int n = o->nresults;
+  o->nresults = 0;
+  if (n == 0 || o->teardown) return;
   napi_env env = o->env;
-  napi_handle_scope scope;
-  if (napi_open_handle_scope(env, &scope) != napi_ok) return;
-  napi_value fn, recv, argv[3], ignored;
+  napi_handle_scope hscope;
+  if (napi_open_handle_scope(env, &hscope) != napi_ok) return;
+  // Held across the calls: a callback that drops the last probe must not let GC take `o`.
+  napi_reference_ref(env, o->self, NULL);
+  napi_value fn, recv;
+  napi_callback_scope cscope;
   if (napi_get_reference_value(env, o->on_result, &fn) == napi_ok && napi_get_reference_value(env, o->self, &recv) == napi_ok &&
-      napi_create_uint32(env, id, &argv[0]) == napi_ok && napi_create_int32(env, err, &argv[1]) == napi_ok &&
-      napi_create_double(env, latency_us, &argv[2]) == napi_ok) {
-    // make_callback: process.nextTick and promise jobs run afterwards, as after any I/O.
-    if (napi_make_callback(env, o->actx, recv, fn, 3, argv, &ignored) != napi_ok) {
-      bool pending = false;
-      napi_value exc;
-      if (napi_is_exception_pending(env, &pending) == napi_ok && pending && napi_get_and_clear_last_exception(env, &exc) == napi_ok) {
-        napi_fatal_exception(env, exc);
+      napi_open_callback_scope(env, recv, o->actx, &cscope) == napi_ok) {
+    for (int i = 0; i < n; i++) {
+      napi_value argv[3], ignored;
+      if (napi_create_uint32(env, o->results[i].id, &argv[0]) != napi_ok || napi_create_int32(env, o->results[i].err, &argv[1]) != napi_ok ||
+          napi_create_double(env, o->results[i].latency_us, &argv[2]) != napi_ok) {
+        continue;
+      }
+      if (napi_call_function(env, recv, fn, 3, argv, &ignored) != napi_ok) {
+        bool pending = false;
+        napi_value exc;
+        if (napi_is_exception_pending(env, &pending) == napi_ok && pending && napi_get_and_clear_last_exception(env, &exc) == napi_ok) {
+          napi_fatal_exception(env, exc);
+        }
       }
     }
+    napi_close_callback_scope(env, cscope);
   }
-  napi_close_handle_scope(env, scope);
+  napi_reference_unref(env, o->self, NULL);
+  napi_close_handle_scope(env, hscope);
 }
 
-static void on_writable(uv_poll_t *h, int status, int events) {
+static void on_timer(uv_timer_t *t);
+
+static void rearm(prober_t *o) {
+  if (!o->head) {
+    uv_timer_stop(&o->h->timer);
+    return;
+  }
+  uint64_t now = uv_now(o->loop);
+  uint64_t due = o->head->deadline_ms;
+  uv_timer_start(&o->h->timer, on_timer, due > now ? due - now : 0, 0);
+}
+
+static void on_timer(uv_timer_t *t) {
+  prober_t *o = t->data;
+  uint64_t now = uv_now(o->loop);
+  while (o->head && o->head->deadline_ms <= now) settle(o, o->head, TIMED_OUT);
+  rearm(o);
+  flush_results(o);
+}
+
+static void on_events(uv_poll_t *h, int status, int events) {
+  (void)status;
   (void)events;
-  probe_t *p = h->data;
-  int err = 0;
-  socklen_t len = sizeof err;
-  if (getsockopt(p->fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0) err = errno;
-  if (err == 0 && status < 0) err = -status;
-  settle(p, err);
-}
-
-static void on_timeout(uv_timer_t *t) {
-  settle(t->data, TIMED_OUT);
+  prober_t *o = h->data;
+  struct epoll_event ev[BATCH];
+  for (;;) {
+    int n = epoll_wait(o->epfd, ev, BATCH, 0);
+    for (int i = 0; i < n; i++) {
+      probe_t *p = ev[i].data.ptr;
+      int err = 0;
+      socklen_t len = sizeof err;
+      if (getsockopt(p->fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0) err = errno;
+      if (err == 0 && (ev[i].events & (EPOLLERR | EPOLLHUP))) err = ECONNRESET;
+      settle(o, p, err);
+    }
+    if (n < BATCH) break;
+  }
+  // The timer may point at a probe that just settled: it then finds nothing due and re-arms.
+  flush_results(o);
 }
 
 // connect(id, ip, port, localIp, timeoutMs) -> 0 or errno
@@ -171,33 +238,42 @@ static napi_value probe_connect(napi_env env, napi_callback_info info) {
     if (fd < 0) err = errno;
   }
   if (!err && local_len > 0 && bind(fd, (struct sockaddr *)&la, la_len) != 0) err = errno;
+  // Refused on loopback often ends here: connect() fails at once.
   if (!err && connect(fd, (struct sockaddr *)&sa, sa_len) != 0 && errno != EINPROGRESS) err = errno;
   probe_t *p = NULL;
-  uv_loop_t *loop = NULL;
   if (!err) {
     p = calloc(1, sizeof *p);
     if (!p) err = ENOMEM;
   }
-  if (!err && (napi_get_uv_event_loop(env, &loop) != napi_ok || uv_poll_init_socket(loop, &p->poll, fd) != 0)) err = EIO;
+  if (!err) {
+    struct epoll_event ev = {.events = EPOLLOUT, .data = {.ptr = p}};
+    if (epoll_ctl(o->epfd, EPOLL_CTL_ADD, fd, &ev) != 0) err = errno;
+  }
   if (err) {
-    // Refused on loopback usually lands here: connect() fails at once.
     if (fd >= 0) close(fd);
     free(p);
     napi_create_int32(env, err, &result);
     return result;
   }
-  uv_timer_init(loop, &p->timer);
-  p->poll.data = p->timer.data = p;
-  p->owner = o;
   p->fd = fd;
   p->id = id;
   p->started_ns = uv_hrtime();
-  p->next = o->open;
-  if (o->open) o->open->prev = p;
-  o->open = p;
-  if (o->count++ == 0) napi_reference_ref(env, o->self, NULL);
-  uv_poll_start(&p->poll, UV_WRITABLE, on_writable);
-  uv_timer_start(&p->timer, on_timeout, timeout_ms, 0);
+  p->deadline_ms = uv_now(o->loop) + timeout_ms;
+  // Deadline order: from the tail, since probes with one timeout arrive in order.
+  probe_t *after = o->tail;
+  while (after && after->deadline_ms > p->deadline_ms) after = after->prev;
+  p->prev = after;
+  p->next = after ? after->next : o->head;
+  if (p->next) p->next->prev = p;
+  else o->tail = p;
+  if (after) after->next = p;
+  else o->head = p;
+  if (o->count++ == 0) {
+    uv_ref((uv_handle_t *)&o->h->poll);
+    uv_ref((uv_handle_t *)&o->h->timer);
+    napi_reference_ref(env, o->self, NULL);
+  }
+  if (o->head == p) rearm(o);
   napi_create_int32(env, 0, &result);
   return result;
 }
@@ -213,29 +289,49 @@ static napi_value probe_in_flight(napi_env env, napi_callback_info info) {
   return result;
 }
 
-static void on_teardown(void *arg);
+static void on_handle_closed(uv_handle_t *handle) {
+  handles_t *h = handle->data;
+  if (--h->closing == 0) free(h);
+}
+
+// Close every open probe without calling JS, then the handles and the epoll set.
+static void shut(prober_t *o) {
+  while (o->head) {
+    probe_t *p = o->head;
+    o->head = p->next;
+    close_probe(p, 0);
+  }
+  o->tail = NULL;
+  o->count = 0;
+  o->nresults = 0;
+  if (o->h) {
+    o->h->poll.data = o->h->timer.data = o->h;
+    o->h->closing = 2;
+    uv_close((uv_handle_t *)&o->h->poll, on_handle_closed);
+    uv_close((uv_handle_t *)&o->h->timer, on_handle_closed);
+    o->h = NULL;
+  }
+  if (o->epfd >= 0) close(o->epfd);
+  o->epfd = -1;
+}
+
+static void on_teardown(void *arg) {
+  prober_t *o = arg;
+  o->teardown = 1;
+  shut(o);
+}
 
 static void prober_finalize(napi_env env, void *data, void *hint) {
   (void)hint;
   prober_t *o = data;
   napi_remove_env_cleanup_hook(env, on_teardown, o);
   // `self` is strong while probes are open, so this runs with none open (or at teardown,
-  // after on_teardown closed them; their structs no longer point here once closed).
+  // after on_teardown closed them).
+  shut(o);
   if (o->actx) napi_async_destroy(env, o->actx);
   if (o->on_result) napi_delete_reference(env, o->on_result);
   if (o->self) napi_delete_reference(env, o->self);
-  if (o->count == 0) free(o);
-}
-
-static void on_teardown(void *arg) {
-  prober_t *o = arg;
-  o->teardown = 1;
-  while (o->open) {
-    probe_t *p = o->open;
-    uv_poll_stop(&p->poll);
-    uv_timer_stop(&p->timer);
-    release(p);
-  }
+  free(o);
 }
 
 // new TcpProber(onResult)
@@ -248,8 +344,26 @@ static napi_value prober_construct(napi_env env, napi_callback_info info) {
     return throw_msg(env, "TcpProber(onResult): a function expected");
   }
   prober_t *o = calloc(1, sizeof *o);
-  if (!o) return throw_msg(env, "TcpProber: out of memory");
+  handles_t *h = calloc(1, sizeof *h);
+  if (!o || !h) {
+    free(o);
+    free(h);
+    return throw_msg(env, "TcpProber: out of memory");
+  }
   o->env = env;
+  o->epfd = epoll_create1(EPOLL_CLOEXEC);
+  if (o->epfd < 0 || napi_get_uv_event_loop(env, &o->loop) != napi_ok || uv_poll_init(o->loop, &h->poll, o->epfd) != 0) {
+    if (o->epfd >= 0) close(o->epfd);
+    free(o);
+    free(h);
+    return throw_msg(env, "TcpProber: cannot create its epoll set");
+  }
+  uv_timer_init(o->loop, &h->timer);
+  h->poll.data = h->timer.data = o;
+  o->h = h;
+  uv_poll_start(&h->poll, UV_READABLE, on_events);
+  uv_unref((uv_handle_t *)&h->poll);
+  uv_unref((uv_handle_t *)&h->timer);
   if (napi_create_reference(env, argv[0], 1, &o->on_result) != napi_ok ||
       napi_create_string_utf8(env, "tierdns.TcpProbe", NAPI_AUTO_LENGTH, &name) != napi_ok ||
       napi_async_init(env, self, name, &o->actx) != napi_ok ||

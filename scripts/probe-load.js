@@ -7,7 +7,12 @@
 //
 //   npm run build && node scripts/probe-load.js [--members 10000] [--interval 2000] [--kind tcp|ws|http]
 //       [--seconds 30] [--balancers yes|no|stopped] [--balancer-nice 10] [--starts-per-tick 64]
-//       [--store redis://127.0.0.1:PORT/0?prefix=load:]
+//       [--store redis://127.0.0.1:PORT/0?prefix=load:] [--warmup MS] [--alloc top-N]
+//
+// --warmup: how long the loop runs before sampling (default 1.5 intervals; the first state
+// changes of 10,000 members take ~10 s to record in a store, so use ~25000 to see the steady
+// state). --alloc N: also sample allocations (V8's sampling heap profiler, collected objects
+// included) and print the N call sites allocating most, in MB/s.
 //
 // --balancers no: nothing listens, every probe is refused; stopped: every probe times out.
 //
@@ -98,6 +103,34 @@ function histogramMs(h) {
   return { p50: ms(h.percentile(50)), p99: ms(h.percentile(99)), max: ms(h.max), mean: ms(h.mean) };
 }
 
+/** V8's sampling heap profiler over the inspector, objects the GC already freed included. */
+async function startAllocSampling() {
+  const inspector = require('node:inspector');
+  const session = new inspector.Session();
+  session.connect();
+  const post = (method, params) => new Promise((resolve, reject) => session.post(method, params, (e, r) => (e ? reject(e) : resolve(r))));
+  await post('HeapProfiler.enable');
+  await post('HeapProfiler.startSampling', { samplingInterval: 16384, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true });
+  return {
+    async stop(top, seconds) {
+      const { profile } = await post('HeapProfiler.stopSampling');
+      session.disconnect();
+      const bySite = new Map();
+      const walk = (node, stack) => {
+        const f = node.callFrame;
+        const here = `${f.functionName || '(anonymous)'} ${f.url.split('/').slice(-2).join('/')}:${f.lineNumber + 1}`;
+        const site = [here, ...stack].slice(0, 2).join(' < ');
+        bySite.set(site, (bySite.get(site) ?? 0) + node.selfSize);
+        for (const c of node.children) walk(c, [here, ...stack]);
+      };
+      walk(profile.head, []);
+      const mbs = (b) => Math.round((b / 1e6 / seconds) * 100) / 100;
+      const total = [...bySite.values()].reduce((a, b) => a + b, 0);
+      return { totalMBps: mbs(total), top: Object.fromEntries([...bySite].sort((a, b) => b[1] - a[1]).slice(0, top).map(([k, v]) => [k, mbs(v)])) };
+    },
+  };
+}
+
 async function main() {
   let stopChild = () => {};
   if (BALANCERS) {
@@ -144,7 +177,7 @@ async function main() {
   loop.start();
   const sampler = setInterval(() => { maxInFlight = Math.max(maxInFlight, loop.inFlight); }, 5);
   // Warm-up: the first interval spreads the first probes.
-  await new Promise((r) => setTimeout(r, INTERVAL_MS * 1.5));
+  await new Promise((r) => setTimeout(r, Number(args.warmup ?? INTERVAL_MS * 1.5)));
   h.reset();
   probes = 0;
   failures = 0;
@@ -152,7 +185,9 @@ async function main() {
   const cpu0 = process.cpuUsage();
   const t0 = Date.now();
   h.enable();
+  const alloc = args.alloc ? await startAllocSampling() : undefined;
   await new Promise((r) => setTimeout(r, SECONDS * 1000));
+  const allocation = alloc ? await alloc.stop(Number(args.alloc), SECONDS) : undefined;
   h.disable();
   const elapsedS = (Date.now() - t0) / 1000;
   const cpu = process.cpuUsage(cpu0);
@@ -169,6 +204,7 @@ async function main() {
     eventLoopDelayMs: histogramMs(h), idleEventLoopDelayMs: idle,
     rssMB: Math.round(process.memoryUsage().rss / 1e6),
     ...(writes !== undefined ? { storeWrites: writes } : { store: store.description }),
+    ...(allocation ? { allocation } : {}),
   };
   console.log(JSON.stringify(report, null, 2));
 }

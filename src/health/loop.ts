@@ -76,7 +76,10 @@ export class HealthLoop {
   private readonly unprobed = new Set<string>();
   private readonly scheduler: Scheduler;
   private readonly writer: ObservationWriter;
-  private readonly probes = new Set<Promise<void>>();
+  /** Probes started and not yet settled. */
+  private running = 0;
+  /** Resolved when `running` drops to 0 (stop() waits on it). */
+  private idle: { promise: Promise<void>; resolve: () => void } | undefined;
   private readonly heartbeat: Heartbeat;
   private readonly counters: ProbeStats = { ok: 0, failed: 0, latencySumMs: 0 };
   private started = false;
@@ -93,7 +96,7 @@ export class HealthLoop {
     this.scheduler = new Scheduler({
       clock: this.clock,
       run: (key) => this.runProbe(key),
-      canRun: () => this.probes.size < this.maxInFlight,
+      canRun: () => this.running < this.maxInFlight,
       maxPerTick: opts.maxStartsPerTick,
     });
     this.heartbeat = new Heartbeat({
@@ -110,7 +113,7 @@ export class HealthLoop {
 
   /** Probes in flight now (at most one per member). */
   get inFlight(): number {
-    return this.probes.size;
+    return this.running;
   }
 
   /** This instance's local state of a member (for tests and `status`-like tools). */
@@ -166,7 +169,12 @@ export class HealthLoop {
     this.stopped = true;
     this.scheduler.stop();
     this.heartbeat.stop();
-    await Promise.allSettled([...this.probes]);
+    if (this.running > 0) {
+      let resolve: () => void = () => undefined;
+      const promise = new Promise<void>((r) => { resolve = r; });
+      this.idle = { promise, resolve };
+      await promise;
+    }
     await this.writer.stop();
   }
 
@@ -231,16 +239,33 @@ export class HealthLoop {
     t.inFlight = true;
     const startedMs = this.clock.now();
     const generation = t.generation;
-    const run = this.probe(t.target)
-      .catch((err: unknown): ProbeResult => ({ ok: false, latencyMs: 0, error: describeError(err) }))
-      .then((result) => this.onResult(t, generation, startedMs, result))
-      .catch((err: unknown) => this.log.error({ pool: t.pool, member: t.ip }, `health: internal error: ${errorMessage(err)}`))
-      .finally(() => {
-        t.inFlight = false;
-        this.probes.delete(run);
-        this.scheduler.kick();
-      });
-    this.probes.add(run);
+    this.running++;
+    // One then() per probe: 5,000 probes a second through a catch/then/catch/finally chain
+    // allocated ~1.4 KB each, a third of everything the prober allocated.
+    let promise: Promise<ProbeResult>;
+    try {
+      promise = this.probe(t.target);
+    } catch (err) {
+      promise = Promise.reject(err);
+    }
+    promise.then(
+      (result) => this.settled(t, generation, startedMs, result),
+      (err: unknown) => this.settled(t, generation, startedMs, { ok: false, latencyMs: 0, error: describeError(err) }),
+    );
+  }
+
+  private settled(t: Tracked, generation: number, startedMs: number, result: ProbeResult): void {
+    try {
+      this.onResult(t, generation, startedMs, result);
+    } catch (err) {
+      this.log.error({ pool: t.pool, member: t.ip }, `health: internal error: ${errorMessage(err)}`);
+    }
+    t.inFlight = false;
+    if (--this.running === 0 && this.idle) {
+      this.idle.resolve();
+      this.idle = undefined;
+    }
+    this.scheduler.kick();
   }
 
   private onResult(t: Tracked, generation: number, startedMs: number, result: ProbeResult): void {

@@ -27,13 +27,24 @@ function outcome(t: ProbeTarget, err: number, latencyMs: number): ProbeResult {
   const ms = Math.round(latencyMs * 100) / 100;
   if (err === 0) return { ok: true, latencyMs: ms };
   if (err === -1) return { ok: false, latencyMs: Math.min(ms, t.timeoutMs), error: `timeout after ${t.timeoutMs}ms` };
+  return { ok: false, latencyMs: ms, error: errorText(t, err) };
+}
+
+/** The last error text per target: a member refusing every 2 s gets one string, not one per probe. */
+const lastError = new WeakMap<ProbeTarget, { err: number; text: string }>();
+
+function errorText(t: ProbeTarget, err: number): string {
+  const hit = lastError.get(t);
+  if (hit && hit.err === err) return hit.text;
   let code: string;
   try {
     code = getSystemErrorName(-err);
   } catch {
     code = `errno ${err}`;
   }
-  return { ok: false, latencyMs: ms, error: `connect ${code} ${t.ip}:${t.port}` };
+  const text = `connect ${code} ${t.ip}:${t.port}`;
+  lastError.set(t, { err, text });
+  return text;
 }
 
 /** The native tcp probe, or undefined where the addon is not available (or TIERDNS_NATIVE=0). */

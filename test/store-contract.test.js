@@ -616,3 +616,37 @@ describe('file store: heartbeats in the PATH.live sidecar', () => {
   });
 });
 
+
+describe('file store: a full read decodes members on first use', () => {
+  const backend = fileBackend();
+  before(() => backend.before());
+  after(() => backend.after());
+
+  test('members read later are what a whole decode gives; bad entries are reported then; the view serializes whole', async (t) => {
+    const loc = backend.location(t);
+    const { store } = openWithClock(loc);
+    await store.setPool(pool(P));
+    await store.setPool(pool('b.lb.example.com', { check: 'none' }));
+    await store.addMember(P, { ip: '10.0.0.2', weight: 2 });
+    await store.addMember(P, { ip: '10.0.0.1', weight: 1 });
+    await store.addMember('b.lb.example.com', { ip: '2001:db8::1', weight: 1 });
+    await store.recordObservation(P, '10.0.0.1', obs('ns1', 'up', T0));
+    await loc.corruptMember(P, '10.0.0.9', '{"ip":"10.0.0.9","weight":"heavy"}');
+    const { log, entries } = captureLog();
+    const reader = loc.open({ log, nowMs: () => T0 });
+    const snap = await reader.snapshot();
+    const problems = () => entries.filter((e) => /10\.0\.0\.9/.test(e.msg ?? ''));
+    assert.equal(problems().length, 0, 'members are not decoded by the read itself');
+    const view = snap.pools.get(P);
+    const members = view.members;
+    assert.equal(problems().length, 1, 'the bad member is reported when the pool is first used');
+    assert.deepEqual(members.map((m) => m.ip), ['10.0.0.1', '10.0.0.2']);
+    assert.equal(members.find((m) => m.ip === '10.0.0.1').observations[0].state, 'up');
+    // The same as reading the one pool, which decodes at once (the bad member is left out).
+    assert.deepEqual(view.members, (await reader.readPool(P)).members);
+    // After first use, a plain property; JSON (the state-dir save) carries the members.
+    assert.equal(typeof Object.getOwnPropertyDescriptor(view, 'members').get, 'undefined');
+    const other = snap.pools.get('b.lb.example.com');
+    assert.deepEqual(JSON.parse(JSON.stringify(other)).members.map((m) => m.ip), ['2001:db8::1']);
+  });
+});

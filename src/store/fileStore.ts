@@ -9,13 +9,14 @@ import { FileLock } from './fileLock';
 import {
   applyToDoc, bumpSeq, decodeDocPool, emptyDoc, own, parseDoc, poolNames, put, shallowCopy, voters, writeDocAtomic, type FileDoc,
 } from './fileDoc';
+import { buildRecord } from './decode';
 import { readHeadSeq, watchFile, type FileWatch } from './fileWatch';
 import { isPoolName } from './names';
 import {
   checkInstanceName, opAddMember, opRecompute, opRecordObservation, opRefreshObservation, opRemoveMember, opRemovePool, opSetAdmin, opUpdatePool,
   type OpResult,
 } from './ops';
-import { emptyMutation, isEmptyMutation, toPoolView, type PoolRecord } from './record';
+import { emptyMutation, isEmptyMutation, newRecord, toPoolView, type PoolRecord } from './record';
 import { checkZones, parseZoneList } from './storeUtil';
 import type {
   AdminState, Member, Observation, PoolConfig, PoolView, Store, StoreChange, StoreSnapshot, StoreStatus, Verdict,
@@ -334,8 +335,8 @@ export class FileStore implements Store {
         this.report(`pool entry with invalid name '${name}'; skipped`);
         continue;
       }
-      const { record } = decodeDocPool(doc, name, this.report);
-      if (record) pools.set(name, toPoolView(record));
+      const view = lazyPoolView(doc, name, this.report);
+      if (view) pools.set(name, view);
     }
     return { pools, zones: this.zonesOf(doc), instances: liveSince(this.beatsOf(doc), this.opts.nowMs() - this.instanceTtlMs) };
   }
@@ -480,4 +481,36 @@ export class FileStore implements Store {
     this.cacheTimer = undefined;
     this.cache = undefined;
   }
+}
+
+/**
+ * A pool of a full read whose config is decoded now and whose members on first use. At
+ * 10,000 pools decoding every member up front took ~200 ms before a serving instance could
+ * answer; answers need a pool's members only when it is asked for (PoolAnswers builds its
+ * records then), and the health loop and the state-dir save read the rest right after. The
+ * document read is never edited in place, so decoding later gives what decoding now would.
+ */
+function lazyPoolView(doc: FileDoc, name: string, report: (problem: string) => void): PoolView | undefined {
+  const raw = own(doc.pools, name);
+  if (raw === undefined) return undefined;
+  // The config alone, with the checks of a full decode: a pool without a usable one is skipped.
+  const head = buildRecord(name, { config: { value: own(raw, 'config') }, members: [], verdicts: [], observations: [] }, report);
+  if (!head) {
+    // Reported by buildRecord, or not an object at all: decodeDocPool says which.
+    if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) decodeDocPool(doc, name, report);
+    return undefined;
+  }
+  const config = head.config;
+  const view = { config } as PoolView;
+  Object.defineProperty(view, 'members', {
+    enumerable: true,
+    configurable: true,
+    get(): PoolView['members'] {
+      const members = toPoolView(decodeDocPool(doc, name, report).record ?? newRecord(config)).members;
+      // From now on a plain property: the getter, and with it the document, are let go.
+      Object.defineProperty(view, 'members', { value: members, enumerable: true, configurable: true, writable: true });
+      return members;
+    },
+  });
+  return view;
 }

@@ -48,6 +48,7 @@ typedef struct probe_s {
   uint64_t started_ns;
   uint64_t deadline_ms;  // in uv_now() time
   uint32_t id;
+  uint32_t gen;  // with fd, what the epoll entry carries (see on_events)
   int fd;
 } probe_t;
 
@@ -74,6 +75,9 @@ struct prober_s {
   handles_t *h;
   int epfd;
   probe_t *head, *tail;
+  probe_t **by_fd;  // open probes by fd, for the events (see on_events)
+  int by_fd_len;
+  uint32_t gen;
   uint32_t count;
   int teardown;
   result_t results[BATCH];
@@ -109,7 +113,8 @@ static void unlink_probe(prober_t *o, probe_t *p) {
   }
 }
 
-static void close_probe(probe_t *p, int connected) {
+static void close_probe(prober_t *o, probe_t *p, int connected) {
+  if (p->fd < o->by_fd_len) o->by_fd[p->fd] = NULL;
   if (connected) {
     // Reset rather than FIN: the closing side would hold a TIME_WAIT entry for a minute.
     struct linger lg = {1, 0};
@@ -128,7 +133,7 @@ static void settle(prober_t *o, probe_t *p, int err) {
   r->id = p->id;
   r->err = err;
   r->latency_us = (double)(uv_hrtime() - p->started_ns) / 1e3;
-  close_probe(p, err == 0);
+  close_probe(o, p, err == 0);
 }
 
 // One callback scope for the batch: process.nextTick and promise jobs run once, after it.
@@ -193,7 +198,14 @@ static void on_events(uv_poll_t *h, int status, int events) {
   for (;;) {
     int n = epoll_wait(o->epfd, ev, BATCH, 0);
     for (int i = 0; i < n; i++) {
-      probe_t *p = ev[i].data.ptr;
+      // Entries carry fd and generation, not a pointer: close() removes a socket from the set
+      // only when no other descriptor refers to it, and a child between fork and exec holds
+      // copies, so an entry may outlive its probe. Such an entry fires once (EPOLLONESHOT)
+      // and is ignored here.
+      int fd = (int)(uint32_t)ev[i].data.u64;
+      uint32_t gen = (uint32_t)(ev[i].data.u64 >> 32);
+      probe_t *p = fd < o->by_fd_len ? o->by_fd[fd] : NULL;
+      if (!p || p->gen != gen) continue;
       int err = 0;
       socklen_t len = sizeof err;
       if (getsockopt(p->fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0) err = errno;
@@ -245,8 +257,20 @@ static napi_value probe_connect(napi_env env, napi_callback_info info) {
     p = calloc(1, sizeof *p);
     if (!p) err = ENOMEM;
   }
+  if (!err && fd >= o->by_fd_len) {
+    int len = o->by_fd_len ? o->by_fd_len : 1024;
+    while (len <= fd) len *= 2;
+    probe_t **grown = realloc(o->by_fd, (size_t)len * sizeof *grown);
+    if (!grown) err = ENOMEM;
+    else {
+      memset(grown + o->by_fd_len, 0, (size_t)(len - o->by_fd_len) * sizeof *grown);
+      o->by_fd = grown;
+      o->by_fd_len = len;
+    }
+  }
   if (!err) {
-    struct epoll_event ev = {.events = EPOLLOUT, .data = {.ptr = p}};
+    p->gen = ++o->gen;
+    struct epoll_event ev = {.events = EPOLLOUT | EPOLLONESHOT, .data = {.u64 = ((uint64_t)p->gen << 32) | (uint32_t)fd}};
     if (epoll_ctl(o->epfd, EPOLL_CTL_ADD, fd, &ev) != 0) err = errno;
   }
   if (err) {
@@ -256,6 +280,7 @@ static napi_value probe_connect(napi_env env, napi_callback_info info) {
     return result;
   }
   p->fd = fd;
+  o->by_fd[fd] = p;
   p->id = id;
   p->started_ns = uv_hrtime();
   p->deadline_ms = uv_now(o->loop) + timeout_ms;
@@ -299,7 +324,7 @@ static void shut(prober_t *o) {
   while (o->head) {
     probe_t *p = o->head;
     o->head = p->next;
-    close_probe(p, 0);
+    close_probe(o, p, 0);
   }
   o->tail = NULL;
   o->count = 0;
@@ -313,6 +338,9 @@ static void shut(prober_t *o) {
   }
   if (o->epfd >= 0) close(o->epfd);
   o->epfd = -1;
+  free(o->by_fd);
+  o->by_fd = NULL;
+  o->by_fd_len = 0;
 }
 
 static void on_teardown(void *arg) {
@@ -366,10 +394,22 @@ static napi_value prober_construct(napi_env env, napi_callback_info info) {
   uv_unref((uv_handle_t *)&h->timer);
   if (napi_create_reference(env, argv[0], 1, &o->on_result) != napi_ok ||
       napi_create_string_utf8(env, "tierdns.TcpProbe", NAPI_AUTO_LENGTH, &name) != napi_ok ||
-      napi_async_init(env, self, name, &o->actx) != napi_ok ||
-      napi_wrap(env, self, o, prober_finalize, NULL, NULL) != napi_ok ||
-      napi_create_reference(env, self, 0, &o->self) != napi_ok ||
-      napi_add_env_cleanup_hook(env, on_teardown, o) != napi_ok) {
+      napi_async_init(env, self, name, &o->actx) != napi_ok) {
+    shut(o);
+    if (o->actx) napi_async_destroy(env, o->actx);
+    if (o->on_result) napi_delete_reference(env, o->on_result);
+    free(o);
+    return throw_msg(env, "TcpProber: cannot set up");
+  }
+  if (napi_wrap(env, self, o, prober_finalize, NULL, NULL) != napi_ok) {
+    shut(o);
+    napi_async_destroy(env, o->actx);
+    napi_delete_reference(env, o->on_result);
+    free(o);
+    return throw_msg(env, "TcpProber: cannot set up");
+  }
+  // Wrapped: from here prober_finalize frees it.
+  if (napi_create_reference(env, self, 0, &o->self) != napi_ok || napi_add_env_cleanup_hook(env, on_teardown, o) != napi_ok) {
     return throw_msg(env, "TcpProber: cannot set up");
   }
   return self;

@@ -249,23 +249,29 @@ export class HealthLoop {
       promise = Promise.reject(err);
     }
     promise.then(
-      (result) => this.settled(t, generation, startedMs, result),
-      (err: unknown) => this.settled(t, generation, startedMs, { ok: false, latencyMs: 0, error: describeError(err) }),
+      (result) => this.settled(t, generation, startedMs, result, undefined),
+      (err: unknown) => this.settled(t, generation, startedMs, undefined, err),
     );
   }
 
-  private settled(t: Tracked, generation: number, startedMs: number, result: ProbeResult): void {
+  /** A probe's end, whatever happened (`result`, or the probe's throw): the bookkeeping runs even if recording it throws. */
+  private settled(t: Tracked, generation: number, startedMs: number, result: ProbeResult | undefined, thrown: unknown): void {
     try {
-      this.onResult(t, generation, startedMs, result);
+      this.onResult(t, generation, startedMs, result ?? { ok: false, latencyMs: 0, error: describeError(thrown) });
     } catch (err) {
-      this.log.error({ pool: t.pool, member: t.ip }, `health: internal error: ${errorMessage(err)}`);
+      try {
+        this.log.error({ pool: t.pool, member: t.ip }, `health: internal error: ${errorMessage(err)}`);
+      } catch {
+        // Nothing more to do: the probe still ends below.
+      }
+    } finally {
+      t.inFlight = false;
+      if (--this.running === 0 && this.idle) {
+        this.idle.resolve();
+        this.idle = undefined;
+      }
+      this.scheduler.kick();
     }
-    t.inFlight = false;
-    if (--this.running === 0 && this.idle) {
-      this.idle.resolve();
-      this.idle = undefined;
-    }
-    this.scheduler.kick();
   }
 
   private onResult(t: Tracked, generation: number, startedMs: number, result: ProbeResult): void {

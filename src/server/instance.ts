@@ -75,10 +75,13 @@ export class Instance {
     if (this.health) {
       // In slices, answering between them: the file store decodes a pool's members on first
       // use, and this is where most pools are first used (~200 ms at 10,000 pools).
+      // Names, not views: a pool changed or removed meanwhile reached the loop through 'pool',
+      // and an older view must not be applied over it.
       let n = 0;
-      for (const [name, view] of [...sync.current().pools]) {
+      for (const name of [...sync.current().pools.keys()]) {
         if (n++ % 200 === 0) await nextTurn();
-        this.health.updatePool(name, view);
+        const view = sync.current().pools.get(name);
+        if (view) this.health.updatePool(name, view);
       }
     }
     if (this.opts.metrics) {

@@ -115,7 +115,11 @@ export function poolNames(doc: FileDoc): string[] {
 
 /** One pool as a record; present is true when the entry exists even if unusable. */
 export function decodeDocPool(doc: FileDoc, name: string, report: ReportProblem): { record?: PoolRecord; present: boolean } {
-  const raw = own(doc.pools, name);
+  return decodeRawPool(name, own(doc.pools, name), report);
+}
+
+/** decodeDocPool for a pool's raw entry (undefined: absent). */
+export function decodeRawPool(name: string, raw: unknown, report: ReportProblem): { record?: PoolRecord; present: boolean } {
   if (raw === undefined) return { present: false };
   if (!isObj(raw)) {
     report(`pool ${name}: not an object; skipped`);

@@ -7,7 +7,7 @@ import { nextTurn } from '../util/turn';
 import { liveSince, livePath, mergeBeats, parseLive, writeLiveAtomic } from './fileLive';
 import { FileLock } from './fileLock';
 import {
-  applyToDoc, bumpSeq, decodeDocPool, emptyDoc, own, parseDoc, poolNames, put, shallowCopy, voters, writeDocAtomic, type FileDoc,
+  applyToDoc, bumpSeq, decodeDocPool, decodeRawPool, emptyDoc, own, parseDoc, poolNames, put, shallowCopy, voters, writeDocAtomic, type FileDoc,
 } from './fileDoc';
 import { buildRecord } from './decode';
 import { readHeadSeq, watchFile, type FileWatch } from './fileWatch';
@@ -494,10 +494,13 @@ function lazyPoolView(doc: FileDoc, name: string, report: (problem: string) => v
   const raw = own(doc.pools, name);
   if (raw === undefined) return undefined;
   // The config alone, with the checks of a full decode: a pool without a usable one is skipped.
-  const head = buildRecord(name, { config: { value: own(raw, 'config') }, members: [], verdicts: [], observations: [] }, report);
+  const storedConfig = own(raw, 'config');
+  const head = storedConfig === undefined
+    ? undefined
+    : buildRecord(name, { config: { value: storedConfig }, members: [], verdicts: [], observations: [] }, report);
   if (!head) {
-    // Reported by buildRecord, or not an object at all: decodeDocPool says which.
-    if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) decodeDocPool(doc, name, report);
+    // Reported by buildRecord, or not an object at all: decodeRawPool says which.
+    if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) decodeRawPool(name, raw, report);
     return undefined;
   }
   const config = head.config;
@@ -506,8 +509,9 @@ function lazyPoolView(doc: FileDoc, name: string, report: (problem: string) => v
     enumerable: true,
     configurable: true,
     get(): PoolView['members'] {
-      const members = toPoolView(decodeDocPool(doc, name, report).record ?? newRecord(config)).members;
-      // From now on a plain property: the getter, and with it the document, are let go.
+      // The pool's own entry, not the document: an unused view holds only its pool.
+      const members = toPoolView(decodeRawPool(name, raw, report).record ?? newRecord(config)).members;
+      // From now on a plain property: the getter, and with it the entry, are let go.
       Object.defineProperty(view, 'members', { value: members, enumerable: true, configurable: true, writable: true });
       return members;
     },

@@ -112,18 +112,6 @@ export class ResponseWriter {
     return true;
   }
 
-  /** Copy pre-encoded records (owner compressed to the question name) into the answer section. */
-  addRaw(records: Buffer, start: number, end: number, count: number): boolean {
-    if (this.off + (end - start) > this.limit) {
-      this.truncated = true;
-      return false;
-    }
-    records.copy(this.buf, this.off, start, end);
-    this.off += end - start;
-    this.counts[0] += count;
-    return true;
-  }
-
   /** Finish with the header flags and rcode; returns a fresh copy the caller may keep. */
   finish(q: Query, rcode: number, authoritative: boolean, dnssecOk = q.dnssecOk): Buffer {
     const b = this.buf;

@@ -5,7 +5,7 @@ import { openStore } from '../store/open';
 import { StoreSync } from '../store/sync';
 import type { Store } from '../store/types';
 import { errorMessage } from '../util/errors';
-import { nextTurn } from '../util/turn';
+import { POOLS_PER_TURN, nextTurn } from '../util/turn';
 import type { ListenAddress } from '../util/listen';
 import { loadZoneDir } from '../zone/load';
 import { formatProblem, type ZoneData } from '../zone/types';
@@ -79,7 +79,7 @@ export class Instance {
       // and an older view must not be applied over it.
       let n = 0;
       for (const name of [...sync.current().pools.keys()]) {
-        if (n++ % 200 === 0) await nextTurn();
+        if (n++ % POOLS_PER_TURN === 0) await nextTurn();
         const view = sync.current().pools.get(name);
         if (view) this.health.updatePool(name, view);
       }

@@ -3,7 +3,7 @@ import { mkdir, readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { Logger } from 'pino';
 import { TierdnsError, errorMessage } from '../util/errors';
-import { nextTurn } from '../util/turn';
+import { POOLS_PER_TURN, nextTurn } from '../util/turn';
 import { liveSince, livePath, mergeBeats, parseLive, writeLiveAtomic } from './fileLive';
 import { FileLock } from './fileLock';
 import {
@@ -83,8 +83,6 @@ interface Job {
 
 /** How long an unused parsed document is kept (ms). */
 const CACHE_IDLE_MS = 10_000;
-/** Pools decoded per turn of the event loop in a full read (~5 ms of work). */
-const DECODE_SLICE = 200;
 
 export class FileStore implements Store {
   readonly description: string;
@@ -330,7 +328,7 @@ export class FileStore implements Store {
     let n = 0;
     for (const name of poolNames(doc).sort()) {
       // The event loop answers queries between slices (the parsed doc is never edited in place).
-      if (++n % DECODE_SLICE === 0) await nextTurn();
+      if (++n % POOLS_PER_TURN === 0) await nextTurn();
       if (!isPoolName(name)) {
         this.report(`pool entry with invalid name '${name}'; skipped`);
         continue;

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { errorMessage } from '../util/errors';
-import { nextTurn } from '../util/turn';
+import { POOLS_PER_TURN, nextTurn } from '../util/turn';
 import { buildRecord, type ReportProblem, type Stored } from './decode';
 import { writeFileAtomic } from './fileDoc';
 import { isPoolName } from './names';
@@ -18,11 +18,8 @@ export const SNAPSHOT_FILE = 'snapshot.json';
 const FORMAT = 'tierdns-snapshot';
 const VERSION = 1;
 
-/** Pools serialized per turn of the event loop while saving. */
-const SAVE_SLICE = 200;
-
 /**
- * The snapshot as JSON (the saved format), encoded SAVE_SLICE pools per turn of the event
+ * The snapshot as JSON (the saved format), encoded POOLS_PER_TURN pools per turn of the event
  * loop: at 2,500 pools one JSON.stringify of everything blocked answers ~80 ms at each save.
  * The slices are strings joined at the end, not Buffers for writev: ~50 Buffers of ~200 KB
  * per save left the process ~25 MB larger for good at 10,000 pools (malloc keeps them), where
@@ -32,9 +29,9 @@ export async function serializeSnapshot(snap: StoreSnapshot, savedAtMs: number):
   const parts = [`{"format":${JSON.stringify(FORMAT)},"version":${VERSION},"savedAtMs":${JSON.stringify(savedAtMs)},"pools":[`];
   // A copy of the list: the live map may change while this yields.
   const views = [...snap.pools.values()];
-  for (let i = 0; i < views.length; i += SAVE_SLICE) {
+  for (let i = 0; i < views.length; i += POOLS_PER_TURN) {
     if (i > 0) await nextTurn();
-    const slice = views.slice(i, i + SAVE_SLICE).map((v) => JSON.stringify(v)).join(',');
+    const slice = views.slice(i, i + POOLS_PER_TURN).map((v) => JSON.stringify(v)).join(',');
     parts.push(i > 0 ? `,${slice}` : slice);
   }
   parts.push(`],"zones":${JSON.stringify(snap.zones)},"instances":${JSON.stringify(Object.fromEntries(snap.instances))}}`);

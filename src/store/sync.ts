@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
 import { errorMessage } from '../util/errors';
-import { nextTurn } from '../util/turn';
+import { POOLS_PER_TURN, nextTurn } from '../util/turn';
 import { loadSnapshot, saveSnapshot } from './snapshotFile';
 import type { PoolView, Store, StoreChange, StoreSnapshot, StoreStatus } from './types';
 
@@ -33,8 +33,6 @@ export interface StoreSyncEvents {
 const FIRST_RETRY_MS = 500;
 const MAX_RETRY_MS = 5000;
 /** Pools re-read concurrently when many notifications arrive at once. */
-/** Pools compared per turn of the event loop during a live full resync. */
-const REPLACE_SLICE = 200;
 const READ_CONCURRENCY = 32;
 
 /** What answers depend on: everything but last-probe details, which change on every probe. */
@@ -208,14 +206,14 @@ export class StoreSync extends EventEmitter<StoreSyncEvents> {
   /**
    * Bring the live snapshot to `fresh`, emitting 'pool' per difference and 'reset' when any.
    * A live resync compares pool by pool (a serialization of both sides each) and lets the
-   * event loop answer queries every REPLACE_SLICE pools: at 2,500 pools one pass blocked it
+   * event loop answer queries every POOLS_PER_TURN pools: at 2,500 pools one pass blocked it
    * ~100 ms. Changes announced meanwhile are read after it, so the newer data wins.
    */
   private async replace(fresh: StoreSnapshot, emitEvents: boolean): Promise<void> {
     let changed = false;
     let n = 0;
     for (const name of new Set([...this.snap.pools.keys(), ...fresh.pools.keys()])) {
-      if (emitEvents && ++n % REPLACE_SLICE === 0) {
+      if (emitEvents && ++n % POOLS_PER_TURN === 0) {
         await nextTurn();
         if (this.stopped) return;
       }

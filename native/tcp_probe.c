@@ -53,11 +53,16 @@ typedef struct probe_s {
 } probe_t;
 
 // The libuv handles live apart from the prober: they are freed by their close callbacks,
-// which may run after the prober itself is gone (GC or environment teardown).
+// which may run after the prober itself is gone (GC or environment teardown). They also hold
+// the environment's async cleanup hook: teardown waits until their close callbacks have run.
+// (A plain cleanup hook let a worker thread unload the addon first, and its loop then called
+// a close callback that was no longer mapped: SIGSEGV at the exit of every probing worker.)
 typedef struct {
   uv_poll_t poll;   // readable when the epoll set has events
   uv_timer_t timer; // the earliest deadline
   int closing;
+  prober_t *owner;  // NULL once the prober has closed them
+  napi_async_cleanup_hook_handle hook;
 } handles_t;
 
 typedef struct {
@@ -316,7 +321,10 @@ static napi_value probe_in_flight(napi_env env, napi_callback_info info) {
 
 static void on_handle_closed(uv_handle_t *handle) {
   handles_t *h = handle->data;
-  if (--h->closing == 0) free(h);
+  if (--h->closing > 0) return;
+  // Unregisters the hook, or (at teardown) tells the environment this addon is done.
+  if (h->hook) napi_remove_async_cleanup_hook(h->hook);
+  free(h);
 }
 
 // Close every open probe without calling JS, then the handles and the epoll set.
@@ -331,6 +339,7 @@ static void shut(prober_t *o) {
   o->nresults = 0;
   if (o->h) {
     o->h->poll.data = o->h->timer.data = o->h;
+    o->h->owner = NULL;
     o->h->closing = 2;
     uv_close((uv_handle_t *)&o->h->poll, on_handle_closed);
     uv_close((uv_handle_t *)&o->h->timer, on_handle_closed);
@@ -343,16 +352,21 @@ static void shut(prober_t *o) {
   o->by_fd_len = 0;
 }
 
-static void on_teardown(void *arg) {
-  prober_t *o = arg;
-  o->teardown = 1;
-  shut(o);
+// Environment teardown: close open probes without calling JS, then the handles; their close
+// callback completes the hook. Handles already closing (the prober was collected) complete
+// it the same way.
+static void on_teardown(napi_async_cleanup_hook_handle hook, void *arg) {
+  (void)hook;
+  handles_t *h = arg;
+  if (!h->owner) return;
+  h->owner->teardown = 1;
+  shut(h->owner);
 }
 
 static void prober_finalize(napi_env env, void *data, void *hint) {
+  (void)env;
   (void)hint;
   prober_t *o = data;
-  napi_remove_env_cleanup_hook(env, on_teardown, o);
   // `self` is strong while probes are open, so this runs with none open (or at teardown,
   // after on_teardown closed them).
   shut(o);
@@ -388,6 +402,7 @@ static napi_value prober_construct(napi_env env, napi_callback_info info) {
   }
   uv_timer_init(o->loop, &h->timer);
   h->poll.data = h->timer.data = o;
+  h->owner = o;
   o->h = h;
   uv_poll_start(&h->poll, UV_READABLE, on_events);
   uv_unref((uv_handle_t *)&h->poll);
@@ -409,7 +424,7 @@ static napi_value prober_construct(napi_env env, napi_callback_info info) {
     return throw_msg(env, "TcpProber: cannot set up");
   }
   // Wrapped: from here prober_finalize frees it.
-  if (napi_create_reference(env, self, 0, &o->self) != napi_ok || napi_add_env_cleanup_hook(env, on_teardown, o) != napi_ok) {
+  if (napi_create_reference(env, self, 0, &o->self) != napi_ok || napi_add_async_cleanup_hook(env, on_teardown, o->h, &o->h->hook) != napi_ok) {
     return throw_msg(env, "TcpProber: cannot set up");
   }
   return self;

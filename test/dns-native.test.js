@@ -107,6 +107,34 @@ if (BUILT) {
     assert.equal(prober.inFlight(), 0);
   });
 
+  test('native prober on worker threads: exits and terminations with probes open or settled end cleanly', async (t) => {
+    const hung = await require('./helpers/balancers').fullBacklogListener(t, '127.0.0.2');
+    // Run by each worker, HOW being idle | open | settled | terminate.
+    const worker = `
+      const { parentPort, workerData: how } = require('node:worker_threads');
+      const addon = require(${JSON.stringify(require.resolve('../build/Release/udp_batch.node'))});
+      const p = new addon.TcpProber(() => { if (how === 'settled') process.exit(0); });
+      if (how !== 'idle') p.connect(1, ${JSON.stringify(hung.host)}, ${hung.port}, '', 5000);
+      if (how === 'open') process.exit(0);
+      if (how === 'settled') p.connect(2, '127.0.0.1', 1, '', 5000);
+      parentPort.postMessage('ready');`;
+    // In a child process that loads the addon only on its workers: the addon is unloaded at
+    // each worker's teardown, so a libuv close callback left behind would crash the process.
+    const child = `
+      const { Worker } = require('node:worker_threads');
+      (async () => {
+        for (const how of ['idle', 'open', 'settled', 'terminate']) {
+          const w = new Worker(${JSON.stringify(worker)}, { eval: true, workerData: how });
+          if (how === 'terminate') w.once('message', () => w.terminate());
+          console.log(how, await new Promise((r) => w.on('exit', r)));
+        }
+      })();`;
+    const { spawnSync } = require('node:child_process');
+    const r = spawnSync(process.execPath, ['-e', child], { encoding: 'utf8', timeout: 20_000 });
+    assert.equal(r.signal, null, `child killed by ${r.signal}: ${r.stderr}`);
+    assert.deepEqual(r.stdout.trim().split('\n'), ['idle 0', 'open 0', 'settled 0', 'terminate 1']);
+  });
+
   test('native: a 5 KB query is answered (RFC 8906 §3.1), like dgram answers it', async (t) => {
     const handler = new QueryHandler(() => new Snapshot(), silent);
     const server = new BatchUdpServer(handler, silent, addon);

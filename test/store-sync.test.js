@@ -113,6 +113,50 @@ describe('StoreSync: periodic resync of a file store', () => {
   });
 });
 
+describe('StoreSync: periodic resync of a Redis store', () => {
+  const backend = redisBackend();
+  before(() => backend.before());
+  after(() => backend.after());
+
+  /** A sync on a fresh location with pool A, counting full reads. */
+  async function counted(t, resyncMs) {
+    const loc = backend.location(t);
+    const writer = loc.open();
+    await writer.setPool(pool(A));
+    const store = loc.open();
+    const reads = { n: 0 };
+    const snapshot = store.snapshot.bind(store);
+    store.snapshot = () => { reads.n++; return snapshot(); };
+    const { sync, events } = startSync(t, store, { resyncMs });
+    await sync.start();
+    return { loc, writer, sync, events, reads };
+  }
+
+  test('is skipped while nothing was written, and runs after a write whose message was lost', async (t) => {
+    const { loc, writer, sync, events, reads } = await counted(t, 150);
+    assert.equal(reads.n, 1);
+    await writer.addMember(A, { ip: '10.0.0.1', weight: 1 });
+    await waitFor(() => events.length > 0, 2000, 'the change, by notification');
+    // The notified write moved the count: one full read, then none while nothing is written.
+    await sleep(500);
+    const after = reads.n;
+    assert.ok(after <= 2, `${after} full reads`);
+    await sleep(800);
+    assert.equal(reads.n, after, 'five resync periods without a full read');
+    await loc.silentAddMember(A, '10.0.0.9');
+    await waitFor(() => sync.current().pools.get(A).members.some((m) => m.ip === '10.0.0.9'), 3000, 'the lost change, by a full read');
+  });
+
+  test('an edit that was not counted (redis-cli, an older build) is read by the full read every tenth resync', async (t) => {
+    const { loc, sync, reads } = await counted(t, 100);
+    await loc.foreignAddMember(A, '10.0.0.8');
+    await sleep(500);
+    assert.equal(reads.n, 1, 'not within five periods');
+    await waitFor(() => sync.current().pools.get(A).members.some((m) => m.ip === '10.0.0.8'), 3000, 'the forced full read');
+    assert.equal(reads.n, 2);
+  });
+});
+
 describe('StoreSync: store unreachable at start', () => {
   test('file store: serves the saved snapshot, then the store once it is readable again', async (t) => {
     const backend = fileBackend();

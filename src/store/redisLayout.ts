@@ -16,6 +16,8 @@ export type { ReportProblem } from './decode';
 //   <p>instances          zset    instance → last heartbeat (ms since epoch)
 //   <p>zones              hash    instance → JSON array of the zone origins it serves
 //   <p>changes            channel pub/sub: a pool name after that pool changed, "*" for "re-read everything"
+//   <p>changecount        string  INCR'd next to every such PUBLISH: a periodic resync that finds it
+//                                 unmoved (and zones and live instances alike) skips its full read
 //
 // Every write goes through WATCH + MULTI/EXEC (redisStore.ts) or a Lua script, and the
 // PUBLISH is the last command of the same transaction, so a subscriber that re-reads on the
@@ -30,6 +32,7 @@ export class RedisKeys {
   readonly instances: string;
   readonly zones: string;
   readonly channel: string;
+  readonly changeCount: string;
 
   constructor(readonly prefix: string) {
     this.version = `${prefix}version`;
@@ -37,6 +40,7 @@ export class RedisKeys {
     this.instances = `${prefix}instances`;
     this.zones = `${prefix}zones`;
     this.channel = `${prefix}changes`;
+    this.changeCount = `${prefix}changecount`;
   }
 
   config(pool: string): string {

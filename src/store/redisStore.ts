@@ -55,6 +55,12 @@ const MAX_ATTEMPTS = 50;
 const POOLS_PER_SCRIPT = 100;
 /** READ_POOLS scripts in flight at once during a full read (pipelined on one socket). */
 const READ_BATCH = 20;
+/**
+ * A periodic resync reads everything at least every this many calls of inSync() (5 min at the
+ * default 30 s), even when the change count has not moved: edits made behind tierdns's back
+ * (redis-cli) and writers of an older build, which do not count, are picked up that way.
+ */
+const FULL_READ_EVERY = 10;
 /** HKEYS in flight at once when looking for a stale instance's votes. */
 const KEYS_BATCH = 500;
 
@@ -65,6 +71,9 @@ export class RedisStore implements Store {
   private sub: RedisConnection | undefined;
   /** Connections for WATCH transactions (WATCH state is per connection), each one at a time. */
   private readonly lanes: TxLane[];
+  /** What the last full read saw (change count, zones, live instances), for inSync(). */
+  private lastRead: string | undefined;
+  private sinceFullRead = 0;
   private closed = false;
   /**
    * Transactions on one pool run one at a time in this process: they WATCH the same keys, so
@@ -158,6 +167,9 @@ export class RedisStore implements Store {
     return this.run(async () => {
       const c = this.conn.client;
       const names = validPoolNames(await c.smembers(this.keys.pools), this.report).sort();
+      // Before the pools: a change made during the read moves the count past it, so the next
+      // resync reads again rather than trusting a read that may have missed it.
+      const count = await c.get(this.keys.changeCount);
       const pools = new Map<string, PoolView>();
       const groups: string[][] = [];
       for (let i = 0; i < names.length; i += POOLS_PER_SCRIPT) groups.push(names.slice(i, i + POOLS_PER_SCRIPT));
@@ -188,7 +200,28 @@ export class RedisStore implements Store {
       for (let i = 0; i + 1 < scored.length; i += 2) instances.set(scored[i] as string, Number(scored[i + 1]));
       const zones = new Set<string>();
       for (const [inst, json] of Object.entries(zoneEntries)) for (const z of parseZoneList(json, inst, this.report)) zones.add(z);
+      this.lastRead = readMark(count, zoneEntries, [...instances.keys()]);
+      this.sinceFullRead = 0;
       return { pools, zones: [...zones].sort(), instances };
+    });
+  }
+
+  /**
+   * True when a full read now would find what the last one found: no counted pool change since
+   * (every write that publishes one counts it), and the same zones and live instances. Three
+   * small reads instead of every pool: at 2,500 pools the full read cost the serving thread
+   * ~10 ms pauses of its garbage collector every 30 s.
+   */
+  async inSync(): Promise<boolean> {
+    const last = this.lastRead;
+    if (last === undefined || ++this.sinceFullRead >= FULL_READ_EVERY) return false;
+    return this.run(async () => {
+      const c = this.conn.client;
+      const cutoff = this.opts.nowMs() - this.instanceTtlMs;
+      const [count, zoneEntries, names] = await Promise.all([
+        c.get(this.keys.changeCount), c.hgetall(this.keys.zones), c.zrangebyscore(this.keys.instances, cutoff, '+inf'),
+      ]);
+      return readMark(count, zoneEntries, names) === last;
     });
   }
 
@@ -286,7 +319,11 @@ export class RedisStore implements Store {
     }
     tx.set(k.version, String(LAYOUT_VERSION), 'NX');
     // Last inside the transaction: a subscriber re-reading on this message sees the whole change.
-    if (m.notify) tx.publish(k.channel, pool);
+    // The count lets a periodic resync tell that no message could have been missed (inSync).
+    if (m.notify) {
+      tx.incr(k.changeCount);
+      tx.publish(k.channel, pool);
+    }
   }
 
   async setPool(config: PoolConfig): Promise<void> {
@@ -388,4 +425,10 @@ export class RedisStore implements Store {
     this.closed = true;
     await Promise.all([...this.lanes.map((l) => l.conn.close()), this.sub?.close()]);
   }
+}
+
+/** The parts of a full read that inSync() compares, as one string. */
+function readMark(count: string | null, zoneEntries: Record<string, string>, instances: string[]): string {
+  const zones = Object.entries(zoneEntries).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return JSON.stringify([count, zones, [...instances].sort()]);
 }

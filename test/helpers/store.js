@@ -75,8 +75,17 @@ function redisBackend({ private: own = false } = {}) {
           await c.set(`${prefix}version`, String(v));
           c.disconnect();
         },
-        /** Add a member behind the store's back: no change notification (a "missed message"). */
+        /** A write whose change notification was lost (a "missed message"): counted, not published. */
         async silentAddMember(poolName, ip) {
+          const c = await rawClient(server.url);
+          await c.multi()
+            .hset(`${prefix}members:${poolName}`, ip, JSON.stringify({ ip, weight: 1, admin: 'enabled', addedAtMs: Date.now() }))
+            .incr(`${prefix}changecount`)
+            .exec();
+          c.disconnect();
+        },
+        /** An edit behind tierdns's back (redis-cli, an older build): neither counted nor published. */
+        async foreignAddMember(poolName, ip) {
           const c = await rawClient(server.url);
           await c.hset(`${prefix}members:${poolName}`, ip, JSON.stringify({ ip, weight: 1, admin: 'enabled', addedAtMs: Date.now() }));
           c.disconnect();

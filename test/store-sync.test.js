@@ -126,7 +126,7 @@ describe('StoreSync: periodic resync of a Redis store', () => {
     const store = loc.open();
     const reads = { n: 0 };
     const snapshot = store.snapshot.bind(store);
-    store.snapshot = () => { reads.n++; return snapshot(); };
+    store.snapshot = (...args) => { reads.n++; return snapshot(...args); };
     const { sync, events } = startSync(t, store, { resyncMs });
     await sync.start();
     return { loc, writer, sync, events, reads };
@@ -145,6 +145,26 @@ describe('StoreSync: periodic resync of a Redis store', () => {
     assert.equal(reads.n, after, 'five resync periods without a full read');
     await loc.silentAddMember(A, '10.0.0.9');
     await waitFor(() => sync.current().pools.get(A).members.some((m) => m.ip === '10.0.0.9'), 3000, 'the lost change, by a full read');
+  });
+
+  test('a full read keeps the view of a pool unchanged for answers, and rebuilds a changed one', async (t) => {
+    const { loc, writer, sync } = await counted(t, 150);
+    await writer.addMember(A, { ip: '10.0.0.1', weight: 1 });
+    await writer.setPool(pool(B));
+    const obs = { instance: 'ns1', state: 'up', sinceMs: 5, lastProbeMs: 1, lastOk: true, lastLatencyMs: 1 };
+    await writer.recordObservation(A, '10.0.0.1', obs);
+    await waitFor(() => sync.current().pools.get(A)?.members[0]?.observations.length === 1 && sync.current().pools.has(B), 3000, 'both pools');
+    await sleep(400); // the resync that the notified writes called for
+    const viewA = sync.current().pools.get(A);
+    // Last-probe details only, as a probe loop refreshes them (no notification, not counted).
+    assert.equal(await writer.refreshObservation(A, '10.0.0.1', { ...obs, lastProbeMs: 2 }), true);
+    // A counted change to B: the next resync reads everything.
+    await loc.silentAddMember(B, '10.0.0.9');
+    await waitFor(() => sync.current().pools.get(B).members.some((m) => m.ip === '10.0.0.9'), 3000, 'the change to B, by a full read');
+    assert.equal(sync.current().pools.get(A), viewA, 'A was not rebuilt');
+    // A change to A that answers depend on is not hidden by the kept view.
+    await loc.silentAddMember(A, '10.0.0.2');
+    await waitFor(() => sync.current().pools.get(A).members.some((m) => m.ip === '10.0.0.2'), 3000, 'the change to A, by a full read');
   });
 
   test('an edit that was not counted (redis-cli, an older build) is read by the full read every tenth resync', async (t) => {

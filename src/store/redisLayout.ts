@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { TierdnsError } from '../util/errors';
 import { buildRecord, type ReportProblem, type Stored } from './decode';
 import { isPoolName } from './names';
@@ -157,6 +158,27 @@ export function decodePool(name: string, reply: unknown, report: ReportProblem):
   const decoded: DecodedPool = { present, observationFields: obsPairs.map(([f]) => f) };
   if (record) decoded.record = record;
   return decoded;
+}
+
+/**
+ * A digest of what answers depend on in one pool's READ_POOL reply: the config, the members,
+ * the verdicts and which observations exist, not what they say. Observations change state only
+ * with a notification (which re-reads the pool); without one they change only their last-probe
+ * details, which answers never use. Undefined for a malformed reply.
+ */
+export function servingDigest(reply: unknown): string | undefined {
+  if (!Array.isArray(reply) || reply.length !== 4) return undefined;
+  const [config, members, verdicts, observations] = reply as unknown[];
+  if (!Array.isArray(members) || !Array.isArray(verdicts) || !Array.isArray(observations)) return undefined;
+  const h = createHash('sha1');
+  h.update(config == null ? '\x01' : String(config));
+  for (const part of [members, verdicts]) {
+    h.update('\x02');
+    for (const item of part) h.update(String(item)).update('\0');
+  }
+  h.update('\x03');
+  for (let i = 0; i < observations.length; i += 2) h.update(String(observations[i])).update('\0');
+  return h.digest('base64');
 }
 
 export function checkPrefix(prefix: string): string {

@@ -176,7 +176,8 @@ export class StoreSync extends EventEmitter<StoreSyncEvents> {
   private applyPool(name: string, view: PoolView | undefined): boolean {
     const old = this.snap.pools.get(name);
     // Comparing costs a serialization of both: skip it when one side is absent (a new pool).
-    const differs = old === undefined || view === undefined ? old !== view : servingKey(old) !== servingKey(view);
+    const differs = old === view ? false
+      : old === undefined || view === undefined ? true : servingKey(old) !== servingKey(view);
     if (view) this.snap.pools.set(name, view);
     else this.snap.pools.delete(name);
     if (differs) {
@@ -189,7 +190,8 @@ export class StoreSync extends EventEmitter<StoreSyncEvents> {
   private async fullResync(emitEvents = true): Promise<boolean> {
     let fresh: StoreSnapshot;
     try {
-      fresh = await this.store.snapshot();
+      // Views of pools unchanged for answers come back as they are (the Redis store).
+      fresh = await this.store.snapshot(this.fromStore ? this.snap.pools : undefined);
     } catch (err) {
       this.log.warn({ err: errorMessage(err), store: this.store.description }, 'store: full read failed; keeping the current snapshot');
       return false;

@@ -90,8 +90,13 @@ export type StoreStatus = 'connecting' | 'ready' | 'down';
 export interface Store {
   /** Human-readable location for logs (no password). */
   readonly description: string;
-  /** Full read of everything; used at start and by the periodic resync. */
-  snapshot(): Promise<StoreSnapshot>;
+  /**
+   * Full read of everything; used at start and by the periodic resync. With `previous` (the
+   * pools of this store's last read), a store may return a previous view as it is when what
+   * answers depend on (config, members, verdicts) has not changed: the Redis store does, so a
+   * resync does not rebuild thousands of pools only to find them equal.
+   */
+  snapshot(previous?: ReadonlyMap<string, PoolView>): Promise<StoreSnapshot>;
   /** Read one pool (undefined when absent). */
   readPool(name: string): Promise<PoolView | undefined>;
   /** Create or replace a pool's config; members and verdicts are kept. */

@@ -71,6 +71,32 @@ export const READ_POOL = `
 return { redis.call('GET', KEYS[1]), redis.call('HGETALL', KEYS[2]), redis.call('HGETALL', KEYS[3]), redis.call('HGETALL', KEYS[4]) }
 `;
 
+/**
+ * servingDigest of many pools (KEYS in groups of four), computed by Redis: a full read that has
+ * the previous views fetches 40 bytes per pool first and then only the pools that differ.
+ * Must build the very bytes servingDigest hashes.
+ */
+export const DIGEST_POOLS = `
+local out = {}
+for i = 1, #KEYS, 4 do
+  local parts = { redis.call('GET', KEYS[i]) or '\\1' }
+  for _, key in ipairs({ KEYS[i + 1], KEYS[i + 2] }) do
+    parts[#parts + 1] = '\\2'
+    for _, item in ipairs(redis.call('HGETALL', key)) do
+      parts[#parts + 1] = item
+      parts[#parts + 1] = '\\0'
+    end
+  end
+  parts[#parts + 1] = '\\3'
+  for _, field in ipairs(redis.call('HKEYS', KEYS[i + 3])) do
+    parts[#parts + 1] = field
+    parts[#parts + 1] = '\\0'
+  end
+  out[#out + 1] = redis.sha1hex(table.concat(parts))
+end
+return out
+`;
+
 /** Many pools' keys (KEYS in groups of four, as RedisKeys.pool orders them), each group read atomically. */
 export const READ_POOLS = `
 local out = {}
@@ -178,7 +204,7 @@ export function servingDigest(reply: unknown): string | undefined {
   }
   h.update('\x03');
   for (let i = 0; i < observations.length; i += 2) h.update(String(observations[i])).update('\0');
-  return h.digest('base64');
+  return h.digest('hex');
 }
 
 export function checkPrefix(prefix: string): string {

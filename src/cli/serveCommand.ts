@@ -31,7 +31,7 @@ export function registerServeCommand(program: Command): void {
     .option('--instance <name>', 'name of this instance in the store (default: host name)', hostname())
     .option('--workers <n>', 'worker processes answering queries (one per core)', '1')
     .addOption(new Option('--log-level <level>', 'pino log level').choices(LOG_LEVELS).default('info'))
-    .addHelpText('after', '\nEnvironment:\n  TIERDNS_STORE          default for --store\n  TIERDNS_PREFIX         Redis key prefix (default tierdns:)\n  TIERDNS_PROBE_SOURCE   source address for health probes (default: chosen by the kernel)')
+    .addHelpText('after', '\nEnvironment:\n  TIERDNS_STORE          default for --store\n  TIERDNS_PREFIX         Redis key prefix (default tierdns:)\n  TIERDNS_PROBE_SOURCE   source address for health probes (default: chosen by the kernel)\n  TIERDNS_PROBE_THREAD   0 = probe on the thread that answers (default: a thread of its own)\n  TIERDNS_PROBE_NICE     how much lower the probe thread runs, 0-19 (default 5; Linux)')
     .action(async (flags: ServeFlags) => {
       const listen = (flags.listen.length ? flags.listen : ['127.0.0.1:5300']).map(parseListen);
       const workers = Number(flags.workers);

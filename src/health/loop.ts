@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { MemberView, Observation, PoolView, Store, Verdict } from '../store/types';
+import type { Member, Observation, PoolConfig, Store, Verdict } from '../store/types';
 import { errorMessage } from '../util/errors';
 import { describeError } from './attempt';
 import { systemClock, type Clock } from './clock';
@@ -47,6 +47,18 @@ export interface HealthLoopOptions {
   refreshMs?: number;
   /** Refresh writes per second, all members together (default 200). */
   refreshPerSecond?: number;
+}
+
+/** What the loop needs of a member: where to probe, the verdict served, this instance's stored observation (others' may be there too). */
+export interface ProbedMember extends Pick<Member, 'ip' | 'port'> {
+  verdict: Verdict;
+  observations: Observation[];
+}
+
+/** What the loop needs of a pool (a store PoolView is one; ./thread sends only this to its worker). */
+export interface ProbedPool {
+  config: PoolConfig;
+  members: readonly ProbedMember[];
 }
 
 interface Tracked {
@@ -123,7 +135,7 @@ export class HealthLoop {
   }
 
   /** Called with the pool views at start and whenever a pool changes (view undefined = removed). Keeps schedules of unchanged members. */
-  updatePool(name: string, view: PoolView | undefined): void {
+  updatePool(name: string, view: ProbedPool | undefined): void {
     if (this.stopped) return;
     // Check `none`: always up, never probed, nothing recorded (answers ignore the store's
     // verdicts for it), so nothing to track either: a start with 10,000 such pools skips
@@ -141,8 +153,8 @@ export class HealthLoop {
       const key = memberKey(name, m.ip);
       seen.add(key);
       const existing = this.members.get(key);
-      if (existing) this.refresh(existing, view as PoolView, m);
-      else this.add(key, name, view as PoolView, m);
+      if (existing) this.refresh(existing, view as ProbedPool, m);
+      else this.add(key, name, view as ProbedPool, m);
     }
     for (const key of keys) if (!seen.has(key)) this.remove(key);
     if (seen.size > 0) this.pools.set(name, seen);
@@ -178,7 +190,7 @@ export class HealthLoop {
     await this.writer.stop();
   }
 
-  private add(key: string, pool: string, view: PoolView, m: MemberView): void {
+  private add(key: string, pool: string, view: ProbedPool, m: ProbedMember): void {
     const now = this.clock.now();
     // Seed from this instance's stored observation, so rise/fall carry over a restart.
     const mine = m.observations.find((o) => o.instance === this.opts.instance);
@@ -191,7 +203,7 @@ export class HealthLoop {
     if (this.started) this.scheduleFirst(t);
   }
 
-  private refresh(t: Tracked, view: PoolView, m: MemberView): void {
+  private refresh(t: Tracked, view: ProbedPool, m: ProbedMember): void {
     if (m.verdict !== t.verdict) {
       this.log.info({ pool: t.pool, member: t.ip, verdict: m.verdict, was: t.verdict }, `health: ${t.ip} in ${t.pool} is ${m.verdict} for every instance`);
       t.verdict = m.verdict;

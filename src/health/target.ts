@@ -7,7 +7,7 @@ import type { ProbeTarget } from './probe';
 // From the stored pool and member to what the prober needs: the probe target and the timing.
 
 /** What one member's probes look like under `config`, from `sourceAddress` when given. */
-export function targetOf(config: PoolConfig, m: Member, sourceAddress: string | undefined): ProbeTarget {
+export function targetOf(config: PoolConfig, m: Pick<Member, 'ip' | 'port'>, sourceAddress: string | undefined): ProbeTarget {
   const target: ProbeTarget = {
     ip: m.ip,
     // A member's own port overrides the pool's (`member add --port`).

@@ -1,9 +1,10 @@
 import type { Logger } from 'pino';
 import { Snapshot } from '../dns/snapshot';
-import { HealthLoop } from '../health/loop';
+import { HealthLoop, type ProbeStats } from '../health/loop';
+import { ProbeThread } from '../health/thread';
 import { openStore } from '../store/open';
 import { StoreSync } from '../store/sync';
-import type { Store } from '../store/types';
+import type { PoolView, Store } from '../store/types';
 import { errorMessage } from '../util/errors';
 import { POOLS_PER_TURN, nextTurn } from '../util/turn';
 import type { ListenAddress } from '../util/listen';
@@ -23,12 +24,22 @@ export interface InstanceOptions {
   log: Logger;
   /** Run the health-probe loop (one worker of a cluster does). */
   probe: boolean;
+  /** Probe on a thread of its own (default, unless env TIERDNS_PROBE_THREAD=0), else on the thread answering queries. */
+  probeThread?: boolean;
   /** Where successive answers start rotating (spreads instances and workers). */
   rotationStart?: number;
   resyncMs?: number;
   tcpLimits?: TcpLimits;
   /** Serve Prometheus metrics here. */
   metrics?: ListenAddress;
+}
+
+/** The probe loop, on its own thread (ProbeThread) or on this one (HealthLoop). */
+interface Prober {
+  updatePool(name: string, view: PoolView | undefined): void;
+  start(): void;
+  stop(): Promise<void>;
+  stats(): ProbeStats;
 }
 
 /**
@@ -40,7 +51,7 @@ export class Instance {
   readonly dns: DnsServer;
   private store?: Store;
   private sync?: StoreSync;
-  private health?: HealthLoop;
+  private health?: Prober;
   private zones: ZoneData[] = [];
   private publishTimer?: NodeJS.Timeout;
   private metricsServer?: Server;
@@ -61,7 +72,12 @@ export class Instance {
     this.store = store;
     const sync = new StoreSync({ store, stateDir: this.opts.stateDir, resyncMs: this.opts.resyncMs, log });
     this.sync = sync;
-    if (this.opts.probe) this.health = new HealthLoop({ store, instance: this.opts.instance, log });
+    if (this.opts.probe) {
+      const { instance } = this.opts;
+      this.health = (this.opts.probeThread ?? process.env.TIERDNS_PROBE_THREAD !== '0')
+        ? new ProbeThread({ storeUrl: this.opts.storeUrl, instance, log, pools: () => sync.current().pools })
+        : new HealthLoop({ store, instance, log });
+    }
     sync.on('pool', (name: string, view) => {
       this.snapshot.setPool(name, view);
       this.health?.updatePool(name, view);
@@ -72,7 +88,8 @@ export class Instance {
     this.bound = await this.dns.listen(this.opts.listen);
     // After listening: tracking 40,000 members takes a while and probing starts later anyway.
     // Pools changed meanwhile reached the loop through 'pool'; updatePool is idempotent.
-    if (this.health) {
+    if (this.health instanceof HealthLoop) {
+      // (A ProbeThread is told every pool by itself when its thread starts.)
       // In slices, answering between them: the file store decodes a pool's members on first
       // use, and this is where most pools are first used (~200 ms at 10,000 pools).
       // Names, not views: a pool changed or removed meanwhile reached the loop through 'pool',

@@ -8,6 +8,7 @@
 //   npm run build && node scripts/probe-load.js [--members 10000] [--interval 2000] [--kind tcp|ws|http]
 //       [--seconds 30] [--balancers yes|no|stopped] [--balancer-nice 10] [--starts-per-tick 64]
 //       [--store redis://127.0.0.1:PORT/0?prefix=load:] [--warmup MS] [--alloc top-N]
+//       [--thread yes]
 //
 // --warmup: how long the loop runs before sampling (default 1.5 intervals; the first state
 // changes of 10,000 members take ~10 s to record in a store, so use ~25000 to see the steady
@@ -18,6 +19,10 @@
 //
 // Without --store, observations go to a counting in-memory stub (the loop's own cost); with a
 // store URL, 2,500 pools × 4 members are created there and the real writes are included.
+//
+// --thread yes (needs --store): probe the way `serve` does by default, on a ProbeThread; the
+// event-loop delay is then the serving thread's, the CPU the whole process's (both threads),
+// and probes are counted from the thread's reports.
 
 const { fork } = require('node:child_process');
 const { monitorEventLoopDelay } = require('node:perf_hooks');
@@ -157,6 +162,7 @@ async function main() {
   h.disable();
   const idle = histogramMs(h);
 
+  if (args.thread === 'yes') return threaded(store, config, idle, h, stopChild);
   let probes = 0;
   let failures = 0;
   let maxInFlight = 0;
@@ -207,6 +213,47 @@ async function main() {
     ...(allocation ? { allocation } : {}),
   };
   console.log(JSON.stringify(report, null, 2));
+}
+
+/** --thread yes: a ProbeThread, as serve runs it; the histogram `h` samples this (the serving) thread. */
+async function threaded(store, config, idle, h, stopChild) {
+  if (!args.store) throw new Error('--thread yes needs --store');
+  const { ProbeThread } = require('../dist/health/thread');
+  const pools = new Map();
+  for (let p = 0; p < MEMBERS / PER_POOL; p++) {
+    const name = `p${p}.load.example.com`;
+    pools.set(name, {
+      config: { ...config, name },
+      members: Array.from({ length: PER_POOL }, (_, k) => ({
+        ip: ipOf(p * PER_POOL + k), weight: 1, admin: 'enabled', addedAtMs: 0, verdict: 'unknown', verdictSinceMs: 0, observations: [],
+      })),
+    });
+  }
+  const thread = new ProbeThread({ storeUrl: args.store, instance: 'load', log: pino({ level: 'warn' }), pools: () => pools });
+  thread.start();
+  await new Promise((r) => setTimeout(r, Number(args.warmup ?? INTERVAL_MS * 1.5)));
+  const total = () => { const s = thread.stats(); return { n: s.ok + s.failed, failed: s.failed }; };
+  h.reset();
+  const before = total();
+  const cpu0 = process.cpuUsage();
+  const t0 = Date.now();
+  h.enable();
+  await new Promise((r) => setTimeout(r, SECONDS * 1000));
+  h.disable();
+  // Counts arrive every 500 ms: wait for the report covering the window's end.
+  await new Promise((r) => setTimeout(r, 600));
+  const elapsedS = (Date.now() - t0) / 1000;
+  const cpu = process.cpuUsage(cpu0);
+  const after = total();
+  await thread.stop();
+  await store.close();
+  stopChild();
+  console.log(JSON.stringify({
+    members: MEMBERS, kind: KIND, balancers: args.balancers ?? 'yes', thread: true, cpus: os.cpus().length, loadavg1m: os.loadavg()[0],
+    intervalMs: INTERVAL_MS, seconds: Math.round(elapsedS), probesPerSecond: Math.round((after.n - before.n) / elapsedS),
+    failures: after.failed - before.failed, processCpuPercent: Math.round(((cpu.user + cpu.system) / 1e6 / elapsedS) * 100),
+    eventLoopDelayMs: histogramMs(h), idleEventLoopDelayMs: idle, rssMB: Math.round(process.memoryUsage().rss / 1e6), store: store.description,
+  }, null, 2));
 }
 
 main().catch((err) => {

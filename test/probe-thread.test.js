@@ -54,7 +54,7 @@ async function setup(t, members) {
   const syncStore = openStore(url, { log: pino({ level: 'silent' }) });
   const sync = new StoreSync({ store: syncStore, log: pino({ level: 'silent' }), resyncMs: 5000 });
   const { log, lines } = capture();
-  const thread = new ProbeThread({ storeUrl: url, instance: 'a', log, pools: () => sync.current().pools });
+  const thread = new ProbeThread({ storeUrl: url, store: syncStore, instance: 'a', log, pools: () => sync.current().pools });
   sync.on('pool', (name, view) => thread.updatePool(name, view));
   await sync.start();
   for (const [name, view] of sync.current().pools) thread.updatePool(name, view);
@@ -90,13 +90,15 @@ test('the probe thread records verdicts through its own store connection and rep
 
 test('a probe thread that dies is restarted with every pool and goes on probing', async (t) => {
   const b = await tcpBalancer(t, '127.0.0.33');
-  const { thread, lines, verdict } = await setup(t, [{ ip: b.host, port: b.port }]);
+  const { thread, lines, verdict, admin } = await setup(t, [{ ip: b.host, port: b.port }]);
   await until('up verdict', async () => (await verdict(b.host)) === 'up');
   // Counts reach this thread every 500 ms.
   const before = await until('probe counts', () => thread.stats().ok);
   // As a crash would: the thread ends without stopping.
   await thread.worker.terminate();
   await until('restart logged', () => lines.some((l) => l.level === 50 && /probe thread exited \(code 1\); restarting it in 1 s/.test(l.msg)));
+  // Between the death and the restart the instance stays live: its heartbeat does not depend on the thread.
+  assert.ok((await admin.snapshot()).instances.has('a'));
   // The new thread knows the pool without any change to it: it notices the balancer going away.
   await until('a new thread', () => thread.worker !== undefined, 3000);
   await b.close();
@@ -109,7 +111,9 @@ test('a probe thread that cannot start is retried with growing back-off, and sto
   const { log, lines } = capture();
   // The serving thread validated its own store URL; a worker that fails at start is retried anyway.
   const view = { config: { ...defaultPoolConfig(POOL), ...FAST }, members: [{ ip: '127.0.0.34', port: 1, verdict: 'unknown', observations: [] }] };
-  const thread = new ProbeThread({ storeUrl: 'nonsense://x', instance: 'a', log, pools: () => new Map([[POOL, view]]) });
+  const store = openStore(`${redis.url}?prefix=${encodeURIComponent(uniquePrefix())}`, { log: pino({ level: 'silent' }) });
+  t.after(() => store.close());
+  const thread = new ProbeThread({ storeUrl: 'nonsense://x', store, instance: 'a', log, pools: () => new Map([[POOL, view]]) });
   thread.start();
   await until('two failed starts', () => lines.filter((l) => /probe thread exited/.test(l.msg)).length >= 2, 6000);
   const waits = lines.filter((l) => /probe thread exited/.test(l.msg)).map((l) => /restarting it in ([\d.]+) s/.exec(l.msg)[1]);
@@ -131,12 +135,14 @@ test('no thread while nothing is to be probed; one starts when a pool gets membe
     config: { ...defaultPoolConfig('none.lb.example.com'), check: 'none' },
     members: [{ ip: '127.0.0.36', weight: 1, admin: 'enabled', addedAtMs: 1, verdict: 'up', verdictSinceMs: 1, observations: [] }],
   }]]);
-  const thread = new ProbeThread({ storeUrl: url, instance: 'a', log, pools: () => pools });
+  const thread = new ProbeThread({ storeUrl: url, store: admin, instance: 'a', log, pools: () => pools });
   t.after(() => thread.stop());
   thread.start();
   thread.updatePool('none.lb.example.com', pools.get('none.lb.example.com'));
   await new Promise((r) => setTimeout(r, 300));
   assert.equal(thread.worker, undefined, 'check none only: no thread');
+  // The instance is live all the same: the heartbeat is the serving thread's.
+  assert.deepEqual([...(await admin.snapshot()).instances.keys()], ['a']);
   await admin.setPool({ ...defaultPoolConfig(POOL), ...FAST, port: b.port });
   await admin.addMember(POOL, { ip: b.host, weight: 1 });
   const view = await admin.readPool(POOL);

@@ -27,7 +27,7 @@ export interface HealthLoopOptions {
   /** This instance's name in the store (its observations and heartbeat). */
   instance: string;
   log: Logger;
-  /** Period of this instance's heartbeat (default 1000 ms). */
+  /** Period of this instance's heartbeat (default 1000 ms; 0 = none here: ProbeThread beats from the serving thread). */
   heartbeatMs?: number;
   /** Heartbeat age past which this instance's observations stop counting (default 5000 ms). */
   instanceTtlMs?: number;
@@ -92,7 +92,7 @@ export class HealthLoop {
   private running = 0;
   /** Resolved when `running` drops to 0 (stop() waits on it). */
   private idle: { promise: Promise<void>; resolve: () => void } | undefined;
-  private readonly heartbeat: Heartbeat;
+  private readonly heartbeat: Heartbeat | undefined;
   private readonly counters: ProbeStats = { ok: 0, failed: 0, latencySumMs: 0 };
   private started = false;
   private stopped = false;
@@ -111,7 +111,7 @@ export class HealthLoop {
       canRun: () => this.running < this.maxInFlight,
       maxPerTick: opts.maxStartsPerTick,
     });
-    this.heartbeat = new Heartbeat({
+    this.heartbeat = opts.heartbeatMs === 0 ? undefined : new Heartbeat({
       store: this.store, instance: opts.instance, log: this.log, clock: this.clock, everyMs: opts.heartbeatMs ?? 1000, ttlMs: opts.instanceTtlMs ?? 5000,
     });
     this.writer = new ObservationWriter(
@@ -169,7 +169,7 @@ export class HealthLoop {
   start(): void {
     if (this.started || this.stopped) return;
     this.started = true;
-    this.heartbeat.start();
+    this.heartbeat?.start();
     for (const t of this.members.values()) this.scheduleFirst(t);
     this.writer.start();
     this.log.info({ members: this.members.size, source: this.sourceAddress }, 'health: probing');
@@ -180,7 +180,7 @@ export class HealthLoop {
     if (this.stopped) return;
     this.stopped = true;
     this.scheduler.stop();
-    this.heartbeat.stop();
+    this.heartbeat?.stop();
     if (this.running > 0) {
       let resolve: () => void = () => undefined;
       const promise = new Promise<void>((r) => { resolve = r; });

@@ -19,7 +19,8 @@ function main(): void {
   const log = pino({ level: data.logLevel, base: data.logBase });
   if (data.nice > 0) lowerPriority(data.nice, log);
   const store = openStore(data.storeUrl, { log });
-  const loop = new HealthLoop({ store, instance: data.instance, log });
+  // The heartbeat is the serving thread's (./thread): it goes on while this thread restarts.
+  const loop = new HealthLoop({ store, instance: data.instance, log, heartbeatMs: 0 });
   const post = (msg: FromProbeWorker) => port.postMessage(msg);
   let lastTotal = -1;
   const statsTimer = setInterval(() => {
@@ -46,7 +47,6 @@ function main(): void {
           .catch((err: unknown) => log.warn(`store: close failed: ${errorMessage(err)}`))
           .finally(() => {
             post({ type: 'stats', stats: loop.stats() });
-            post({ type: 'stopped' });
             port.close();
           });
         break;

@@ -1,10 +1,12 @@
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
-import type { PoolView } from '../store/types';
+import type { PoolView, Store } from '../store/types';
 import { errorMessage } from '../util/errors';
 import { POOLS_PER_TURN, nextTurn } from '../util/turn';
+import { Heartbeat } from './heartbeat';
 import type { ProbeStats, ProbedPool } from './loop';
+import { systemClock } from './clock';
 
 // The health-probe loop of a serving instance, run on a thread of its own (./probeWorker).
 // Probing 10,000 members every 2 s is 5,000 probes a second: their JS, their garbage (a young-
@@ -13,7 +15,7 @@ import type { ProbeStats, ProbedPool } from './loop';
 // pauses answering; on a multi-core host it runs on another core, and on one core the kernel
 // interleaves it with the answering thread, which it runs at a lower priority (`nice`).
 //
-// The worker opens its own connection to the store for its observations and heartbeats, and is
+// The worker opens its own connection to the store for its observations (the heartbeat stays here), and is
 // told pool changes by this thread (only what probing needs: config, member addresses, verdicts
 // and this instance's observations), so it keeps no second copy of the pools and no second
 // watch of the store. Verdicts come back the way they come from every other instance: through
@@ -21,6 +23,8 @@ import type { ProbeStats, ProbedPool } from './loop';
 
 export interface ProbeThreadOptions {
   storeUrl: string;
+  /** The serving thread's store: this instance's heartbeat is sent from here. */
+  store: Store;
   /** This instance's name in the store. */
   instance: string;
   log: Logger;
@@ -44,9 +48,7 @@ export type ToProbeWorker =
   | { type: 'start' }
   | { type: 'stop' };
 
-export type FromProbeWorker =
-  | { type: 'stats'; stats: ProbeStats }
-  | { type: 'stopped' };
+export type FromProbeWorker = { type: 'stats'; stats: ProbeStats };
 
 /** Pool updates per message: a start with 10,000 pools is sent in slices, not one 40,000-member clone. */
 const UPDATES_PER_MESSAGE = POOLS_PER_TURN;
@@ -72,10 +74,17 @@ export class ProbeThread {
   private restartMs = FIRST_RESTART_MS;
   private restartTimer: NodeJS.Timeout | undefined;
   private exited: Promise<void> = Promise.resolve();
+  private stopped: Promise<void> | undefined;
   private readonly nice: number;
+  /**
+   * From this thread, not the probe thread: the instance is live (its observations count, its
+   * published zones stay) whether or not a probe thread runs, as when the loop ran here.
+   */
+  private readonly heartbeat: Heartbeat;
 
   constructor(private readonly opts: ProbeThreadOptions) {
     this.nice = opts.nice ?? niceFromEnv(opts.log);
+    this.heartbeat = new Heartbeat({ store: opts.store, instance: opts.instance, log: opts.log, clock: systemClock(), everyMs: 1000, ttlMs: 5000 });
   }
 
   /** Called with a pool's view whenever it changes (undefined = removed); sent on the next turn, batched. */
@@ -100,6 +109,7 @@ export class ProbeThread {
   start(): void {
     if (this.started || this.stopping) return;
     this.started = true;
+    this.heartbeat.start();
     this.ensureWorker();
   }
   /** Probe results of this instance since start (all workers together), as last reported by the worker. */
@@ -112,10 +122,15 @@ export class ProbeThread {
   }
 
   /** Stop probing: the worker ends its probes and pending writes (terminated after a grace period). */
-  async stop(): Promise<void> {
-    if (this.stopping) return;
+  stop(): Promise<void> {
+    this.stopped ??= this.stopNow();
+    return this.stopped;
+  }
+
+  private async stopNow(): Promise<void> {
     this.stopping = true;
     clearTimeout(this.restartTimer);
+    this.heartbeat.stop();
     const worker = this.worker;
     if (!worker) return;
     this.post({ type: 'stop' });
@@ -183,7 +198,6 @@ export class ProbeThread {
     if (!probed) return;
     this.spawn();
     this.pending.clear();
-    this.post({ type: 'start' });
     void this.sendAll(this.worker);
   }
 
@@ -205,6 +219,8 @@ export class ProbeThread {
       this.flush();
       await nextTurn();
     }
+    // After the pools, so the thread's "probing" line counts them; changes meanwhile are queued.
+    if (this.worker === worker && !this.stopping) this.post({ type: 'start' });
   }
 
   /** Send one message of pending updates; more on the next turn, so a start with 10,000 pools does not clone them all at once. */

@@ -75,7 +75,7 @@ export class Instance {
     if (this.opts.probe) {
       const { instance } = this.opts;
       this.health = (this.opts.probeThread ?? process.env.TIERDNS_PROBE_THREAD !== '0')
-        ? new ProbeThread({ storeUrl: this.opts.storeUrl, instance, log, pools: () => sync.current().pools })
+        ? new ProbeThread({ storeUrl: this.opts.storeUrl, store, instance, log, pools: () => sync.current().pools })
         : new HealthLoop({ store, instance, log });
     }
     sync.on('pool', (name: string, view) => {

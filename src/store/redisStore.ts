@@ -60,8 +60,10 @@ const DIGESTS_PER_SCRIPT = 500;
 const READ_BATCH = 20;
 /**
  * A periodic resync reads everything at least every this many calls of inSync() (5 min at the
- * default 30 s), even when the change count has not moved: edits made behind tierdns's back
- * (redis-cli) and writers of an older build, which do not count, are picked up that way.
+ * default 30 s), even when the change count has not moved: edits of config, members and
+ * verdicts made behind tierdns's back (redis-cli), which do not count, are picked up that way.
+ * (Observations are compared by name only, see servingDigest: a hand edit of one's state is
+ * not; answers go by the verdicts.)
  */
 const FULL_READ_EVERY = 10;
 /** HKEYS in flight at once when looking for a stale instance's votes. */
@@ -178,10 +180,10 @@ export class RedisStore implements Store {
   async snapshot(previous?: ReadonlyMap<string, PoolView>): Promise<StoreSnapshot> {
     return this.run(async () => {
       const c = this.conn.client;
-      const names = validPoolNames(await c.smembers(this.keys.pools), this.report).sort();
-      // Before the pools: a change made during the read moves the count past it, so the next
-      // resync reads again rather than trusting a read that may have missed it.
+      // Before the pool list and the pools: a change made during the read moves the count past
+      // it, so the next resync reads again rather than trusting a read that may have missed it.
       const count = await c.get(this.keys.changeCount);
+      const names = validPoolNames(await c.smembers(this.keys.pools), this.report).sort();
       const pools = new Map<string, PoolView>();
       // With the caller's views: Redis digests every pool (40 bytes each) and only the pools
       // whose digest differs are read. Reading and decoding every pool again filled the young
@@ -195,7 +197,8 @@ export class RedisStore implements Store {
           const digests = await this.scripts.digestPools(group.length * 4, ...group.flatMap((n) => this.keys.pool(n)));
           group.forEach((name, k) => {
             const prev = previous.get(name);
-            if (prev !== undefined && Array.isArray(digests) && this.digests.get(prev) === digests[k]) pools.set(name, prev);
+            const digest: unknown = Array.isArray(digests) ? digests[k] : undefined;
+            if (prev !== undefined && typeof digest === 'string' && this.digests.get(prev) === digest) pools.set(name, prev);
             else toRead.push(name);
           });
         }

@@ -187,18 +187,8 @@ static void rearm(prober_t *o) {
   uv_timer_start(&o->h->timer, on_timer, due > now ? due - now : 0, 0);
 }
 
-static void on_timer(uv_timer_t *t) {
-  prober_t *o = t->data;
-  uint64_t now = uv_now(o->loop);
-  while (o->head && o->head->deadline_ms <= now) settle(o, o->head, TIMED_OUT);
-  rearm(o);
-  flush_results(o);
-}
-
-static void on_events(uv_poll_t *h, int status, int events) {
-  (void)status;
-  (void)events;
-  prober_t *o = h->data;
+// Settle every probe whose socket has an event (connected, refused, reset).
+static void drain_events(prober_t *o) {
   struct epoll_event ev[BATCH];
   for (;;) {
     int n = epoll_wait(o->epfd, ev, BATCH, 0);
@@ -219,6 +209,25 @@ static void on_events(uv_poll_t *h, int status, int events) {
     }
     if (n < BATCH) break;
   }
+}
+
+static void on_timer(uv_timer_t *t) {
+  prober_t *o = t->data;
+  // libuv runs timers before polling: after the loop was held up (a long GC, a starved
+  // thread), handshakes that completed meanwhile are waiting in the epoll set. They count as
+  // what they are, not as timeouts of probes whose answer was already there.
+  drain_events(o);
+  uint64_t now = uv_now(o->loop);
+  while (o->head && o->head->deadline_ms <= now) settle(o, o->head, TIMED_OUT);
+  rearm(o);
+  flush_results(o);
+}
+
+static void on_events(uv_poll_t *h, int status, int events) {
+  (void)status;
+  (void)events;
+  prober_t *o = h->data;
+  drain_events(o);
   // The timer may point at a probe that just settled: it then finds nothing due and re-arms.
   flush_results(o);
 }

@@ -107,6 +107,19 @@ if (BUILT) {
     assert.equal(prober.inFlight(), 0);
   });
 
+  test('native prober: a handshake that completed while the loop was held up counts as connected, not as a timeout', async (t) => {
+    const up = await require('./helpers/balancers').tcpBalancer(t, '127.0.0.2');
+    const results = [];
+    const prober = new addon.TcpProber((id, err) => results.push([id, err]));
+    assert.equal(prober.connect(1, up.host, up.port, '', 50), 0);
+    // Hold the loop past the deadline, as a long GC pause or a starved thread would; the
+    // kernel completes the handshake meanwhile.
+    const until = Date.now() + 250;
+    while (Date.now() < until) { /* busy */ }
+    for (let i = 0; i < 100 && results.length === 0; i++) await new Promise((r) => setTimeout(r, 10));
+    assert.deepEqual(results, [[1, 0]]);
+  });
+
   test('native prober on worker threads: exits and terminations with probes open or settled end cleanly', async (t) => {
     const hung = await require('./helpers/balancers').fullBacklogListener(t, '127.0.0.2');
     // Run by each worker, HOW being idle | open | settled | terminate.

@@ -7,14 +7,19 @@ import type { Clock, TimerHandle } from './clock';
 // fresher than the TTL, so a dead instance stops holding verdicts within the TTL. One beat at a
 // time; an outage is logged once, and its end once.
 
+/** The heartbeat period of a serving instance. */
+export const HEARTBEAT_EVERY_MS = 1000;
+/** Heartbeat age past which a serving instance's observations stop counting. */
+export const INSTANCE_TTL_MS = 5000;
+
 export interface HeartbeatOptions {
   store: Store;
   instance: string;
   log: Logger;
   clock: Clock;
-  /** Period (default 1000 ms). */
+  /** Period (HEARTBEAT_EVERY_MS for a serving instance). */
   everyMs: number;
-  /** Heartbeat age past which this instance stops voting (default 5000 ms). */
+  /** Heartbeat age past which this instance stops voting (INSTANCE_TTL_MS for a serving instance). */
   ttlMs: number;
 }
 

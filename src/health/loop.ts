@@ -3,7 +3,7 @@ import type { Member, Observation, PoolConfig, Store, Verdict } from '../store/t
 import { errorMessage } from '../util/errors';
 import { describeError } from './attempt';
 import { systemClock, type Clock } from './clock';
-import { Heartbeat } from './heartbeat';
+import { HEARTBEAT_EVERY_MS, Heartbeat, INSTANCE_TTL_MS } from './heartbeat';
 import { MemberHealth, type StateChange } from './memberHealth';
 import { ObservationWriter } from './observationWriter';
 import { probe as realProbe, type ProbeResult, type ProbeTarget } from './probe';
@@ -112,7 +112,7 @@ export class HealthLoop {
       maxPerTick: opts.maxStartsPerTick,
     });
     this.heartbeat = opts.heartbeatMs === 0 ? undefined : new Heartbeat({
-      store: this.store, instance: opts.instance, log: this.log, clock: this.clock, everyMs: opts.heartbeatMs ?? 1000, ttlMs: opts.instanceTtlMs ?? 5000,
+      store: this.store, instance: opts.instance, log: this.log, clock: this.clock, everyMs: opts.heartbeatMs ?? HEARTBEAT_EVERY_MS, ttlMs: opts.instanceTtlMs ?? INSTANCE_TTL_MS,
     });
     this.writer = new ObservationWriter(
       {

@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import type { PoolView, Store } from '../store/types';
 import { errorMessage } from '../util/errors';
 import { POOLS_PER_TURN, nextTurn } from '../util/turn';
-import { Heartbeat } from './heartbeat';
+import { HEARTBEAT_EVERY_MS, Heartbeat, INSTANCE_TTL_MS } from './heartbeat';
 import type { ProbeStats, ProbedPool } from './loop';
 import { systemClock } from './clock';
 
@@ -84,7 +84,7 @@ export class ProbeThread {
 
   constructor(private readonly opts: ProbeThreadOptions) {
     this.nice = opts.nice ?? niceFromEnv(opts.log);
-    this.heartbeat = new Heartbeat({ store: opts.store, instance: opts.instance, log: opts.log, clock: systemClock(), everyMs: 1000, ttlMs: 5000 });
+    this.heartbeat = new Heartbeat({ store: opts.store, instance: opts.instance, log: opts.log, clock: systemClock(), everyMs: HEARTBEAT_EVERY_MS, ttlMs: INSTANCE_TTL_MS });
   }
 
   /** Called with a pool's view whenever it changes (undefined = removed); sent on the next turn, batched. */
@@ -112,6 +112,7 @@ export class ProbeThread {
     this.heartbeat.start();
     this.ensureWorker();
   }
+
   /** Probe results of this instance since start (all workers together), as last reported by the worker. */
   stats(): ProbeStats {
     return {

@@ -9,6 +9,8 @@ const path = require('node:path');
 const { StoreSync } = require('../dist/store/sync');
 const { redisBackend, fileBackend, captureLog, tmpDir, waitFor, sleep, pool } = require('./helpers/store');
 const { rawClient } = require('./helpers/redis');
+const { ChangeCounts } = require('../dist/store/redisWatch');
+const { parseChangeMessage } = require('../dist/store/redisLayout');
 
 const A = 'a.lb.example.com';
 const B = 'b.lb.example.com';
@@ -124,27 +126,70 @@ describe('StoreSync: periodic resync of a Redis store', () => {
     const writer = loc.open();
     await writer.setPool(pool(A));
     const store = loc.open();
-    const reads = { n: 0 };
+    const reads = { n: 0, unforced: 0 };
     const snapshot = store.snapshot.bind(store);
     store.snapshot = (...args) => { reads.n++; return snapshot(...args); };
+    // Every tenth check forces a full read (FULL_READ_EVERY); count the checks that failed before.
+    const inSync = store.inSync.bind(store);
+    let since = 0;
+    store.inSync = async () => {
+      const ok = await inSync();
+      since++;
+      if (!ok) {
+        if (since < 10) reads.unforced++;
+        since = 0;
+      }
+      return ok;
+    };
     const { sync, events } = startSync(t, store, { resyncMs });
     await sync.start();
     return { loc, writer, sync, events, reads };
   }
 
-  test('is skipped while nothing was written, and runs after a write whose message was lost', async (t) => {
+  test('is skipped while every change was heard, and runs after a write whose message was lost', async (t) => {
     const { loc, writer, sync, events, reads } = await counted(t, 150);
     assert.equal(reads.n, 1);
     await writer.addMember(A, { ip: '10.0.0.1', weight: 1 });
     await waitFor(() => events.length > 0, 2000, 'the change, by notification');
-    // The notified write moved the count: one full read, then none while nothing is written.
     await sleep(500);
-    const after = reads.n;
-    assert.ok(after <= 2, `${after} full reads`);
-    await sleep(800);
-    assert.equal(reads.n, after, 'five resync periods without a full read');
+    assert.equal(reads.n, 1, 'a heard change needs no full read');
+    // Writes going on through the resyncs (members flapping): each one heard, none read twice.
+    await writer.setPool(pool(B));
+    for (let i = 0; i < 20; i++) {
+      await writer.addMember(i % 2 ? A : B, { ip: `10.0.1.${i}`, weight: 1 });
+      await sleep(40);
+    }
+    await waitFor(() => sync.current().pools.get(A).members.length === 11 && sync.current().pools.get(B)?.members.length === 10,
+      3000, 'every change, by notification');
+    await sleep(400);
+    assert.equal(reads.unforced, 0, 'changes during resyncs, all heard: only the forced full reads');
     await loc.silentAddMember(A, '10.0.0.9');
     await waitFor(() => sync.current().pools.get(A).members.some((m) => m.ip === '10.0.0.9'), 3000, 'the lost change, by a full read');
+    // Counting resumes after a full read: heard changes need none again.
+    await sleep(300);
+    const unforced = reads.unforced;
+    await writer.addMember(B, { ip: '10.0.0.3', weight: 1 });
+    await waitFor(() => sync.current().pools.get(B).members.some((m) => m.ip === '10.0.0.3'), 2000, 'the change, by notification');
+    await sleep(500);
+    assert.equal(reads.unforced, unforced);
+  });
+
+  test('a hand edit published as a bare pool name (README) is re-read, and its count gap forces a full read', async (t) => {
+    const { loc, sync, reads } = await counted(t, 150);
+    await loc.handEditMember(A, '10.0.0.4');
+    await waitFor(() => sync.current().pools.get(A).members.some((m) => m.ip === '10.0.0.4'), 2000, 'the hand edit, by notification');
+    await waitFor(() => reads.unforced === 1, 3000, 'a full read: the count moved without a counted message');
+  });
+
+  test('a new live instance and a newly published zone are taken without a full read', async (t) => {
+    const { writer, sync, events, reads } = await counted(t, 150);
+    assert.equal(sync.current().instances.has('ns9'), false);
+    await writer.heartbeat('ns9', 10_000, Date.now());
+    await writer.publishZones('ns9', ['lb.example.com']);
+    await waitFor(() => sync.current().instances.has('ns9') && sync.current().zones.includes('lb.example.com'), 2000, 'the instance and its zone');
+    assert.ok(events.some((e) => e.reset), 'announced');
+    assert.equal(reads.n, 1, 'no full read');
+    assert.equal(reads.unforced, 0);
   });
 
   test('a full read keeps the view of a pool unchanged for answers, and rebuilds a changed one', async (t) => {
@@ -174,6 +219,46 @@ describe('StoreSync: periodic resync of a Redis store', () => {
     assert.equal(reads.n, 1, 'not within five periods');
     await waitFor(() => sync.current().pools.get(A).members.some((m) => m.ip === '10.0.0.8'), 3000, 'the forced full read');
     assert.equal(reads.n, 2);
+  });
+});
+
+describe('change counts heard on the channel', () => {
+  test('messages: a pool name with or without its count', () => {
+    assert.deepEqual(parseChangeMessage('ws.lb.example.com 42'), { name: 'ws.lb.example.com', count: 42 });
+    assert.deepEqual(parseChangeMessage('ws.lb.example.com'), { name: 'ws.lb.example.com' });
+    assert.deepEqual(parseChangeMessage('ws.lb.example.com x1'), { name: 'ws.lb.example.com x1' });
+    assert.deepEqual(parseChangeMessage('a 1234567890123456'), { name: 'a 1234567890123456' }, 'past 15 digits: not a count');
+  });
+
+  test('every count after the last full read heard: in sync; a gap or a lapse: not', async () => {
+    const c = new ChangeCounts();
+    assert.equal(await c.heardAll(10, 10, 0), true, 'nothing changed');
+    assert.equal(await c.heardAll(10, 9, 0), false, 'the count went back (FLUSHDB)');
+    assert.equal(await c.heardAll(10, 11, 0), false, 'nothing heard');
+    for (const n of [8, 9, 10, 11, 12]) c.heard(n);
+    assert.equal(await c.heardAll(10, 12, 0), true);
+    assert.equal(await c.heardAll(7, 12, 0), true, '8..12 heard');
+    assert.equal(await c.heardAll(6, 12, 0), false, '8 was the first heard: 7 is not known');
+    c.heard(12); // a repeat is ignored
+    c.heard(14); // 13 was lost
+    assert.equal(await c.heardAll(10, 14, 0), false);
+    assert.equal(await c.heardAll(13, 14, 0), true, 'after a full read at 13 the gap is behind');
+    c.reset();
+    c.heard(15);
+    assert.equal(await c.heardAll(13, 15, 0), false, 'counts from before the lapse are forgotten');
+  });
+
+  test('waits for messages still on their way, no longer than asked', async () => {
+    const c = new ChangeCounts();
+    c.heard(5);
+    setTimeout(() => c.heard(6), 30);
+    setTimeout(() => c.heard(7), 60);
+    assert.equal(await c.heardAll(4, 7, 2000), true);
+    const t0 = Date.now();
+    const keepAlive = setTimeout(() => undefined, 1000); // the wait's own timer is unref'd
+    assert.equal(await c.heardAll(4, 9, 100), false);
+    clearTimeout(keepAlive);
+    assert.ok(Date.now() - t0 >= 90, 'waited for them');
   });
 });
 

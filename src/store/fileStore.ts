@@ -19,7 +19,7 @@ import {
 import { emptyMutation, isEmptyMutation, newRecord, toPoolView, type PoolRecord } from './record';
 import { checkZones, parseZoneList } from './storeUtil';
 import type {
-  AdminState, Member, Observation, PoolConfig, PoolView, Store, StoreChange, StoreSnapshot, StoreStatus, Verdict,
+  AdminState, InSync, Member, Observation, PoolConfig, PoolView, Store, StoreChange, StoreSnapshot, StoreStatus, Verdict,
 } from './types';
 
 // The embedded store (`file:PATH`, PRODUCT.md §6): one JSON document, the same rules as Redis
@@ -456,10 +456,10 @@ export class FileStore implements Store {
    * (an edit by hand) since the last full read. StoreSync then skips its periodic full read,
    * which parses the whole document: ~170 ms of event loop at 1,000 pools, every 30 s.
    */
-  async inSync(): Promise<boolean> {
+  async inSync(): Promise<InSync | false> {
     const seq = await readHeadSeq(this.path);
     for (const w of this.watches) {
-      if (seq !== null && w.seenSeq() === seq && w.silentEdits() === (this.silentSeen.get(w) ?? 0)) return true;
+      if (seq !== null && w.seenSeq() === seq && w.silentEdits() === (this.silentSeen.get(w) ?? 0)) return {};
     }
     // The full read that follows covers the silent edits seen so far.
     for (const w of this.watches) this.silentSeen.set(w, w.silentEdits());

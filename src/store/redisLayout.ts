@@ -16,9 +16,12 @@ export type { ReportProblem } from './decode';
 //   <p>obs:<name>         hash    "<ip>|<instance>" → JSON Observation
 //   <p>instances          zset    instance → last heartbeat (ms since epoch)
 //   <p>zones              hash    instance → JSON array of the zone origins it serves
-//   <p>changes            channel pub/sub: a pool name after that pool changed, "*" for "re-read everything"
-//   <p>changecount        string  INCR'd next to every such PUBLISH: a periodic resync that finds it
-//                                 unmoved (and zones and live instances alike) skips its full read
+//   <p>changes            channel pub/sub: "<pool> <count>" after that pool changed (count: the value
+//                                 <p>changecount was INCR'd to by the same script), "*" for "re-read
+//                                 everything"; a bare pool name (a hand edit) is understood too
+//   <p>changecount        string  INCR'd by every such PUBLISH: a periodic resync that finds it unmoved,
+//                                 or finds that every count since its last full read was heard (and
+//                                 zones and live instances alike), skips its full read
 //
 // Every write goes through WATCH + MULTI/EXEC (redisStore.ts) or a Lua script, and the
 // PUBLISH is the last command of the same transaction, so a subscriber that re-reads on the
@@ -26,6 +29,26 @@ export type { ReportProblem } from './decode';
 
 export const LAYOUT_VERSION = 1;
 export const ALL_POOLS = '*';
+
+/**
+ * Count the change and announce it with its count: the subscriber can then tell that it heard
+ * every change since its last full read (a gap in the counts is a lost message). KEYS:
+ * changecount. ARGV: channel, pool. Queued as the last command of a pool's transaction.
+ */
+export const NOTIFY = `
+local n = redis.call('INCR', KEYS[1])
+redis.call('PUBLISH', ARGV[1], ARGV[2] .. ' ' .. n)
+return n
+`;
+
+/** A change message: the pool, and the change count when the writer sent one (see NOTIFY). */
+export function parseChangeMessage(message: string): { name: string; count?: number } {
+  const space = message.lastIndexOf(' ');
+  if (space < 0) return { name: message };
+  const tail = message.slice(space + 1);
+  const count = /^\d{1,15}$/.test(tail) ? Number(tail) : undefined;
+  return count === undefined ? { name: message } : { name: message.slice(0, space), count };
+}
 
 export class RedisKeys {
   readonly version: string;

@@ -3,10 +3,10 @@ import type { Logger } from 'pino';
 import { TierdnsError } from '../util/errors';
 import { nextTurn } from '../util/turn';
 import {
-  DIGEST_POOLS, HEARTBEAT, LAYOUT_VERSION, READ_POOL, READ_POOLS, REFRESH_OBSERVATION, RedisKeys, decodePool, servingDigest, validPoolNames, type DecodedPool,
+  DIGEST_POOLS, HEARTBEAT, LAYOUT_VERSION, NOTIFY, READ_POOL, READ_POOLS, REFRESH_OBSERVATION, RedisKeys, decodePool, servingDigest, validPoolNames, type DecodedPool,
 } from './redisLayout';
 import { RedisConnection } from './redisConnection';
-import { subscribeChanges } from './redisWatch';
+import { ChangeCounts, subscribeChanges } from './redisWatch';
 import { KeyedMutex, Mutex, checkZones, parseZoneList, retryPause } from './storeUtil';
 import {
   canonicalIp, checkInstanceName, checkObservation, opAddMember, opRecompute, opRecordObservation, opRemoveMember, opRemovePool, opSetAdmin, opUpdatePool,
@@ -14,7 +14,7 @@ import {
 } from './ops';
 import { emptyMutation, isEmptyMutation, toPoolView, type PoolMutation, type PoolRecord } from './record';
 import type {
-  AdminState, Member, Observation, PoolConfig, PoolView, Store, StoreChange, StoreSnapshot, StoreStatus, Verdict,
+  AdminState, InSync, Member, Observation, PoolConfig, PoolView, Store, StoreChange, StoreSnapshot, StoreStatus, Verdict,
 } from './types';
 import type { RedisLocation } from './url';
 
@@ -54,8 +54,12 @@ const TX_LANES = 4;
 const MAX_ATTEMPTS = 50;
 /** Pools per READ_POOLS call: few commands for a full read, yet each script stays short. */
 const POOLS_PER_SCRIPT = 100;
-/** Pools per DIGEST_POOLS call (a 40-byte answer each; Redis hashes ~1 KB per pool). */
-const DIGESTS_PER_SCRIPT = 500;
+/**
+ * Pools per DIGEST_POOLS call (a 40-byte answer each; Redis hashes ~1 KB per pool). A script
+ * holds Redis for every other client: 500 pools held it 24-26 ms (slowlog, scale.sh), 50 hold
+ * it 1-3 ms.
+ */
+const DIGESTS_PER_SCRIPT = 50;
 /** READ_POOLS scripts in flight at once during a full read (pipelined on one socket). */
 const READ_BATCH = 20;
 /**
@@ -66,6 +70,8 @@ const READ_BATCH = 20;
  * not; answers go by the verdicts.)
  */
 const FULL_READ_EVERY = 10;
+/** How long inSync() waits for messages published before it read the change count. */
+const HEAR_WAIT_MS = 1000;
 /** HKEYS in flight at once when looking for a stale instance's votes. */
 const KEYS_BATCH = 500;
 
@@ -76,8 +82,10 @@ export class RedisStore implements Store {
   private sub: RedisConnection | undefined;
   /** Connections for WATCH transactions (WATCH state is per connection), each one at a time. */
   private readonly lanes: TxLane[];
-  /** What the last full read saw (change count, zones, live instances), for inSync(). */
-  private lastRead: string | undefined;
+  /** The change count the last full read saw, for inSync(). */
+  private lastCount: number | undefined;
+  /** Change counts heard by watch(). */
+  private readonly counts = new ChangeCounts();
   /** The serving digest of each view this store decoded (see servingDigest). */
   private readonly digests = new WeakMap<PoolView, string>();
   private sinceFullRead = 0;
@@ -226,47 +234,49 @@ export class RedisStore implements Store {
           await nextTurn();
         }
       }
-      const cutoff = this.opts.nowMs() - this.instanceTtlMs;
-      const [zoneEntries, scored] = await Promise.all([c.hgetall(this.keys.zones), c.zrangebyscore(this.keys.instances, cutoff, '+inf', 'WITHSCORES')]);
-      const instances = new Map<string, number>();
-      for (let i = 0; i + 1 < scored.length; i += 2) instances.set(scored[i] as string, Number(scored[i + 1]));
-      const zones = new Set<string>();
-      for (const [inst, json] of Object.entries(zoneEntries)) for (const z of parseZoneList(json, inst, this.report)) zones.add(z);
-      this.lastRead = readMark(count, zoneEntries, [...instances.keys()]);
+      const { zones, instances } = await this.readZonesAndInstances();
+      this.lastCount = countValue(count);
       this.sinceFullRead = 0;
-      return { pools, zones: [...zones].sort(), instances };
+      return { pools, zones, instances };
     });
   }
 
   /**
-   * True when a full read now would find what the last one found: no counted pool change since
-   * (every write that publishes one counts it), and the same zones and live instances. Three
-   * small reads instead of every pool: at 2,500 pools the full read cost the serving thread
-   * ~10 ms pauses of its garbage collector every 30 s.
+   * In sync when no counted pool change since the last full read went unheard on the channel
+   * (every write that publishes one counts it). Small reads instead of every pool: at 2,500
+   * pools the full read cost the serving thread ~10 ms pauses of its garbage collector, and
+   * Redis ~60 ms of Lua, every 30 s. The zones and live instances, read here anyway, come back
+   * with it: a new instance or zone is no reason to read every pool.
    */
-  async inSync(): Promise<boolean> {
-    const last = this.lastRead;
+  async inSync(): Promise<InSync | false> {
+    const last = this.lastCount;
     if (last === undefined || ++this.sinceFullRead >= FULL_READ_EVERY) return false;
     return this.run(async () => {
-      const c = this.conn.client;
-      const cutoff = this.opts.nowMs() - this.instanceTtlMs;
-      const [count, zoneEntries, names] = await Promise.all([
-        c.get(this.keys.changeCount), c.hgetall(this.keys.zones), c.zrangebyscore(this.keys.instances, cutoff, '+inf'),
-      ]);
-      return readMark(count, zoneEntries, names) === last;
+      const [count, parts] = await Promise.all([this.conn.client.get(this.keys.changeCount), this.readZonesAndInstances()]);
+      // While members flap the count moves between any two checks: fine when each change was heard.
+      const now = countValue(count);
+      const heard = now === last || (this.sub !== undefined && (await this.counts.heardAll(last, now, HEAR_WAIT_MS)));
+      return heard ? parts : false;
     });
+  }
+
+  /** The zones serving instances publish, and the live instances. */
+  private async readZonesAndInstances(): Promise<Pick<StoreSnapshot, 'zones' | 'instances'>> {
+    const c = this.conn.client;
+    const cutoff = this.opts.nowMs() - this.instanceTtlMs;
+    const [zoneEntries, scored] = await Promise.all([c.hgetall(this.keys.zones), c.zrangebyscore(this.keys.instances, cutoff, '+inf', 'WITHSCORES')]);
+    const instances = new Map<string, number>();
+    for (let i = 0; i + 1 < scored.length; i += 2) instances.set(scored[i] as string, Number(scored[i + 1]));
+    const zones = new Set<string>();
+    for (const [inst, json] of Object.entries(zoneEntries)) for (const z of parseZoneList(json, inst, this.report)) zones.add(z);
+    return { zones: [...zones].sort(), instances };
   }
 
   /** Zones published by serving instances (for the CLI's name check without a zones dir). */
   async readZones(): Promise<string[]> {
-    return this.run(async () => {
-      const zones = new Set<string>();
-      for (const [inst, json] of Object.entries(await this.conn.client.hgetall(this.keys.zones))) {
-        for (const z of parseZoneList(json, inst, this.report)) zones.add(z);
-      }
-      return [...zones].sort();
-    });
+    return this.run(async () => (await this.readZonesAndInstances()).zones);
   }
+
 
   /**
    * Read-compute-write one pool under WATCH; `op` sees the record and the live instances
@@ -352,10 +362,7 @@ export class RedisStore implements Store {
     tx.set(k.version, String(LAYOUT_VERSION), 'NX');
     // Last inside the transaction: a subscriber re-reading on this message sees the whole change.
     // The count lets a periodic resync tell that no message could have been missed (inSync).
-    if (m.notify) {
-      tx.incr(k.changeCount);
-      tx.publish(k.channel, pool);
-    }
+    if (m.notify) tx.eval(NOTIFY, 1, k.changeCount, k.channel, pool);
   }
 
   async setPool(config: PoolConfig): Promise<void> {
@@ -442,7 +449,7 @@ export class RedisStore implements Store {
 
   async watch(onChange: (change: StoreChange) => void): Promise<() => void> {
     this.sub ??= new RedisConnection(this.loc, this.opts.log, this.opts.connectWaitMs, 'subscriber');
-    return subscribeChanges(this.sub, this.keys.channel, onChange, this.opts.connectWaitMs, this.opts.log);
+    return subscribeChanges(this.sub, this.keys.channel, onChange, this.opts.connectWaitMs, this.opts.log, this.counts);
   }
 
   onStatus(listener: (status: StoreStatus, detail?: string) => void): void {
@@ -460,7 +467,8 @@ export class RedisStore implements Store {
 }
 
 /** The parts of a full read that inSync() compares, as one string. */
-function readMark(count: string | null, zoneEntries: Record<string, string>, instances: string[]): string {
-  const zones = Object.entries(zoneEntries).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  return JSON.stringify([count, zones, [...instances].sort()]);
+/** The change count as read (absent: 0; not a count: -1, which no later read matches as heard). */
+function countValue(raw: string | null): number {
+  if (raw === null) return 0;
+  return /^\d{1,15}$/.test(raw) ? Number(raw) : -1;
 }

@@ -1,16 +1,18 @@
 import type { Logger } from 'pino';
 import { errorMessage } from '../util/errors';
-import { ALL_POOLS } from './redisLayout';
+import { ALL_POOLS, parseChangeMessage } from './redisLayout';
 import type { RedisConnection } from './redisConnection';
 import type { StoreChange } from './types';
 
-// Change notifications over Redis pub/sub. A message names the pool that changed ("*": all).
+// Change notifications over Redis pub/sub. A message names the pool that changed ("*": all),
+// followed by its change count when tierdns wrote it (see NOTIFY and ChangeCounts).
 // Messages published while the subscription is down are lost, so once watch() has returned
 // every lapse ends with a { kind: 'all' } ("re-read everything"); before it returns the
 // caller has yet to read, and nothing needs saying.
 
 export async function subscribeChanges(
   sub: RedisConnection, channel: string, onChange: (change: StoreChange) => void, waitMs: number, log: Logger,
+  counts?: ChangeCounts,
 ): Promise<() => void> {
   const emit = (change: StoreChange): void => {
     try {
@@ -21,7 +23,12 @@ export async function subscribeChanges(
     }
   };
   const onMessage = (ch: string, message: string): void => {
-    if (ch === channel) emit(message === ALL_POOLS ? { kind: 'all' } : { kind: 'pool', name: message });
+    if (ch !== channel) return;
+    if (message === ALL_POOLS) return emit({ kind: 'all' });
+    const { name, count } = parseChangeMessage(message);
+    // Counted once the change is requested: a count heard vouches that its pool is re-read.
+    emit({ kind: 'pool', name });
+    if (count !== undefined) counts?.heard(count);
   };
   let returned = false;
   let lapsed = false;
@@ -31,7 +38,10 @@ export async function subscribeChanges(
     emit({ kind: 'all' });
   };
   const offStatus = sub.onStatus((s) => {
-    if (s !== 'ready') lapsed = true;
+    if (s !== 'ready') {
+      lapsed = true;
+      counts?.reset();
+    }
     else recovered();
   });
   sub.client.on('message', onMessage);
@@ -56,4 +66,51 @@ export async function subscribeChanges(
     sub.client.off('message', onMessage);
     offStatus();
   };
+}
+
+/**
+ * The change counts heard on the channel. Redis delivers one connection's messages in the
+ * order they were published, and NOTIFY counts and publishes in one step, so counts arrive in
+ * increasing order: a jump is a lost message (or a hand edit that counted without saying so).
+ * Every count in [from, to] was heard.
+ */
+export class ChangeCounts {
+  private from = -1;
+  private to = -1;
+  private waiters: Array<() => void> = [];
+
+  heard(count: number): void {
+    if (count <= this.to) return; // a count reset (FLUSHDB) shows as a lower count at resync
+    if (this.to < 0 || count !== this.to + 1) this.from = count;
+    this.to = count;
+    const waiters = this.waiters;
+    this.waiters = [];
+    for (const w of waiters) w();
+  }
+
+  /** Forget what was heard: after a lapse of the subscription the messages in it are gone. */
+  reset(): void {
+    this.from = this.to = -1;
+  }
+
+  /**
+   * Whether every count in (after, upTo] was heard. Messages published just before the caller
+   * read `upTo` may still be on their way: wait up to `waitMs` for them.
+   */
+  async heardAll(after: number, upTo: number, waitMs: number): Promise<boolean> {
+    const deadline = Date.now() + waitMs;
+    for (;;) {
+      if (upTo <= after) return upTo === after;
+      const covers = this.to >= 0 && this.from <= after + 1;
+      if (!covers && this.to >= after + 1) return false; // a gap after the last full read
+      if (covers && this.to >= upTo) return true;
+      const left = deadline - Date.now();
+      if (left <= 0) return false;
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, left);
+        timer.unref();
+        this.waiters.push(() => { clearTimeout(timer); resolve(); });
+      });
+    }
+  }
 }

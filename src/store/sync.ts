@@ -55,6 +55,8 @@ export class StoreSync extends EventEmitter<StoreSyncEvents> {
   private pendingAll = false;
   private readonly pendingPools = new Set<string>();
   private drainRunning = false;
+  /** A periodic check (inSync) is running. */
+  private checking = false;
   private draining: Promise<void> | undefined;
   private unwatch: (() => void) | undefined;
   private resyncTimer: NodeJS.Timeout | undefined;
@@ -101,12 +103,20 @@ export class StoreSync extends EventEmitter<StoreSyncEvents> {
 
   /** The safety net for lost notifications: a full read, unless the store can tell nothing was lost. */
   private async periodicResync(): Promise<void> {
-    if (this.stopped) return;
+    // A check may wait for messages in flight (inSync): never two at once.
+    if (this.stopped || this.checking) return;
     if (this.unwatch && this.fromStore && this.store.inSync) {
+      this.checking = true;
       try {
-        if (await this.store.inSync()) return;
+        const same = await this.store.inSync();
+        if (same) {
+          if (!this.stopped) this.applyRest(same.zones ?? this.snap.zones, same.instances ?? this.snap.instances, true);
+          return;
+        }
       } catch {
         // Cannot tell: read everything.
+      } finally {
+        this.checking = false;
       }
     }
     this.log.debug({ store: this.store.description }, 'store: periodic full read');
@@ -227,10 +237,15 @@ export class StoreSync extends EventEmitter<StoreSyncEvents> {
         changed = true;
       }
     }
+    this.applyRest(fresh.zones, fresh.instances, emitEvents, changed);
+  }
+
+  /** Take zones and live instances as read; 'reset' (and a save) when they or the pools changed. */
+  private applyRest(zones: string[], instances: Map<string, number>, emitEvents: boolean, poolsChanged = false): void {
     const keys = (m: Map<string, number>): string => [...m.keys()].sort().join(',');
-    if (fresh.zones.join(',') !== this.snap.zones.join(',') || keys(fresh.instances) !== keys(this.snap.instances)) changed = true;
-    this.snap.zones = fresh.zones;
-    this.snap.instances = fresh.instances;
+    const changed = poolsChanged || zones.join(',') !== this.snap.zones.join(',') || keys(instances) !== keys(this.snap.instances);
+    this.snap.zones = zones;
+    this.snap.instances = instances;
     if (changed && emitEvents) this.safeEmit('reset', this.snap);
     if (changed || !emitEvents) this.scheduleSave();
   }

@@ -82,6 +82,9 @@ export interface StoreSnapshot {
   instances: Map<string, number>;
 }
 
+/** The pools are as the watches reported; zones and live instances as read now, when read. */
+export type InSync = Partial<Pick<StoreSnapshot, 'zones' | 'instances'>>;
+
 /** What changed: a pool's config or members or verdicts (re-read that pool), or everything. */
 export type StoreChange = { kind: 'pool'; name: string } | { kind: 'all' };
 
@@ -130,11 +133,13 @@ export interface Store {
    */
   readonly observationRefreshMs?: number;
   /**
-   * Optional: true when this store's watches have reported every change there is, so a
-   * periodic full read would find nothing new (the file store compares seq numbers). Stores
-   * without it are read in full at every periodic resync.
+   * Optional: whether this store's watches have reported every change to a pool there is, so
+   * a periodic full read would find no pool changed (the file store compares seq numbers, the
+   * Redis store change counts). In sync, it may hand back the zones and live instances as
+   * they are now, read without the pools. Stores without it are read in full at every
+   * periodic resync.
    */
-  inSync?(): Promise<boolean>;
+  inSync?(): Promise<InSync | false>;
   /** Refresh this instance's heartbeat and recompute verdicts affected by instances that went stale. */
   heartbeat(instance: string, ttlMs: number, nowMs: number): Promise<void>;
   /** Publish the zones this instance serves. */

@@ -84,6 +84,16 @@ function redisBackend({ private: own = false } = {}) {
             .exec();
           c.disconnect();
         },
+        /** An edit made by hand as the README says: counted, and published as the bare pool name. */
+        async handEditMember(poolName, ip) {
+          const c = await rawClient(server.url);
+          await c.multi()
+            .hset(`${prefix}members:${poolName}`, ip, JSON.stringify({ ip, weight: 1, admin: 'enabled', addedAtMs: Date.now() }))
+            .incr(`${prefix}changecount`)
+            .publish(`${prefix}changes`, poolName)
+            .exec();
+          c.disconnect();
+        },
         /** An edit behind tierdns's back (redis-cli, an older build): neither counted nor published. */
         async foreignAddMember(poolName, ip) {
           const c = await rawClient(server.url);

@@ -324,11 +324,12 @@ describe('StoreSync: store unreachable at start', () => {
 });
 
 describe('state dir snapshot file', () => {
-  const { serializeSnapshot, parseSnapshot } = require('../dist/store/snapshotFile');
+  const { serializeSnapshot, parseSnapshot, snapshotChunks, saveSnapshot } = require('../dist/store/snapshotFile');
+  const { writeFileAtomic } = require('../dist/store/fileDoc');
   const member = (ip, verdict) => ({ ip, weight: 1, admin: 'enabled', addedAtMs: 1, verdict, verdictSinceMs: 2, observations: [] });
   const view = (name, ips, verdict = 'up') => ({ config: pool(name), members: ips.map((ip) => member(ip, verdict)) });
 
-  test('is the JSON of the whole snapshot, written in slices, with each save as the pools are then', async () => {
+  test('is the JSON of the whole snapshot, written in slices, with each save as the pools are then', async (t) => {
     const pools = new Map();
     for (let i = 0; i < 450; i++) pools.set(`p${i}.lb.example.com`, view(`p${i}.lb.example.com`, [`10.0.${i >> 8}.${i & 255}`]));
     const snap = { pools, zones: ['lb.example.com'], instances: new Map([['ns1', 5]]) };
@@ -346,5 +347,25 @@ describe('state dir snapshot file', () => {
     assert.deepEqual(back.pools.get('p3.lb.example.com').members.map((m) => [m.ip, m.verdict]), [['10.9.9.9', 'down'], ['10.9.9.10', 'down']]);
     // An empty snapshot is valid JSON too.
     assert.deepEqual(JSON.parse(await serializeSnapshot({ pools: new Map(), zones: [], instances: new Map() }, 1)).pools, []);
+    // Saved in pieces of ~64 KB, never as one string; the file holds the same text.
+    const pieces = [];
+    for await (const piece of snapshotChunks(snap, 10)) pieces.push(piece.length);
+    assert.ok(pieces.length >= 2 && pieces.every((n) => n < 70_000), `pieces ${pieces}`);
+    const dir = tmpDir(t);
+    await saveSnapshot(dir, snap, 10);
+    assert.equal(fs.readFileSync(path.join(dir, 'snapshot.json'), 'utf8'), reference(10));
+  });
+
+  test('a save that fails half way keeps the previous file and leaves no temp file', async (t) => {
+    const dir = tmpDir(t);
+    const file = path.join(dir, 'snapshot.json');
+    await writeFileAtomic(file, 'previous');
+    async function* failing() {
+      yield 'x'.repeat(100_000);
+      throw new Error('gone half way');
+    }
+    await assert.rejects(writeFileAtomic(file, failing()), /gone half way/);
+    assert.equal(fs.readFileSync(file, 'utf8'), 'previous');
+    assert.deepEqual(fs.readdirSync(dir), ['snapshot.json']);
   });
 });

@@ -262,16 +262,23 @@ async function writeAll(fh: FileHandle, chunks: Buffer[]): Promise<void> {
 }
 
 /** Write temp + fsync + rename (+ fsync of the directory): readers see the old file or the new one, never half. */
-export async function writeFileAtomic(path: string, content: string | Buffer[]): Promise<void> {
+export async function writeFileAtomic(path: string, content: string | Buffer[] | AsyncIterable<string>): Promise<void> {
   const dir = dirname(path);
   const tmp = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
   const fh = await open(tmp, 'wx', 0o644);
   try {
-    if (typeof content === 'string') await fh.writeFile(content);
-    else await writeAll(fh, content);
-    await fh.sync();
-  } finally {
-    await fh.close();
+    try {
+      if (typeof content === 'string') await fh.writeFile(content);
+      else if (Array.isArray(content)) await writeAll(fh, content);
+      else for await (const piece of content) await writeAll(fh, [Buffer.from(piece)]);
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+  } catch (err) {
+    // A full disk, or content that failed half way: no temp file left behind.
+    await unlink(tmp).catch(() => undefined);
+    throw err;
   }
   try {
     await rename(tmp, path);

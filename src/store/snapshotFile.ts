@@ -18,23 +18,42 @@ export const SNAPSHOT_FILE = 'snapshot.json';
 const FORMAT = 'tierdns-snapshot';
 const VERSION = 1;
 
+/** Characters per piece of snapshotChunks (one write each). */
+const CHUNK_CHARS = 64 * 1024;
+
 /**
- * The snapshot as JSON (the saved format), encoded POOLS_PER_TURN pools per turn of the event
- * loop: at 2,500 pools one JSON.stringify of everything blocked answers ~80 ms at each save.
- * The slices are strings joined at the end, not Buffers for writev: ~50 Buffers of ~200 KB
- * per save left the process ~25 MB larger for good at 10,000 pools (malloc keeps them), where
- * one string written at once is returned (scale.sh: RSS settled at 156 MB against 130 MB).
+ * The snapshot as JSON (the saved format), in pieces of ~64 KB, encoded POOLS_PER_TURN pools
+ * per turn of the event loop: at 2,500 pools one JSON.stringify of everything blocked answers
+ * ~80 ms at each save. Nothing holds the whole text: slices kept across turns and joined at the
+ * end (2.5 MB at 2,500 pools) outlived the young generation at every save, and the
+ * mark-compacts they called for put V8's helper threads on the answering core in 4 ms slices
+ * (latency 2-4 ms p99 while probing, scale.sh). Buffers for all of it (writev) left the
+ * process ~25 MB larger for good at 10,000 pools (malloc keeps them).
  */
-export async function serializeSnapshot(snap: StoreSnapshot, savedAtMs: number): Promise<string> {
-  const parts = [`{"format":${JSON.stringify(FORMAT)},"version":${VERSION},"savedAtMs":${JSON.stringify(savedAtMs)},"pools":[`];
+export async function* snapshotChunks(snap: StoreSnapshot, savedAtMs: number): AsyncGenerator<string> {
+  let parts = [`{"format":${JSON.stringify(FORMAT)},"version":${VERSION},"savedAtMs":${JSON.stringify(savedAtMs)},"pools":[`];
+  let size = 0;
   // A copy of the list: the live map may change while this yields.
   const views = [...snap.pools.values()];
-  for (let i = 0; i < views.length; i += POOLS_PER_TURN) {
-    if (i > 0) await nextTurn();
-    const slice = views.slice(i, i + POOLS_PER_TURN).map((v) => JSON.stringify(v)).join(',');
-    parts.push(i > 0 ? `,${slice}` : slice);
+  for (let i = 0; i < views.length; i++) {
+    if (i > 0 && i % POOLS_PER_TURN === 0) await nextTurn();
+    const json = JSON.stringify(views[i]);
+    parts.push(i > 0 ? `,${json}` : json);
+    size += json.length + 1;
+    if (size >= CHUNK_CHARS) {
+      yield parts.join('');
+      parts = [];
+      size = 0;
+    }
   }
   parts.push(`],"zones":${JSON.stringify(snap.zones)},"instances":${JSON.stringify(Object.fromEntries(snap.instances))}}`);
+  yield parts.join('');
+}
+
+/** The whole saved text at once (tests, small snapshots). */
+export async function serializeSnapshot(snap: StoreSnapshot, savedAtMs: number): Promise<string> {
+  const parts: string[] = [];
+  for await (const chunk of snapshotChunks(snap, savedAtMs)) parts.push(chunk);
   return parts.join('');
 }
 
@@ -92,5 +111,5 @@ export function loadSnapshot(stateDir: string, report: ReportProblem): { snapsho
 /** Write temp + fsync + rename, so a crash leaves the old snapshot or the new one, never half. */
 export async function saveSnapshot(stateDir: string, snap: StoreSnapshot, savedAtMs: number): Promise<void> {
   await mkdir(stateDir, { recursive: true });
-  await writeFileAtomic(join(stateDir, SNAPSHOT_FILE), await serializeSnapshot(snap, savedAtMs));
+  await writeFileAtomic(join(stateDir, SNAPSHOT_FILE), snapshotChunks(snap, savedAtMs));
 }

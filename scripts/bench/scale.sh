@@ -18,7 +18,13 @@
 # usage: bash scripts/bench/scale.sh     (env: SCALE_POOLS=10000 SCALE_SETTLE=5 SCALE_LOAD=3
 #        SCALE_PROBE_MEMBERS=10000 (0 = skip step 5) SCALE_LAT_QPS SCALE_LAT_DURATION=5
 #        SCALE_STORE=file|redis SCALE_PROBE_STORE=redis|file SCALE_PROBE_SETTLE=20 (s before
-#        measuring the probing instance) SCALE_OUT=file for the results)
+#        measuring the probing instance) SCALE_OUT=file for the results
+#        SCALE_SCHED=1: perf sched record of SERVER_CPU during the udplat run, to see who kept
+#        the server waiting: perf sched timehist -i results/.bench-run/scale/run/sched.data;
+#        perf starting up shows as slow answers in the first ~0.2 s)
+# Step 5 also reports where udplat's slow answers were (probe_latu_slow_at: seconds into its
+# run, slow/all answers sent in that 10 ms, the slowest) and Redis commands of 1 ms or more
+# during both measurements (probe_redis_slow; Redis runs on CLIENT_CPU).
 set -uo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 case "${1:-}" in -h|--help) sed -n '2,/^set -uo/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//'; exit 0 ;; esac
@@ -65,7 +71,8 @@ store_url() {
         command -v redis-server >/dev/null || ensure_packages redis-server:redis-server >&2 || return 1
         port_busy "$REDIS_PORT" && { echo "port $REDIS_PORT is already in use" >&2; return 1; }
         PIN_CPUS="$CLIENT_CPU" start_daemon "$REDIS_PIDFILE" "$D/redis.log" redis-server --bind 127.0.0.1 \
-          --port "$REDIS_PORT" --save '' --appendonly no --dir "$D"
+          --port "$REDIS_PORT" --save '' --appendonly no --dir "$D" \
+          --slowlog-log-slower-than 1000 --slowlog-max-len 10000
         for _ in $(seq 50); do redis-cli -p "$REDIS_PORT" ping 2>/dev/null | grep -q PONG && break; sleep 0.1; done
       fi
       echo "redis://127.0.0.1:$REDIS_PORT/0?prefix=$2:" ;;
@@ -137,7 +144,7 @@ if [ "$PROBE_MEMBERS" -gt 0 ]; then
   WS_CHECK=tcp "$NODE" "$HERE/lib/mkpools.js" "$PROBE_URL" "$D/probe-pools.json" "$D/data/zones" >&2 || exit 1
   say "probe_store=$PROBE_STORE_KIND"
   say "probe_members=$(( (P + 1) * 4 ))"
-  if EXTRA_SERVE_ARGS="--metrics 127.0.0.1:$METRICS_PORT" start_timed probe "$PROBE_URL" "$R/probe-state" "$((P - 1))"; then
+  if EXTRA_SERVE_ARGS="--metrics 127.0.0.1:$METRICS_PORT ${EXTRA_SERVE_ARGS:-}" start_timed probe "$PROBE_URL" "$R/probe-state" "$((P - 1))"; then
     pid="$(cat "$PIDFILE")"
     # First probe rounds: every member's first result (unknown -> down) is a state change to
     # record; measure the steady state after them.
@@ -148,6 +155,7 @@ if [ "$PROBE_MEMBERS" -gt 0 ]; then
     # On schedule: members / interval (10,004 / 2 s = 5,002 probes/s).
     say "probe_rate_per_s=$(( (n1 - n0) / 2 ))"
     echo "ws.$ZONE A" > "$D/ws.txt"
+    [ "$PROBE_STORE_KIND" = redis ] && redis-cli -p "$REDIS_PORT" slowlog reset >/dev/null
     n0="$(probes)"
     taskset -c "$CLIENT_CPU" dnsperf -s 127.0.0.1 -p "$PORT" -d "$D/ws.txt" -c 4 -T 1 -l "$LAT_DURATION" -Q "$LAT_QPS" -v > "$R/lat.v" 2>&1
     n1="$(probes)"
@@ -160,10 +168,32 @@ if [ "$PROBE_MEMBERS" -gt 0 ]; then
     say "probe_lat_p99_ms=$(sed -E 's/.*lat_p99_ms=([0-9.]+).*/\1/' <<<"$lat")"
     # The same rate measured by udplat (see run.sh, mix latu), where it can be built.
     if U="$(build_udplat)"; then
-      taskset -c "$CLIENT_CPU" "$U" -s 127.0.0.1 -p "$PORT" -d "$D/ws.txt" -Q "$LAT_QPS" -l "$LAT_DURATION" > "$R/latu.txt" 2>&1
+      sched=""
+      if [ -n "${SCALE_SCHED:-}" ] && command -v perf >/dev/null; then
+        perf sched record -C "$SERVER_CPU" -o "$R/sched.data" -- sleep "$LAT_DURATION" > "$R/sched.log" 2>&1 &
+        sched=$!
+      fi
+      taskset -c "$CLIENT_CPU" "$U" -s 127.0.0.1 -p "$PORT" -d "$D/ws.txt" -Q "$LAT_QPS" -l "$LAT_DURATION" -t "$R/latu.timeline" > "$R/latu.txt" 2>&1
       say "probe_latu_lost=$(awk '/Queries lost/{print $3; exit}' "$R/latu.txt")"
       say "probe_latu_p50_ms=$(sed -nE 's/.*lat_p50_ms=([0-9.]+).*/\1/p' "$R/latu.txt")"
       say "probe_latu_p99_ms=$(sed -nE 's/.*lat_p99_ms=([0-9.]+).*/\1/p' "$R/latu.txt")"
+      # Where the answers of 1 ms or more were: seconds into the run (of 10 ms spans), worst first.
+      say "probe_latu_slow_at=$(awk '!/^#/ && $4 > 0 {printf "%s %.2fs:%d/%d,%.1fms\n", $4, $1/1000, $4, $2, $3/1000}' "$R/latu.timeline" | sort -rn | head -8 | cut -d' ' -f2 | tr '\n' ' ')"
+      if [ -n "$sched" ]; then
+        wait "$sched"
+        perf sched -i "$R/sched.data" latency --sort max > "$R/sched-latency.txt" 2>/dev/null
+        say "probe_sched_node=$(awk -F'|' '$1 ~ /node/ {gsub(/ +/, " "); print $1 "runtime" $2 "max delay" $5; exit}' "$R/sched-latency.txt")"
+      fi
+    fi
+    # Redis commands of >= 1 ms during both measurements (Redis shares CLIENT_CPU with the
+    # load generator: a long one delays the client's timestamps too).
+    if [ "$PROBE_STORE_KIND" = redis ]; then
+      redis-cli --json -p "$REDIS_PORT" slowlog get 10000 > "$R/slowlog.json" 2>/dev/null
+      say "probe_redis_slow=$("$NODE" -e '
+        const log = JSON.parse(require("node:fs").readFileSync(process.argv[1], "utf8") || "[]");
+        const by = {};
+        for (const [, , us, args] of log) { const c = String(args[0]).toLowerCase(); (by[c] ??= []).push(us / 1000); }
+        console.log(Object.entries(by).map(([c, ms]) => `${c}:${ms.length}x,max${Math.max(...ms).toFixed(1)}ms`).join(" ") || "none");' "$R/slowlog.json")"
     fi
     read -r rss hwm _ _ <<<"$(rss_kb "$pid")"
     say "probe_rss_mb=$(mb "$rss")"

@@ -8,7 +8,11 @@
 // answers, and takes both timestamps itself with CLOCK_MONOTONIC; latencies go into a 1 µs
 // histogram, nothing is printed per query.
 //
-//   udplat -s 127.0.0.1 -p 5300 -d queries.txt -Q 60000 -l 5
+//   udplat -s 127.0.0.1 -p 5300 -d queries.txt -Q 60000 -l 5 [-t timeline.tsv]
+//
+// -t writes where the slow answers were: per 10 ms of send time, the answers, the slowest
+// (µs) and how many took 1 ms or more, headed by the wall-clock time of the start (ms since
+// the epoch, to line up with a server's log).
 //
 // queries.txt is dnsperf's format ("name TYPE" per line; the types below). Output, in
 // dnsperf's words where they exist so run.sh reads both alike:
@@ -42,6 +46,8 @@ static query_t *queries;
 static size_t nqueries;
 static uint32_t hist[HIST_US];
 static uint64_t sent_at[65536];  /* ns, by DNS ID; 0 = none outstanding */
+#define TICK_NS 10000000u          /* -t: 10 ms per line */
+typedef struct { uint32_t n, slow, max_us; } tick_t;
 
 static uint64_t now_ns(void) {
   struct timespec ts;
@@ -107,21 +113,22 @@ static double pct(uint64_t n, double p) {
 }
 
 int main(int argc, char **argv) {
-  const char *server = "127.0.0.1", *data = NULL;
+  const char *server = "127.0.0.1", *data = NULL, *timeline = NULL;
   int port = 53;
   double rate = 10000, seconds = 5;
   int opt;
-  while ((opt = getopt(argc, argv, "s:p:d:Q:l:")) != -1) {
+  while ((opt = getopt(argc, argv, "s:p:d:Q:l:t:")) != -1) {
     if (opt == 's') server = optarg;
     else if (opt == 'p') port = atoi(optarg);
     else if (opt == 'd') data = optarg;
     else if (opt == 'Q') rate = atof(optarg);
     else if (opt == 'l') seconds = atof(optarg);
-    else { fprintf(stderr, "usage: udplat -s 127.0.0.1 -p PORT -d FILE -Q QPS -l SECONDS\n"); return 2; }
+    else if (opt == 't') timeline = optarg;
+    else { fprintf(stderr, "usage: udplat -s 127.0.0.1 -p PORT -d FILE -Q QPS -l SECONDS [-t TIMELINE]\n"); return 2; }
   }
   struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
   if (!data || rate <= 0 || seconds <= 0 || port <= 0 || port > 65535 || inet_pton(AF_INET, server, &sa.sin_addr) != 1) {
-    fprintf(stderr, "usage: udplat -s 127.0.0.1 -p PORT -d FILE -Q QPS -l SECONDS\n");
+    fprintf(stderr, "usage: udplat -s 127.0.0.1 -p PORT -d FILE -Q QPS -l SECONDS [-t TIMELINE]\n");
     return 2;
   }
   if ((ntohl(sa.sin_addr.s_addr) >> 24) != 127) { fprintf(stderr, "udplat: loopback targets only (127.0.0.0/8)\n"); return 2; }
@@ -131,7 +138,11 @@ int main(int argc, char **argv) {
   setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &big, sizeof big);
   if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof sa) != 0) { perror("udplat: socket"); return 2; }
 
+  struct timespec wall;
+  clock_gettime(CLOCK_REALTIME, &wall);
   const uint64_t interval = (uint64_t)(1e9 / rate), start = now_ns(), stop_send = start + (uint64_t)(seconds * 1e9);
+  const size_t nticks = (size_t)(seconds * 1e9 / TICK_NS) + 1;
+  tick_t *ticks = timeline ? calloc(nticks, sizeof *ticks) : NULL;
   const uint64_t stop = stop_send + 1000000000u;  // one more second for late answers
   uint64_t next = start, sent = 0, completed = 0, max_ns = 0;
   uint16_t id = 0;
@@ -162,12 +173,18 @@ int main(int argc, char **argv) {
       uint64_t t = now_ns();
       uint16_t rid = (uint16_t)(buf[0] << 8 | buf[1]);
       if (!sent_at[rid]) continue;
-      uint64_t ns = t - sent_at[rid];
+      uint64_t sent_at_ns = sent_at[rid], ns = t - sent_at_ns;
       sent_at[rid] = 0;
       uint64_t us = ns / 1000;
       if (us >= HIST_US) continue;  // over a second: lost
       hist[us]++;
       completed++;
+      if (ticks) {
+        tick_t *k = &ticks[(sent_at_ns - start) / TICK_NS < nticks ? (sent_at_ns - start) / TICK_NS : nticks - 1];
+        k->n++;
+        if (us >= 1000) k->slow++;
+        if (us > k->max_us) k->max_us = (uint32_t)us;
+      }
       if (ns > max_ns) max_ns = ns;
     }
     if (r < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != ECONNREFUSED && errno != EINTR) { perror("udplat: recv"); return 1; }
@@ -177,6 +194,13 @@ int main(int argc, char **argv) {
       struct timespec ts = {.tv_sec = (time_t)((wake - now) / 1000000000u), .tv_nsec = (long)((wake - now) % 1000000000u)};
       ppoll(&pfd, 1, &ts, NULL);
     }
+  }
+  if (ticks) {
+    FILE *tf = fopen(timeline, "w");
+    if (!tf) { perror(timeline); return 1; }
+    fprintf(tf, "# start_epoch_ms=%.3f\n# t_ms\tanswers\tmax_us\tslow_1ms\n", wall.tv_sec * 1e3 + wall.tv_nsec / 1e6);
+    for (size_t i = 0; i < nticks; i++) fprintf(tf, "%zu\t%u\t%u\t%u\n", i * (TICK_NS / 1000000u), ticks[i].n, ticks[i].max_us, ticks[i].slow);
+    fclose(tf);
   }
   double secs = (double)(stop_send - start) / 1e9;
   printf("udplat: %.0f q/s offered to %s:%d for %.1f s, %zu distinct queries\n", rate, server, port, secs, nqueries);

@@ -13,7 +13,8 @@
 // --warmup: how long the loop runs before sampling (default 1.5 intervals; the first state
 // changes of 10,000 members take ~10 s to record in a store, so use ~25000 to see the steady
 // state). --alloc N: also sample allocations (V8's sampling heap profiler, collected objects
-// included) and print the N call sites allocating most, in MB/s.
+// included) and print the N call sites allocating most, in MB/s; with ALLOC_MINOR=0 in the
+// environment, only what outlived the young generation (promoted, then left for a mark-compact).
 //
 // --balancers no: nothing listens, every probe is refused; stopped: every probe times out.
 //
@@ -115,7 +116,7 @@ async function startAllocSampling() {
   session.connect();
   const post = (method, params) => new Promise((resolve, reject) => session.post(method, params, (e, r) => (e ? reject(e) : resolve(r))));
   await post('HeapProfiler.enable');
-  await post('HeapProfiler.startSampling', { samplingInterval: 16384, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true });
+  await post('HeapProfiler.startSampling', { samplingInterval: 16384, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: process.env.ALLOC_MINOR !== '0' });
   return {
     async stop(top, seconds) {
       const { profile } = await post('HeapProfiler.stopSampling');

@@ -164,6 +164,40 @@ test('scheduler: runs keys in due order, replaces schedules, caps starts per tic
   assert.equal(s.size, 0);
 });
 
+test('scheduler: moves, cancels and reschedules keep due order (against a model)', () => {
+  let seed = 7;
+  const rand = (n) => { seed = (seed * 1103515245 + 12345) % 2147483648; return seed % n; };
+  for (let round = 0; round < 20; round++) {
+    const clock = new ManualClock(0);
+    const ran = [];
+    const model = new Map(); // key -> [due, ticket]
+    let ticket = 0;
+    const s = new Scheduler({ clock, run: (k) => ran.push(k), canRun: () => true, maxPerTick: 1000 });
+    for (let op = 0; op < 300; op++) {
+      const key = `k${rand(40)}`;
+      if (rand(5) === 0) {
+        s.cancel(key);
+        model.delete(key);
+      } else {
+        const due = 1 + rand(500);
+        s.schedule(key, due);
+        model.set(key, [due, ++ticket]);
+      }
+      assert.equal(s.size, model.size);
+      assert.equal(s.dueOf(key), model.get(key)?.[0]);
+    }
+    const expected = [...model].sort(([, a], [, b]) => a[0] - b[0] || a[1] - b[1]).map(([k]) => k);
+    clock.advance(1000);
+    assert.deepEqual(ran, expected);
+    assert.equal(s.size, 0);
+    // A key that ran can be scheduled again, and runs again.
+    s.schedule(expected[0], 1500);
+    assert.equal(s.dueOf(expected[0]), 1500);
+    clock.advance(1000);
+    assert.equal(ran.at(-1), expected[0]);
+  }
+});
+
 test('scheduler: yields to the event loop after maxPerTick starts', () => {
   const clock = new ManualClock(0);
   let tick = 0;

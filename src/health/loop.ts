@@ -70,7 +70,7 @@ interface Tracked {
   /** Bumped when the target changes, so a result for an older target is discarded. */
   generation: number;
   inFlight: boolean;
-  last?: { probeMs: number; ok: boolean; latencyMs: number; error?: string };
+  last?: { probeMs: number; ok: boolean; latencyMs: number; error: string | undefined };
   verdict: Verdict;
 }
 
@@ -295,7 +295,13 @@ export class HealthLoop {
       this.scheduleFirst(t);
       return;
     }
-    t.last = { probeMs: startedMs, ok: result.ok, latencyMs: result.latencyMs, error: result.error };
+    // Updated in place: a new object per probe lived until the next one (2 s), so every one
+    // was promoted and left for a mark-compact of the probe thread.
+    const last = (t.last ??= { probeMs: 0, ok: false, latencyMs: 0, error: undefined });
+    last.probeMs = startedMs;
+    last.ok = result.ok;
+    last.latencyMs = result.latencyMs;
+    last.error = result.error;
     if (result.ok) this.counters.ok++;
     else this.counters.failed++;
     this.counters.latencySumMs += result.latencyMs;

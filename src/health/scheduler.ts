@@ -15,16 +15,23 @@ export interface SchedulerOptions {
   maxPerTick?: number;
 }
 
+/** One per key, reused: `pos` is its index in the heap, -1 while not scheduled. */
 interface Entry {
   dueMs: number;
   ticket: number;
   key: string;
+  pos: number;
 }
 
 export class Scheduler {
+  /** Scheduled entries, earliest first (an indexed binary heap: an entry moves, never duplicates). */
   private heap: Entry[] = [];
-  /** The live ticket of each scheduled key; heap entries with another ticket are stale. */
-  private readonly live = new Map<string, Entry>();
+  /**
+   * Every key seen and not cancelled. Rescheduling moves the key's entry in place: a new entry
+   * per probe (5,000 a second) lived until it was due, 2 s later, so each was promoted and left
+   * for a mark-compact of the probe thread, with a stale copy in the heap besides.
+   */
+  private readonly entries = new Map<string, Entry>();
   private seq = 0;
   private timer: TimerHandle | undefined;
   private armedForMs = Infinity;
@@ -36,27 +43,39 @@ export class Scheduler {
   }
 
   get size(): number {
-    return this.live.size;
+    return this.heap.length;
   }
 
   /** When `key` is due (undefined when not scheduled). */
   dueOf(key: string): number | undefined {
-    return this.live.get(key)?.dueMs;
+    const e = this.entries.get(key);
+    return e && e.pos >= 0 ? e.dueMs : undefined;
   }
 
   /** Schedule `key` at `dueMs`, replacing any earlier schedule of it. */
   schedule(key: string, dueMs: number): void {
     if (this.stopped) return;
-    const entry = { dueMs, ticket: ++this.seq, key };
-    this.live.set(key, entry);
-    this.push(entry);
-    // Stale entries are skipped when popped; rebuild only when they dominate the heap.
-    if (this.heap.length > 2 * this.live.size + 1024) this.rebuild();
+    let e = this.entries.get(key);
+    if (!e) {
+      e = { dueMs, ticket: 0, key, pos: -1 };
+      this.entries.set(key, e);
+    }
+    e.dueMs = dueMs;
+    e.ticket = ++this.seq;
+    if (e.pos < 0) {
+      e.pos = this.heap.length;
+      this.heap.push(e);
+    }
+    // Earlier: up; later (a later ticket never moves it up): down.
+    this.siftDown(this.siftUp(e.pos));
     if (dueMs < this.armedForMs) this.arm();
   }
 
   cancel(key: string): void {
-    this.live.delete(key);
+    const e = this.entries.get(key);
+    if (!e) return;
+    this.entries.delete(key);
+    if (e.pos >= 0) this.removeAt(e.pos);
   }
 
   /** The caller's in-flight count dropped: resume draining if it was waiting. */
@@ -69,11 +88,11 @@ export class Scheduler {
     this.opts.clock.clearTimeout(this.timer);
     this.timer = undefined;
     this.heap = [];
-    this.live.clear();
+    this.entries.clear();
   }
 
   private arm(): void {
-    const top = this.peek();
+    const top = this.heap[0];
     this.opts.clock.clearTimeout(this.timer);
     this.timer = undefined;
     this.armedForMs = Infinity;
@@ -87,7 +106,7 @@ export class Scheduler {
     this.armedForMs = Infinity;
     const now = this.opts.clock.now();
     for (let started = 0; ; started++) {
-      const top = this.peek();
+      const top = this.heap[0];
       if (!top || top.dueMs > now) break;
       // At the in-flight limit: stay disarmed; kick() re-arms when a probe finishes.
       if (!this.opts.canRun()) return;
@@ -97,56 +116,56 @@ export class Scheduler {
         this.timer = this.opts.clock.setTimeout(() => this.drain(), 0);
         return;
       }
-      this.pop();
-      this.live.delete(top.key);
+      this.removeAt(0);
       this.opts.run(top.key);
     }
     if (!this.stopped) this.arm();
   }
 
-  /** The earliest live entry, dropping stale ones on the way. */
-  private peek(): Entry | undefined {
-    while (this.heap.length > 0) {
-      const top = this.heap[0] as Entry;
-      if (this.live.get(top.key) === top) return top;
-      this.pop();
-    }
-    return undefined;
-  }
-
-  private rebuild(): void {
-    this.heap = [];
-    for (const entry of this.live.values()) this.push(entry);
-  }
-
-  private push(entry: Entry): void {
+  private removeAt(i: number): void {
     const h = this.heap;
-    h.push(entry);
-    let i = h.length - 1;
+    const gone = h[i] as Entry;
+    gone.pos = -1;
+    const last = h.pop() as Entry;
+    if (last === gone) return;
+    h[i] = last;
+    last.pos = i;
+    this.siftDown(this.siftUp(i));
+  }
+
+  /** Move the entry at `i` towards the root while it is due first; returns where it ended. */
+  private siftUp(i: number): number {
+    const h = this.heap;
+    const e = h[i] as Entry;
     while (i > 0) {
       const parent = (i - 1) >> 1;
-      if (!before(entry, h[parent] as Entry)) break;
-      h[i] = h[parent] as Entry;
+      const p = h[parent] as Entry;
+      if (!before(e, p)) break;
+      h[i] = p;
+      p.pos = i;
       i = parent;
     }
-    h[i] = entry;
+    h[i] = e;
+    e.pos = i;
+    return i;
   }
 
-  private pop(): void {
+  private siftDown(i: number): void {
     const h = this.heap;
-    const last = h.pop() as Entry;
-    if (h.length === 0) return;
-    let i = 0;
+    const e = h[i] as Entry;
     for (;;) {
       const l = 2 * i + 1;
       if (l >= h.length) break;
       const r = l + 1;
       const child = r < h.length && before(h[r] as Entry, h[l] as Entry) ? r : l;
-      if (!before(h[child] as Entry, last)) break;
-      h[i] = h[child] as Entry;
+      const c = h[child] as Entry;
+      if (!before(c, e)) break;
+      h[i] = c;
+      c.pos = i;
       i = child;
     }
-    h[i] = last;
+    h[i] = e;
+    e.pos = i;
   }
 }
 

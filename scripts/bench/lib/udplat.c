@@ -12,7 +12,7 @@
 //
 // -t writes where the slow answers were: per 10 ms of send time, the answers, the slowest
 // (µs) and how many took 1 ms or more, headed by the wall-clock time of the start (ms since
-// the epoch, to line up with a server's log).
+// the epoch, to line up with a server's log, and CLOCK_MONOTONIC, perf's clock).
 //
 // queries.txt is dnsperf's format ("name TYPE" per line; the types below). Output, in
 // dnsperf's words where they exist so run.sh reads both alike:
@@ -198,7 +198,7 @@ int main(int argc, char **argv) {
   if (ticks) {
     FILE *tf = fopen(timeline, "w");
     if (!tf) { perror(timeline); return 1; }
-    fprintf(tf, "# start_epoch_ms=%.3f\n# t_ms\tanswers\tmax_us\tslow_1ms\n", wall.tv_sec * 1e3 + wall.tv_nsec / 1e6);
+    fprintf(tf, "# start_epoch_ms=%.3f start_monotonic_s=%.6f\n# t_ms\tanswers\tmax_us\tslow_1ms\n", wall.tv_sec * 1e3 + wall.tv_nsec / 1e6, start / 1e9);
     for (size_t i = 0; i < nticks; i++) fprintf(tf, "%zu\t%u\t%u\t%u\n", i * (TICK_NS / 1000000u), ticks[i].n, ticks[i].max_us, ticks[i].slow);
     fclose(tf);
   }

@@ -18,36 +18,25 @@ export const SNAPSHOT_FILE = 'snapshot.json';
 const FORMAT = 'tierdns-snapshot';
 const VERSION = 1;
 
-/** Characters per piece of snapshotChunks (one write each). */
-const CHUNK_CHARS = 64 * 1024;
-
 /**
- * The snapshot as JSON (the saved format), in pieces of ~64 KB, encoded POOLS_PER_TURN pools
- * per turn of the event loop: at 2,500 pools one JSON.stringify of everything blocked answers
- * ~80 ms at each save. Nothing holds the whole text: slices kept across turns and joined at the
- * end (2.5 MB at 2,500 pools) outlived the young generation at every save, and the
- * mark-compacts they called for put V8's helper threads on the answering core in 4 ms slices
- * (latency 2-4 ms p99 while probing, scale.sh). Buffers for all of it (writev) left the
- * process ~25 MB larger for good at 10,000 pools (malloc keeps them).
+ * The snapshot as JSON (the saved format), a piece per pool, encoded POOLS_PER_TURN pools per
+ * turn of the event loop: at 2,500 pools one JSON.stringify of everything blocked answers
+ * ~80 ms at each save. Nothing holds the whole text, nor any string longer than a pool's:
+ * slices kept across turns (and 64 KB pieces awaiting their write) outlived the young
+ * generation, grew the old one by the size of the snapshot at every save, and the mark-compacts
+ * they called for ran V8's helper threads on the answering core in 4 ms slices (latency
+ * 2-4 ms p99 while probing, scale.sh). writeFileAtomic copies the pieces into one buffer.
  */
 export async function* snapshotChunks(snap: StoreSnapshot, savedAtMs: number): AsyncGenerator<string> {
-  let parts = [`{"format":${JSON.stringify(FORMAT)},"version":${VERSION},"savedAtMs":${JSON.stringify(savedAtMs)},"pools":[`];
-  let size = 0;
+  yield `{"format":${JSON.stringify(FORMAT)},"version":${VERSION},"savedAtMs":${JSON.stringify(savedAtMs)},"pools":[`;
   // A copy of the list: the live map may change while this yields.
   const views = [...snap.pools.values()];
   for (let i = 0; i < views.length; i++) {
     if (i > 0 && i % POOLS_PER_TURN === 0) await nextTurn();
     const json = JSON.stringify(views[i]);
-    parts.push(i > 0 ? `,${json}` : json);
-    size += json.length + 1;
-    if (size >= CHUNK_CHARS) {
-      yield parts.join('');
-      parts = [];
-      size = 0;
-    }
+    yield i > 0 ? `,${json}` : json;
   }
-  parts.push(`],"zones":${JSON.stringify(snap.zones)},"instances":${JSON.stringify(Object.fromEntries(snap.instances))}}`);
-  yield parts.join('');
+  yield `],"zones":${JSON.stringify(snap.zones)},"instances":${JSON.stringify(Object.fromEntries(snap.instances))}}`;
 }
 
 /** The whole saved text at once (tests, small snapshots). */

@@ -181,6 +181,16 @@ describe('StoreSync: periodic resync of a Redis store', () => {
     await waitFor(() => reads.unforced === 1, 3000, 'a full read: the count moved without a counted message');
   });
 
+  test('a change count that is not a number: changes still announced, and every check reads in full', async (t) => {
+    const { loc, writer, sync, reads } = await counted(t, 150);
+    const raw = await rawClient(loc.url);
+    await raw.set(`${loc.prefix}changecount`, 'x');
+    raw.disconnect();
+    await writer.addMember(A, { ip: '10.0.0.5', weight: 1 });
+    await waitFor(() => sync.current().pools.get(A).members.some((m) => m.ip === '10.0.0.5'), 2000, 'the change, by notification');
+    await waitFor(() => reads.unforced >= 1, 3000, 'a full read: the count cannot vouch for anything');
+  });
+
   test('a new live instance and a newly published zone are taken without a full read', async (t) => {
     const { writer, sync, events, reads } = await counted(t, 150);
     assert.equal(sync.current().instances.has('ns9'), false);
@@ -239,13 +249,19 @@ describe('change counts heard on the channel', () => {
     assert.equal(await c.heardAll(10, 12, 0), true);
     assert.equal(await c.heardAll(7, 12, 0), true, '8..12 heard');
     assert.equal(await c.heardAll(6, 12, 0), false, '8 was the first heard: 7 is not known');
-    c.heard(12); // a repeat is ignored
     c.heard(14); // 13 was lost
     assert.equal(await c.heardAll(10, 14, 0), false);
     assert.equal(await c.heardAll(13, 14, 0), true, 'after a full read at 13 the gap is behind');
+    // The counter started again (FLUSHDB): the old run says nothing about the new one.
+    c.heard(4);
+    assert.equal(await c.heardAll(3, 4, 0), true);
+    c.heard(6); // 5 was lost
+    assert.equal(await c.heardAll(3, 6, 0), false, 'a gap in the new run, though the old run covered 5');
+    c.heard(7);
+    c.heard(8);
     c.reset();
-    c.heard(15);
-    assert.equal(await c.heardAll(13, 15, 0), false, 'counts from before the lapse are forgotten');
+    c.heard(9);
+    assert.equal(await c.heardAll(7, 9, 0), false, 'counts from before the lapse are forgotten');
   });
 
   test('waits for messages still on their way, no longer than asked', async () => {
@@ -259,6 +275,7 @@ describe('change counts heard on the channel', () => {
     assert.equal(await c.heardAll(4, 9, 100), false);
     clearTimeout(keepAlive);
     assert.ok(Date.now() - t0 >= 90, 'waited for them');
+    assert.equal(c.waiters.length, 0, 'a wait that timed out leaves nothing behind');
   });
 });
 

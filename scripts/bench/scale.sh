@@ -188,12 +188,13 @@ if [ "$PROBE_MEMBERS" -gt 0 ]; then
     # Redis commands of >= 1 ms during both measurements (Redis shares CLIENT_CPU with the
     # load generator: a long one delays the client's timestamps too).
     if [ "$PROBE_STORE_KIND" = redis ]; then
+      # (--json needs redis-cli 7; an empty file reads as "unavailable", not as "none")
       redis-cli --json -p "$REDIS_PORT" slowlog get 10000 > "$R/slowlog.json" 2>/dev/null
       say "probe_redis_slow=$("$NODE" -e '
-        const log = JSON.parse(require("node:fs").readFileSync(process.argv[1], "utf8") || "[]");
+        const log = JSON.parse(require("node:fs").readFileSync(process.argv[1], "utf8"));
         const by = {};
         for (const [, , us, args] of log) { const c = String(args[0]).toLowerCase(); (by[c] ??= []).push(us / 1000); }
-        console.log(Object.entries(by).map(([c, ms]) => `${c}:${ms.length}x,max${Math.max(...ms).toFixed(1)}ms`).join(" ") || "none");' "$R/slowlog.json")"
+        console.log(Object.entries(by).map(([c, ms]) => `${c}:${ms.length}x,max${Math.max(...ms).toFixed(1)}ms`).join(" ") || "none");' "$R/slowlog.json" 2>/dev/null || echo unavailable)"
     fi
     read -r rss hwm _ _ <<<"$(rss_kb "$pid")"
     say "probe_rss_mb=$(mb "$rss")"

@@ -18,6 +18,8 @@ import { serveMetrics } from './metrics';
 
 /** When, after start, the one collection of start-up garbage runs (see collectGarbage). */
 const STARTUP_GC_DELAY_MS = 3000;
+/** Heap in use below which it is skipped (1,000 pools use ~15 MB; 10,000 ~58 MB, ~63 ms pause). */
+const STARTUP_GC_MIN_HEAP_MB = 32;
 
 export interface InstanceOptions {
   zonesDir: string;
@@ -124,6 +126,8 @@ export class Instance {
     this.startupGcTimer = setTimeout(() => {
       const heapMB = (): number => Math.round(process.memoryUsage().heapUsed / 1048576);
       const before = heapMB();
+      // A small instance has little to return and need not pause for it.
+      if (before < STARTUP_GC_MIN_HEAP_MB) return;
       const ms = collectGarbage();
       log.debug({ pauseMs: ms === undefined ? undefined : Math.round(ms), heapMB: [before, heapMB()] }, 'serve: start-up garbage collected');
     }, STARTUP_GC_DELAY_MS);

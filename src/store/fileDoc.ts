@@ -243,7 +243,6 @@ export function writeDocAtomic(path: string, doc: FileDoc): Promise<void> {
   return writeFileAtomic(path, serializeDocChunks(doc));
 }
 
-/** writev until every chunk is written (a short write resumes where it stopped). */
 /**
  * Pieces of text gathered in one reused buffer of 256 KB and written when it is full. A
  * Buffer per piece (or per 64 KB of them) left glibc's heap larger for good once freed, and
@@ -265,6 +264,7 @@ async function writePieces(fh: FileHandle, pieces: AsyncIterable<string>): Promi
   if (used > 0) await writeAll(fh, [scratch.subarray(0, used)]);
 }
 
+/** writev until every chunk is written (a short write resumes where it stopped). */
 async function writeAll(fh: FileHandle, chunks: Buffer[]): Promise<void> {
   // Bounded batches: libuv copies the iovec array of each call.
   const BATCH = 1024;

@@ -33,12 +33,17 @@ export const ALL_POOLS = '*';
 /**
  * Count the change and announce it with its count: the subscriber can then tell that it heard
  * every change since its last full read (a gap in the counts is a lost message). KEYS:
- * changecount. ARGV: channel, pool. Queued as the last command of a pool's transaction.
+ * changecount. ARGV: channel, pool. Queued as the last command of a pool's transaction. A
+ * changecount that is not a number (a hand edit) still lets the message out, uncounted.
  */
 export const NOTIFY = `
-local n = redis.call('INCR', KEYS[1])
-redis.call('PUBLISH', ARGV[1], ARGV[2] .. ' ' .. n)
-return n
+local n = redis.pcall('INCR', KEYS[1])
+if type(n) == 'number' then
+  redis.call('PUBLISH', ARGV[1], ARGV[2] .. ' ' .. n)
+else
+  redis.call('PUBLISH', ARGV[1], ARGV[2])
+end
+return 0
 `;
 
 /** A change message: the pool, and the change count when the writer sent one (see NOTIFY). */

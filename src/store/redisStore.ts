@@ -255,6 +255,7 @@ export class RedisStore implements Store {
       const [count, parts] = await Promise.all([this.conn.client.get(this.keys.changeCount), this.readZonesAndInstances()]);
       // While members flap the count moves between any two checks: fine when each change was heard.
       const now = countValue(count);
+      if (now < 0 || last < 0) return false;
       const heard = now === last || (this.sub !== undefined && (await this.counts.heardAll(last, now, HEAR_WAIT_MS)));
       return heard ? parts : false;
     });
@@ -276,7 +277,6 @@ export class RedisStore implements Store {
   async readZones(): Promise<string[]> {
     return this.run(async () => (await this.readZonesAndInstances()).zones);
   }
-
 
   /**
    * Read-compute-write one pool under WATCH; `op` sees the record and the live instances
@@ -466,8 +466,7 @@ export class RedisStore implements Store {
   }
 }
 
-/** The parts of a full read that inSync() compares, as one string. */
-/** The change count as read (absent: 0; not a count: -1, which no later read matches as heard). */
+/** The change count as read (absent: 0; not a count: -1, which inSync() never takes as in sync). */
 function countValue(raw: string | null): number {
   if (raw === null) return 0;
   return /^\d{1,15}$/.test(raw) ? Number(raw) : -1;

@@ -80,7 +80,8 @@ export class ChangeCounts {
   private waiters: Array<() => void> = [];
 
   heard(count: number): void {
-    if (count <= this.to) return; // a count reset (FLUSHDB) shows as a lower count at resync
+    // Counts only grow: one at or below the last heard means the counter started again (a
+    // FLUSHDB, a DEL), and what was heard before says nothing about the new run.
     if (this.to < 0 || count !== this.to + 1) this.from = count;
     this.to = count;
     const waiters = this.waiters;
@@ -107,9 +108,11 @@ export class ChangeCounts {
       const left = deadline - Date.now();
       if (left <= 0) return false;
       await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, left);
+        const wake = (): void => { clearTimeout(timer); resolve(); };
+        // On timeout the waiter leaves the list: with no message ever arriving it must not grow.
+        const timer = setTimeout(() => { this.waiters = this.waiters.filter((w) => w !== wake); resolve(); }, left);
         timer.unref();
-        this.waiters.push(() => { clearTimeout(timer); resolve(); });
+        this.waiters.push(wake);
       });
     }
   }

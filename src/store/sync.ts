@@ -57,6 +57,8 @@ export class StoreSync extends EventEmitter<StoreSyncEvents> {
   private drainRunning = false;
   /** A periodic check (inSync) is running. */
   private checking = false;
+  /** A full read is running (fullResync). */
+  private fullReading = false;
   private draining: Promise<void> | undefined;
   private unwatch: (() => void) | undefined;
   private resyncTimer: NodeJS.Timeout | undefined;
@@ -103,8 +105,9 @@ export class StoreSync extends EventEmitter<StoreSyncEvents> {
 
   /** The safety net for lost notifications: a full read, unless the store can tell nothing was lost. */
   private async periodicResync(): Promise<void> {
-    // A check may wait for messages in flight (inSync): never two at once.
-    if (this.stopped || this.checking) return;
+    // A check may wait for messages in flight (inSync): never two at once, nor one during a
+    // full read, which would take its zones and instances over the check's newer ones.
+    if (this.stopped || this.checking || this.fullReading) return;
     if (this.unwatch && this.fromStore && this.store.inSync) {
       this.checking = true;
       try {
@@ -198,6 +201,15 @@ export class StoreSync extends EventEmitter<StoreSyncEvents> {
   }
 
   private async fullResync(emitEvents = true): Promise<boolean> {
+    this.fullReading = true;
+    try {
+      return await this.fullRead(emitEvents);
+    } finally {
+      this.fullReading = false;
+    }
+  }
+
+  private async fullRead(emitEvents: boolean): Promise<boolean> {
     let fresh: StoreSnapshot;
     try {
       // Views of pools unchanged for answers come back as they are (the Redis store).

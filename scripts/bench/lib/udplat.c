@@ -143,6 +143,7 @@ int main(int argc, char **argv) {
   const uint64_t interval = (uint64_t)(1e9 / rate), start = now_ns(), stop_send = start + (uint64_t)(seconds * 1e9);
   const size_t nticks = (size_t)(seconds * 1e9 / TICK_NS) + 1;
   tick_t *ticks = timeline ? calloc(nticks, sizeof *ticks) : NULL;
+  if (timeline && !ticks) { perror("udplat: timeline"); return 2; }
   const uint64_t stop = stop_send + 1000000000u;  // one more second for late answers
   uint64_t next = start, sent = 0, completed = 0, max_ns = 0;
   uint16_t id = 0;

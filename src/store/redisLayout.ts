@@ -49,10 +49,13 @@ return 0
 /** A change message: the pool, and the change count when the writer sent one (see NOTIFY). */
 export function parseChangeMessage(message: string): { name: string; count?: number } {
   const space = message.lastIndexOf(' ');
-  if (space < 0) return { name: message };
-  const tail = message.slice(space + 1);
-  const count = /^\d{1,15}$/.test(tail) ? Number(tail) : undefined;
+  const count = space < 0 ? undefined : parseChangeCount(message.slice(space + 1));
   return count === undefined ? { name: message } : { name: message.slice(0, space), count };
+}
+
+/** A change count as Redis holds it (decimal digits, exact as a JS number), else undefined. */
+export function parseChangeCount(text: string): number | undefined {
+  return /^\d{1,15}$/.test(text) ? Number(text) : undefined;
 }
 
 export class RedisKeys {

@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import { TierdnsError } from '../util/errors';
 import { nextTurn } from '../util/turn';
 import {
-  DIGEST_POOLS, HEARTBEAT, LAYOUT_VERSION, NOTIFY, READ_POOL, READ_POOLS, REFRESH_OBSERVATION, RedisKeys, decodePool, servingDigest, validPoolNames, type DecodedPool,
+  DIGEST_POOLS, HEARTBEAT, LAYOUT_VERSION, NOTIFY, parseChangeCount, READ_POOL, READ_POOLS, REFRESH_OBSERVATION, RedisKeys, decodePool, servingDigest, validPoolNames, type DecodedPool,
 } from './redisLayout';
 import { RedisConnection } from './redisConnection';
 import { ChangeCounts, subscribeChanges } from './redisWatch';
@@ -362,6 +362,8 @@ export class RedisStore implements Store {
     tx.set(k.version, String(LAYOUT_VERSION), 'NX');
     // Last inside the transaction: a subscriber re-reading on this message sees the whole change.
     // The count lets a periodic resync tell that no message could have been missed (inSync).
+    // EVAL, not a defined command's EVALSHA: inside MULTI a NOSCRIPT (a restarted Redis) would
+    // fail the whole transaction, and Redis caches the compiled script by its text anyway.
     if (m.notify) tx.eval(NOTIFY, 1, k.changeCount, k.channel, pool);
   }
 
@@ -468,6 +470,5 @@ export class RedisStore implements Store {
 
 /** The change count as read (absent: 0; not a count: -1, which inSync() never takes as in sync). */
 function countValue(raw: string | null): number {
-  if (raw === null) return 0;
-  return /^\d{1,15}$/.test(raw) ? Number(raw) : -1;
+  return raw === null ? 0 : parseChangeCount(raw) ?? -1;
 }

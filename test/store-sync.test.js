@@ -121,7 +121,7 @@ describe('StoreSync: periodic resync of a Redis store', () => {
   after(() => backend.after());
 
   /** A sync on a fresh location with pool A, counting full reads. */
-  async function counted(t, resyncMs) {
+  async function counted(t, resyncMs, opts = {}) {
     const loc = backend.location(t);
     const writer = loc.open();
     await writer.setPool(pool(A));
@@ -141,7 +141,7 @@ describe('StoreSync: periodic resync of a Redis store', () => {
       }
       return ok;
     };
-    const { sync, events } = startSync(t, store, { resyncMs });
+    const { sync, events } = startSync(t, store, { resyncMs, ...opts });
     await sync.start();
     return { loc, writer, sync, events, reads };
   }
@@ -200,6 +200,26 @@ describe('StoreSync: periodic resync of a Redis store', () => {
     assert.ok(events.some((e) => e.reset), 'announced');
     assert.equal(reads.n, 1, 'no full read');
     assert.equal(reads.unforced, 0);
+  });
+
+  test('a new instance or zone alone is not saved to the state dir; the next pool change saves them', async (t) => {
+    const stateDir = tmpDir(t);
+    const saved = path.join(stateDir, 'snapshot.json');
+    const { writer, sync, events } = await counted(t, 150, { stateDir });
+    await waitFor(() => fs.existsSync(saved), 3000, 'the save after the first read');
+    const first = JSON.parse(fs.readFileSync(saved, 'utf8'));
+    await writer.heartbeat('ns9', 10_000, Date.now());
+    await writer.publishZones('ns9', ['lb.example.com']);
+    await waitFor(() => sync.current().instances.has('ns9') && sync.current().zones.includes('lb.example.com'), 2000, 'the instance and its zone');
+    assert.ok(events.some((e) => e.reset), 'announced');
+    await sleep(300); // six save delays (saveDelayMs 50)
+    assert.equal(JSON.parse(fs.readFileSync(saved, 'utf8')).savedAtMs, first.savedAtMs, 'not saved again');
+    await writer.addMember(A, { ip: '10.0.0.7', weight: 1 });
+    await waitFor(() => JSON.parse(fs.readFileSync(saved, 'utf8')).savedAtMs !== first.savedAtMs, 3000, 'a save after the pool change');
+    const second = JSON.parse(fs.readFileSync(saved, 'utf8'));
+    assert.ok(second.pools[0].members.some((m) => m.ip === '10.0.0.7'));
+    assert.deepEqual(second.zones, ['lb.example.com']);
+    assert.ok('ns9' in second.instances, 'the instance, with that save');
   });
 
   test('a full read keeps the view of a pool unchanged for answers, and rebuilds a changed one', async (t) => {

@@ -252,14 +252,21 @@ export class StoreSync extends EventEmitter<StoreSyncEvents> {
     this.applyRest(fresh.zones, fresh.instances, emitEvents, changed);
   }
 
-  /** Take zones and live instances as read; 'reset' (and a save) when they or the pools changed. */
+  /**
+   * Take zones and live instances as read; 'reset' when they or the pools changed, and a save
+   * only when pools did. A serving instance answers from its zone files, not from the zones
+   * list, and live instances are stale by the time a saved snapshot is loaded (the store is
+   * down then); the next pool change saves both anyway. A save of 2,500 pools costs the
+   * answering thread ~50 ms in slices, and every start paid one: the first check after the
+   * first read saw the instance's own heartbeat and zones, written after that read.
+   */
   private applyRest(zones: string[], instances: Map<string, number>, emitEvents: boolean, poolsChanged = false): void {
     const keys = (m: Map<string, number>): string => [...m.keys()].sort().join(',');
     const changed = poolsChanged || zones.join(',') !== this.snap.zones.join(',') || keys(instances) !== keys(this.snap.instances);
     this.snap.zones = zones;
     this.snap.instances = instances;
     if (changed && emitEvents) this.safeEmit('reset', this.snap);
-    if (changed || !emitEvents) this.scheduleSave();
+    if (poolsChanged || !emitEvents) this.scheduleSave();
   }
 
   private scheduleRetry(): void {

@@ -36,6 +36,21 @@ test('tcp: connect succeeds, refused fails with ECONNREFUSED', async (t) => {
   assert.match(bad.error, /ECONNREFUSED/);
 });
 
+test('tcp: probes in flight together each get their own result, round after round', { timeout: 20_000 }, async (t) => {
+  // Rounds reuse the native prober's slots: a result must settle only the probe it belongs to.
+  const srv = await b.tcpBalancer(t, '127.0.0.2');
+  const port = await b.closedPort('127.0.0.3');
+  for (let round = 0; round < 3; round++) {
+    const targets = Array.from({ length: 200 }, (_, i) => (i % 3 === round % 3 ? target('tcp', { host: '127.0.0.3', port }) : target('tcp', srv)));
+    const results = await Promise.all(targets.map((tg) => probe(tg)));
+    results.forEach((r, i) => {
+      const refused = targets[i].ip === '127.0.0.3';
+      assert.equal(r.ok, !refused, `round ${round}, probe ${i}`);
+      if (refused) assert.equal(r.error, `connect ECONNREFUSED 127.0.0.3:${port}`);
+    });
+  }
+});
+
 test('tcp: a handshake that never completes times out at the timeout', async (t) => {
   const hung = await b.fullBacklogListener(t, '127.0.0.2');
   const started = Date.now();

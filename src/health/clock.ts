@@ -11,18 +11,21 @@ export interface Clock {
   clearTimeout(handle: TimerHandle | undefined): void;
 }
 
+/** A systemClock timer: the handle carries the Node timer it stands for. */
+interface SystemTimer extends TimerHandle {
+  immediate?: NodeJS.Immediate;
+  timeout?: NodeJS.Timeout;
+}
+
 /** Wall-clock time and unref'd Node timers: a serving process stays alive for its sockets, not for probes. */
 export function systemClock(): Clock {
-  const timers = new Map<number, { immediate?: NodeJS.Immediate; timeout?: NodeJS.Timeout }>();
   let next = 0;
   return {
     now: () => Date.now(),
-    setTimeout(fn, ms) {
-      const id = ++next;
-      const run = (): void => {
-        timers.delete(id);
-        fn();
-      };
+    setTimeout(fn, ms): SystemTimer {
+      // The handle holds its Node timer, not a Map keyed by id: a set and a delete per timer
+      // (the scheduler re-arms thousands a second) made a Map keep them alive through
+      // young-generation collections into the probe thread's old generation (see nativeProbe).
       // "As soon as possible" is setImmediate: after the I/O already waiting (DNS packets),
       // without setTimeout's 1 ms floor, so bursts of probe starts interleave with answers.
       // It stays ref'd: an unref'd immediate does not stop the loop from blocking in poll, so
@@ -30,15 +33,12 @@ export function systemClock(): Clock {
       // way started its probes late (10,000 members with every probe timing out: 4,300
       // probes/s instead of the 5,250 their 2 s interval asks for). One turn of the loop is
       // all it holds the process for.
-      timers.set(id, ms <= 0 ? { immediate: setImmediate(run) } : { timeout: setTimeout(run, ms).unref() });
-      return { id };
+      const id = ++next;
+      return ms <= 0 ? { id, immediate: setImmediate(fn) } : { id, timeout: setTimeout(fn, ms).unref() };
     },
-    clearTimeout(handle) {
-      if (!handle) return;
-      const t = timers.get(handle.id);
-      if (t?.immediate) clearImmediate(t.immediate);
-      if (t?.timeout) clearTimeout(t.timeout);
-      timers.delete(handle.id);
+    clearTimeout(handle: SystemTimer | undefined) {
+      if (handle?.immediate) clearImmediate(handle.immediate);
+      if (handle?.timeout) clearTimeout(handle.timeout);
     },
   };
 }

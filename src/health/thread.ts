@@ -152,7 +152,8 @@ export class ProbeThread {
       logBase: { ...log.bindings(), thread: 'probe' },
       nice: this.nice,
     };
-    const worker = new Worker(join(__dirname, 'probeWorker.js'), { workerData: data });
+    const young = Number(process.env.TIERDNS_PROBE_YOUNG_MB ?? 0);
+    const worker = new Worker(join(__dirname, 'probeWorker.js'), { workerData: data, ...(young > 0 ? { resourceLimits: { maxYoungGenerationSizeMb: young } } : {}) });
     // The sockets keep a serving process alive; a worker left behind by a failed start must not.
     worker.unref();
     this.worker = worker;

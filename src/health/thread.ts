@@ -152,8 +152,7 @@ export class ProbeThread {
       logBase: { ...log.bindings(), thread: 'probe' },
       nice: this.nice,
     };
-    const young = Number(process.env.TIERDNS_PROBE_YOUNG_MB ?? 0);
-    const worker = new Worker(join(__dirname, 'probeWorker.js'), { workerData: data, ...(young > 0 ? { resourceLimits: { maxYoungGenerationSizeMb: young } } : {}) });
+    const worker = new Worker(join(__dirname, 'probeWorker.js'), { workerData: data });
     // The sockets keep a serving process alive; a worker left behind by a failed start must not.
     worker.unref();
     this.worker = worker;

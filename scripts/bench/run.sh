@@ -219,7 +219,7 @@ run_udplat() {
 measure() {
   local s="$1" label="$2" round="$3" mix="$4" port="$5" pid="$6" ccpus="$7"; shift 7
   local meta=""; while [ "$1" != -- ]; do meta+=" $1"; shift; done; shift
-  local f="$RAW/r$round-$label-$mix.txt" try t0 t1 w0 w1 foreign rss hwm pss np fp sb ss cb cs
+  local f="$RAW/r$round-$label-$mix.txt" try t0 t1 w0 w1 foreign rss hwm pss np fp sb ss st cb cs ct
   for try in $(seq $((RETRIES + 1))); do
     wait_quiet "$pid"
     "${CPUWATCH[@]}" snap "$OUT/.snap0"
@@ -227,8 +227,8 @@ measure() {
     if [ "$mix" = latu ]; then run_udplat "$port" "$ccpus" "$f" "$@"; else run_dnsperf "$port" "$ccpus" "$f" "$@"; fi
     t1="$(cpu_ticks "$pid")"; w1="$(date +%s.%N)"; cat /proc/stat > "$OUT/.stat1"
     "${CPUWATCH[@]}" snap "$OUT/.snap1"
-    read -r sb ss <<<"$(cpu_busy "$OUT/.stat0" "$OUT/.stat1" "$PIN_CPUS")"
-    read -r cb cs <<<"$(cpu_busy "$OUT/.stat0" "$OUT/.stat1" "$ccpus")"
+    read -r sb ss st <<<"$(cpu_busy "$OUT/.stat0" "$OUT/.stat1" "$PIN_CPUS")"
+    read -r cb cs ct <<<"$(cpu_busy "$OUT/.stat0" "$OUT/.stat1" "$ccpus")"
     foreign="$("${CPUWATCH[@]}" diff "$OUT/.snap0" "$OUT/.snap1" "$MY_SID" "$BAL_SID" "$pid")"
     read -r rss hwm pss np <<<"$(rss_kb "$pid")"
     {
@@ -236,6 +236,7 @@ measure() {
       echo "# server_cpu_ticks=$((t1 - t0)) clk_tck=$CLK_TCK wall_s=$(awk -v a="$w0" -v b="$w1" 'BEGIN{printf "%.3f", b-a}')"
       echo "# rss_kb=$rss hwm_kb=$hwm pss_kb=$pss nproc=$np"
       echo "# server_cpus_busy_pct=$sb server_cpus_softirq_pct=$ss client_cpus_busy_pct=$cb client_cpus_softirq_pct=$cs"
+      echo "# server_cpus_steal_pct=$st client_cpus_steal_pct=$ct"
       echo "# $foreign"
     } >> "$f"
     log "  $mix: $(qps_of "$f") q/s, lost $(awk '/Queries lost/{print $3; exit}' "$f"), $(grep -o 'lat_p99_ms=[0-9.]*' "$f"),"\

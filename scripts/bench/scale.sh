@@ -24,7 +24,8 @@
 #        perf starting up shows as slow answers in the first ~0.2 s)
 # Step 5 also reports where udplat's slow answers were (probe_latu_slow_at: seconds into its
 # run, slow/all answers sent in that 10 ms, the slowest) and Redis commands of 1 ms or more
-# during both measurements (probe_redis_slow; Redis runs on CLIENT_CPU).
+# during both measurements (probe_redis_slow; Redis runs on CLIENT_CPU), and the vCPU steal
+# during each (probe_lat_steal_ms, probe_latu_steal_ms: time the hypervisor ran others).
 set -uo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 case "${1:-}" in -h|--help) sed -n '2,/^set -uo/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//'; exit 0 ;; esac
@@ -156,9 +157,11 @@ if [ "$PROBE_MEMBERS" -gt 0 ]; then
     say "probe_rate_per_s=$(( (n1 - n0) / 2 ))"
     echo "ws.$ZONE A" > "$D/ws.txt"
     [ "$PROBE_STORE_KIND" = redis ] && redis-cli -p "$REDIS_PORT" slowlog reset >/dev/null
-    n0="$(probes)"
+    n0="$(probes)"; cat /proc/stat > "$R/stat0"
     taskset -c "$CLIENT_CPU" dnsperf -s 127.0.0.1 -p "$PORT" -d "$D/ws.txt" -c 4 -T 1 -l "$LAT_DURATION" -Q "$LAT_QPS" -v > "$R/lat.v" 2>&1
-    n1="$(probes)"
+    n1="$(probes)"; cat /proc/stat > "$R/stat1"
+    # vCPU steal during the run: a stall that no process here caused.
+    say "probe_lat_steal_ms=$(steal_ms "$R/stat0" "$R/stat1")"
     say "probe_rate_during_load_per_s=$(( (n1 - n0) / LAT_DURATION ))"
     lat="$("$NODE" "$HERE/lib/latency.js" "$R/lat.v")"
     say "probe_lat_qps=$LAT_QPS"
@@ -173,7 +176,10 @@ if [ "$PROBE_MEMBERS" -gt 0 ]; then
         perf sched record -C "$SERVER_CPU" -o "$R/sched.data" -- sleep "$LAT_DURATION" > "$R/sched.log" 2>&1 &
         sched=$!
       fi
+      cat /proc/stat > "$R/stat0"
       taskset -c "$CLIENT_CPU" "$U" -s 127.0.0.1 -p "$PORT" -d "$D/ws.txt" -Q "$LAT_QPS" -l "$LAT_DURATION" -t "$R/latu.timeline" > "$R/latu.txt" 2>&1
+      cat /proc/stat > "$R/stat1"
+      say "probe_latu_steal_ms=$(steal_ms "$R/stat0" "$R/stat1")"
       say "probe_latu_lost=$(awk '/Queries lost/{print $3; exit}' "$R/latu.txt")"
       say "probe_latu_p50_ms=$(sed -nE 's/.*lat_p50_ms=([0-9.]+).*/\1/p' "$R/latu.txt")"
       say "probe_latu_p99_ms=$(sed -nE 's/.*lat_p99_ms=([0-9.]+).*/\1/p' "$R/latu.txt")"

@@ -34,7 +34,8 @@ function parse(file) {
   if (d.lat_avg_ms !== null) d.lat_avg_ms *= 1000;
   d.rcodes = ((/Response codes:\s+(.*)/.exec(t) || [])[1] || '').trim();
   for (const k of ['lat_p50_ms', 'lat_p99_ms', 'lat_p999_ms', 'lat_max_ms', 'rss_kb', 'pss_kb', 'nproc', 'foreign_pct',
-    'server_cpus_busy_pct', 'client_cpus_busy_pct', 'server_cpus_softirq_pct', 'client_cpus_softirq_pct']) d[k] = kv(k);
+    'server_cpus_busy_pct', 'client_cpus_busy_pct', 'server_cpus_softirq_pct', 'client_cpus_softirq_pct',
+    'server_cpus_steal_pct', 'client_cpus_steal_pct']) d[k] = kv(k);
   const ticks = kv('server_cpu_ticks'); const clk = kv('clk_tck'); const wall = kv('wall_s');
   d.server_cpu_pct = ticks !== null && clk && wall ? (100 * ticks) / clk / wall : null;
   d.cpu_us_per_answer = ticks !== null && clk && d.completed ? (1e6 * ticks) / clk / d.completed : null;
@@ -217,11 +218,13 @@ if (fs.existsSync(scaleFile)) {
   if (g('load_qps')) out.push(`| every pool name queried (${g('load_rcodes') || ''}) | ${fmt(Number(g('load_qps')))} q/s | | |`);
   if (g('first_answer_restart_s')) out.push(`| first answer after a restart (state dir kept) | ${Number(g('first_answer_restart_s')).toFixed(3)} s | < 1 s | ${Number(g('first_answer_restart_s')) < 1 ? 'PASS' : 'FAIL'} |`);
   const pp = g('probe_lat_p99_ms') === null ? null : Number(g('probe_lat_p99_ms'));
+  /** ", vCPU steal N ms" when scale.sh recorded it (time the hypervisor ran others meanwhile). */
+  const stealOf = (k) => (g(k) === null ? '' : `, vCPU steal ${g(k)} ms`);
   if (g('probe_members')) {
-    out.push(`| p99 at ${fmt(Number(g('probe_lat_qps')))} q/s while probing ${fmt(Number(g('probe_members')))} members (tcp, refused; ${g('probe_store') || 'file'} store) | ${pp === null ? 'n/a' : `${pp.toFixed(3)} ms`} (p50 ${g('probe_lat_p50_ms')} ms, lost ${g('probe_lat_lost')}) | < 1 ms | ${pp !== null && pp < 1 ? 'PASS' : 'FAIL'} |`);
+    out.push(`| p99 at ${fmt(Number(g('probe_lat_qps')))} q/s while probing ${fmt(Number(g('probe_members')))} members (tcp, refused; ${g('probe_store') || 'file'} store) | ${pp === null ? 'n/a' : `${pp.toFixed(3)} ms`} (p50 ${g('probe_lat_p50_ms')} ms, lost ${g('probe_lat_lost')}${stealOf('probe_lat_steal_ms')}) | < 1 ms | ${pp !== null && pp < 1 ? 'PASS' : 'FAIL'} |`);
     const pu = g('probe_latu_p99_ms') ? Number(g('probe_latu_p99_ms')) : null;
     if (pu !== null) {
-      out.push(`| the same, measured by udplat (latu) | ${pu.toFixed(3)} ms (p50 ${g('probe_latu_p50_ms')} ms, lost ${g('probe_latu_lost')}) | < 1 ms | ${pu < 1 ? 'PASS' : 'FAIL'} |`);
+      out.push(`| the same, measured by udplat (latu) | ${pu.toFixed(3)} ms (p50 ${g('probe_latu_p50_ms')} ms, lost ${g('probe_latu_lost')}${stealOf('probe_latu_steal_ms')}) | < 1 ms | ${pu < 1 ? 'PASS' : 'FAIL'} |`);
       bars.push(`- p99 while probing, measured by udplat: ${pu.toFixed(3)} ms → **${pu < 1 ? 'PASS' : 'FAIL'}** (< 1 ms)`);
     }
     out.push(`| server CPU idle while probing | ${g('probe_idle_cpu_pct')}% of a core | | |`);
@@ -253,6 +256,9 @@ notes.push(`- Other processes on the machine used up to ${fmt(fp.length ? Math.m
   + `${nNoisy} of ${rows.length} kept runs were noisy (> ${CONTAM}%), ${nContam} noisy run(s) were discarded and repeated. `
   + (nNoisy > 0.1 * rows.length ? '**Numbers from a busy machine: rerun when it is idle.**'
     : nNoisy ? 'The machine was mostly quiet (cells use their quiet runs).' : 'The machine was quiet.'));
+// Steal: the hypervisor ran something else on these vCPUs (absent from runs before it was recorded).
+const steal = rows.flatMap((r) => [r.server_cpus_steal_pct, r.client_cpus_steal_pct]).filter((v) => v !== null && v !== undefined);
+if (steal.length) notes.push(`- vCPU steal (time the hypervisor gave these vCPUs to others) was up to ${fmt(Math.max(...steal), 2)}% of a run's CPU time; a stall it causes is nobody's on this machine.`);
 out.push('### Notes', '', ...notes, '');
 
 const md = out.join('\n');

@@ -37,7 +37,9 @@ test('tcp: connect succeeds, refused fails with ECONNREFUSED', async (t) => {
 });
 
 test('tcp: probes in flight together each get their own result, round after round', { timeout: 20_000 }, async (t) => {
-  // Rounds reuse the native prober's slots: a result must settle only the probe it belongs to.
+  // Rounds reuse the native prober's slots (refused connects fail inside connect() and give
+  // theirs back at once): a slot handed out twice would settle a probe with another's result,
+  // or leave one unsettled (hence the timeout).
   const srv = await b.tcpBalancer(t, '127.0.0.2');
   const port = await b.closedPort('127.0.0.3');
   for (let round = 0; round < 3; round++) {

@@ -85,7 +85,14 @@ export function nativeTcpProbe(): ((target: ProbeTarget) => Promise<ProbeResult>
       resolve({ ok: false, latencyMs: 0, error: `too many probes in flight (${SLOT_MASK + 1})` });
       return;
     }
-    const started = p.connect(id, target.ip, target.port, target.localAddress ?? '', target.timeoutMs);
+    let started: number;
+    try {
+      started = p.connect(id, target.ip, target.port, target.localAddress ?? '', target.timeoutMs);
+    } catch (err) {
+      // (bad arguments, or the thread shutting down: the probe fails, the slot is free again)
+      freeSlots.push(id & SLOT_MASK);
+      throw err;
+    }
     if (started === 0) {
       slots[id & SLOT_MASK] = { id, resolve, target };
     } else {

@@ -172,16 +172,16 @@ packages_for() {
 
 # cpu_busy SNAP0 SNAP1 CPUS -> "busy_pct softirq_pct steal_pct" of CPUS ("1", "0", or a list
 # like "0-1": then the aggregate "cpu" line) between two copies of /proc/stat. Busy counts
-# everything but idle and iowait, so it includes softirq time (loopback packet work) that
-# is charged to no process. Steal is time the hypervisor ran something else on these vCPUs:
-# a stall no process on this machine caused.
+# everything but idle, iowait and steal, so it includes softirq time (loopback packet work)
+# that is charged to no process. Steal is time the hypervisor ran something else on these
+# vCPUs: a stall no process on this machine caused.
 cpu_busy() {
   local name="cpu$3"; [[ "$3" == *[-,]* ]] && name=cpu
   paste <(grep "^$name " "$1") <(grep "^$name " "$2") | awk '{
     n = NF / 2; tot = 0
     for (i = 2; i <= 9; i++) { d[i] = $(i + n) - $i; tot += d[i] }
     if (tot <= 0) { print "0 0 0"; exit }
-    printf "%.1f %.1f %.2f\n", 100 * (tot - d[5] - d[6]) / tot, 100 * d[8] / tot, 100 * d[9] / tot }'
+    printf "%.1f %.1f %.2f\n", 100 * (tot - d[5] - d[6] - d[9]) / tot, 100 * d[8] / tot, 100 * d[9] / tot }'
 }
 
 # steal_ms SNAP0 SNAP1 -> milliseconds of steal over all CPUs between two copies of /proc/stat.

@@ -219,7 +219,7 @@ if (fs.existsSync(scaleFile)) {
   if (g('first_answer_restart_s')) out.push(`| first answer after a restart (state dir kept) | ${Number(g('first_answer_restart_s')).toFixed(3)} s | < 1 s | ${Number(g('first_answer_restart_s')) < 1 ? 'PASS' : 'FAIL'} |`);
   const pp = g('probe_lat_p99_ms') === null ? null : Number(g('probe_lat_p99_ms'));
   /** ", vCPU steal N ms" when scale.sh recorded it (time the hypervisor ran others meanwhile). */
-  const stealOf = (k) => (g(k) === null ? '' : `, vCPU steal ${g(k)} ms`);
+  const stealOf = (k) => (g(k) ? `, vCPU steal ${g(k)} ms` : '');
   if (g('probe_members')) {
     out.push(`| p99 at ${fmt(Number(g('probe_lat_qps')))} q/s while probing ${fmt(Number(g('probe_members')))} members (tcp, refused; ${g('probe_store') || 'file'} store) | ${pp === null ? 'n/a' : `${pp.toFixed(3)} ms`} (p50 ${g('probe_lat_p50_ms')} ms, lost ${g('probe_lat_lost')}${stealOf('probe_lat_steal_ms')}) | < 1 ms | ${pp !== null && pp < 1 ? 'PASS' : 'FAIL'} |`);
     const pu = g('probe_latu_p99_ms') ? Number(g('probe_latu_p99_ms')) : null;

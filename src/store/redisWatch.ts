@@ -84,6 +84,8 @@ export class ChangeCounts {
     // FLUSHDB, a DEL), and what was heard before says nothing about the new run.
     if (this.to < 0 || count !== this.to + 1) this.from = count;
     this.to = count;
+    // (Most messages find nobody waiting: no new list for them.)
+    if (this.waiters.length === 0) return;
     const waiters = this.waiters;
     this.waiters = [];
     for (const w of waiters) w();

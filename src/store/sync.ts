@@ -257,8 +257,8 @@ export class StoreSync extends EventEmitter<StoreSyncEvents> {
    * only when pools did. A serving instance answers from its zone files, not from the zones
    * list, and live instances are stale by the time a saved snapshot is loaded (the store is
    * down then); the next pool change saves both anyway. A save of 2,500 pools costs the
-   * answering thread ~50 ms in slices, and every start paid one: the first check after the
-   * first read saw the instance's own heartbeat and zones, written after that read.
+   * answering thread ~50 ms in slices, and every start paid a second one ~31 s in: the first
+   * check after the first read saw the instance's own heartbeat and zones, written after it.
    */
   private applyRest(zones: string[], instances: Map<string, number>, emitEvents: boolean, poolsChanged = false): void {
     const keys = (m: Map<string, number>): string => [...m.keys()].sort().join(',');

@@ -91,7 +91,7 @@ for (const backend of [redisBackend(), fileBackend()]) {
     test('status shows observations, verdicts and instances', async (t) => {
       const { loc, run } = setup(t);
       const store = loc.open();
-      await store.setPool({ ...require('../dist/store/poolConfig').defaultPoolConfig(P) });
+      await store.setPool({ ...require('../dist/model/poolConfig').defaultPoolConfig(P) });
       await store.addMember(P, { ip: '10.0.0.1', weight: 1 });
       await store.heartbeat('ns1', 60_000, Date.now());
       await store.recordObservation(P, '10.0.0.1', {

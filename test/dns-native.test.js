@@ -13,7 +13,7 @@ const { Snapshot } = require('../dist/dns/snapshot');
 const { DnsServer } = require('../dist/server/dnsServer');
 const { QueryHandler } = require('../dist/dns/handler');
 const { BatchUdpServer } = require('../dist/dns/batchUdpServer');
-const { NATIVE_ADDON_PATH, nativeUdp } = require('../dist/dns/native');
+const { NATIVE_ADDON_PATH, nativeUdp } = require('../dist/util/native');
 const { tcpProbeImplementation } = require('../dist/health/probe');
 const { buildQuery, decode, udpExchange, silent } = require('./helpers/dns');
 

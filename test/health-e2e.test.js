@@ -12,7 +12,7 @@ const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 const { openStore } = require('../dist/store/open');
-const { defaultPoolConfig } = require('../dist/store/poolConfig');
+const { defaultPoolConfig } = require('../dist/model/poolConfig');
 const { startRedis, uniquePrefix, freePort } = require('./helpers/redis');
 const { demoBalancer, closedPort } = require('./helpers/balancers');
 

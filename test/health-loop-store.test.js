@@ -11,8 +11,8 @@ const path = require('node:path');
 const pino = require('pino');
 const { HealthLoop } = require('../dist/health/loop');
 const { openStore } = require('../dist/store/open');
-const { StoreSync } = require('../dist/store/sync');
-const { defaultPoolConfig } = require('../dist/store/poolConfig');
+const { StoreSync } = require('../dist/server/sync');
+const { defaultPoolConfig } = require('../dist/model/poolConfig');
 const { startRedis, uniquePrefix } = require('./helpers/redis');
 const { demoBalancer, closedPort } = require('./helpers/balancers');
 

@@ -5,7 +5,7 @@
 const test = require('node:test');
 const assert = require('node:assert/strict');
 const { MemberHealth, JITTER_FRACTION } = require('../dist/health/memberHealth');
-const { mergeVerdict } = require('../dist/health/quorum');
+const { mergeVerdict } = require('../dist/model/verdict');
 const { ManualClock } = require('../dist/health/clock');
 const { Scheduler } = require('../dist/health/scheduler');
 

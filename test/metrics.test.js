@@ -4,7 +4,7 @@ const test = require('node:test');
 const assert = require('node:assert/strict');
 const { renderMetrics } = require('../dist/server/metrics');
 const { QueryStats } = require('../dist/dns/handler');
-const { defaultPoolConfig } = require('../dist/store/poolConfig');
+const { defaultPoolConfig } = require('../dist/model/poolConfig');
 
 function member(ip, verdict, admin = 'enabled') {
   return { ip, weight: 1, admin, addedAtMs: 1, verdict, verdictSinceMs: 1, observations: [] };

@@ -3,7 +3,7 @@
 // per-label regular expression it replaced, on chosen edge cases and on random strings.
 const test = require('node:test');
 const assert = require('node:assert/strict');
-const { isPoolName, normalizePoolName } = require('../dist/store/names');
+const { isPoolName, normalizePoolName } = require('../dist/model/names');
 
 // The rule as the regular expression per label that isPoolName replaced: the reference.
 const LABEL = /^[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?$/;

@@ -10,8 +10,8 @@ const { Writable } = require('node:stream');
 const pino = require('pino');
 const { ProbeThread, probedPool } = require('../dist/health/thread');
 const { openStore } = require('../dist/store/open');
-const { StoreSync } = require('../dist/store/sync');
-const { defaultPoolConfig } = require('../dist/store/poolConfig');
+const { StoreSync } = require('../dist/server/sync');
+const { defaultPoolConfig } = require('../dist/model/poolConfig');
 const { startRedis, uniquePrefix } = require('./helpers/redis');
 const { tcpBalancer, closedPort } = require('./helpers/balancers');
 

@@ -5,7 +5,7 @@
 const { describe, test, before, after } = require('node:test');
 const assert = require('node:assert/strict');
 const { redisBackend, fileBackend, captureLog, waitFor, sleep, pool } = require('./helpers/store');
-const { mergeVerdict } = require('../dist/health/quorum');
+const { mergeVerdict } = require('../dist/model/verdict');
 
 const P = 'ws.lb.example.com';
 const T0 = 1_700_000_000_000;

@@ -4,7 +4,7 @@
 
 const { test } = require('node:test');
 const assert = require('node:assert/strict');
-const { StoreSync } = require('../dist/store/sync');
+const { StoreSync } = require('../dist/server/sync');
 const { openStore } = require('../dist/store/open');
 const { startPrivateRedis, uniquePrefix, rawClient } = require('./helpers/redis');
 const { captureLog, waitFor, sleep, pool } = require('./helpers/store');

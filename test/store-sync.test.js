@@ -6,7 +6,7 @@ const { describe, test, before, after } = require('node:test');
 const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const path = require('node:path');
-const { StoreSync } = require('../dist/store/sync');
+const { StoreSync } = require('../dist/server/sync');
 const { redisBackend, fileBackend, captureLog, tmpDir, waitFor, sleep, pool } = require('./helpers/store');
 const { rawClient } = require('./helpers/redis');
 const { ChangeCounts } = require('../dist/store/redisWatch');
@@ -82,7 +82,7 @@ for (const backend of [redisBackend(), fileBackend()]) {
       await waitFor(() => fs.existsSync(path.join(stateDir, 'snapshot.json')), 3000, 'snapshot.json');
       await waitFor(() => JSON.parse(fs.readFileSync(path.join(stateDir, 'snapshot.json'), 'utf8')).pools[0].members.length === 2, 3000, 'saved change');
       await first.sync.stop();
-      const { loadSnapshot } = require('../dist/store/snapshotFile');
+      const { loadSnapshot } = require('../dist/server/snapshotFile');
       const loaded = loadSnapshot(stateDir, (p) => assert.fail(p)).snapshot;
       assert.deepEqual(loaded.pools.get(A), expected.pools.get(A));
       assert.ok(loaded.instances instanceof Map);
@@ -361,7 +361,7 @@ describe('StoreSync: store unreachable at start', () => {
 });
 
 describe('state dir snapshot file', () => {
-  const { serializeSnapshot, parseSnapshot, snapshotChunks, saveSnapshot } = require('../dist/store/snapshotFile');
+  const { serializeSnapshot, parseSnapshot, snapshotChunks, saveSnapshot } = require('../dist/server/snapshotFile');
   const { writeFileAtomic } = require('../dist/store/fileDoc');
   const member = (ip, verdict) => ({ ip, weight: 1, admin: 'enabled', addedAtMs: 1, verdict, verdictSinceMs: 2, observations: [] });
   const view = (name, ips, verdict = 'up') => ({ config: pool(name), members: ips.map((ip) => member(ip, verdict)) });

@@ -2,9 +2,10 @@ import { existsSync, readdirSync, statSync } from 'node:fs';
 import { TierdnsError } from '../util/errors';
 import { parseDuration } from '../util/duration';
 import { parseIp } from '../util/ip';
-import { CHECK_KINDS, LIMITS, defaultPoolConfig, defaultPort, poolConfigProblem } from '../store/poolConfig';
-import { isInZone, normalizePoolName, normalizeZoneName } from '../store/names';
-import type { CheckKind, PoolConfig, Store, WhenAllDown } from '../store/types';
+import { CHECK_KINDS, LIMITS, defaultPoolConfig, defaultPort, poolConfigProblem } from '../model/poolConfig';
+import { isInZone, normalizePoolName, normalizeZoneName } from '../model/names';
+import type { CheckKind, PoolConfig, WhenAllDown } from '../model/types';
+import type { Store } from '../store/types';
 
 // Operator input → validated values. Each parser throws a TierdnsError whose message names
 // the flag and the accepted range, so the CLI prints one precise line and changes nothing.

@@ -2,9 +2,10 @@ import type { Command } from 'commander';
 import pino, { type Logger } from 'pino';
 import { TierdnsError, errorMessage } from '../util/errors';
 import { openStore } from '../store/open';
-import { normalizePoolName } from '../store/names';
-import { LIMITS } from '../store/poolConfig';
-import type { PoolConfig, Store } from '../store/types';
+import { normalizePoolName } from '../model/names';
+import { LIMITS } from '../model/poolConfig';
+import type { PoolConfig } from '../model/types';
+import type { Store } from '../store/types';
 import {
   bad, checkBackup, checkInZone, mergePoolConfig, parseIntIn, parseMemberIp, parsePoolFlags, precheck, type PoolSetFlags,
 } from './options';

@@ -1,6 +1,7 @@
 import { formatDuration } from '../util/duration';
-import { servedVerdict } from '../store/record';
-import type { MemberView, Observation, PoolConfig, PoolView, StoreSnapshot } from '../store/types';
+import { servedVerdict } from '../model/verdict';
+import type { MemberView, Observation, PoolConfig, PoolView } from '../model/types';
+import type { StoreSnapshot } from '../store/types';
 
 // What `tierdns status` and `tierdns pool ls` print: one JSON shape for scripts (PRODUCT.md §3,
 // optional fields are null rather than absent so the shape is stable) and aligned tables for humans.

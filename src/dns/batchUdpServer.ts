@@ -2,7 +2,7 @@ import cluster from 'node:cluster';
 import type { Logger } from 'pino';
 import { TierdnsError, errorMessage } from '../util/errors';
 import type { QueryHandler } from './handler';
-import type { UdpBatchAddon, UdpBatchSocket, UdpBatchStats } from './native';
+import type { UdpBatchAddon, UdpBatchSocket, UdpBatchStats } from '../util/native';
 import type { UdpListener } from './udpServer';
 
 /** Datagrams read per wakeup and answered by one JS call. */

@@ -1,9 +1,9 @@
 import type { Logger } from 'pino';
-import { RCODE } from './constants';
-import { parseQuery, Query } from './query';
+import { RCODE } from '../wire/constants';
+import { parseQuery, Query } from '../wire/query';
 import { respond, respondInto } from './resolve';
 import type { Snapshot } from './snapshot';
-import { ResponseWriter } from './writer';
+import { ResponseWriter } from '../wire/writer';
 
 export type Transport = 'udp' | 'tcp';
 

@@ -1,7 +1,7 @@
-import { CLASS_IN, RCODE, TYPE } from './constants';
-import { rememberKey, type Query } from './query';
+import { CLASS_IN, RCODE, TYPE } from '../wire/constants';
+import { rememberKey, type Query } from '../wire/query';
 import type { Snapshot } from './snapshot';
-import { OPT_RECORD_SIZE, ResponseWriter, writeOpt, type RRset } from './writer';
+import { OPT_RECORD_SIZE, ResponseWriter, writeOpt, type RRset } from '../wire/writer';
 import type { ZoneIndex, ZoneNode } from '../zone/lookup';
 import { isSubdomain, parentKey } from '../zone/lookup';
 import type { FamilyAnswers } from '../pool/poolAnswers';

@@ -1,9 +1,9 @@
-import { TYPE } from './constants';
+import { TYPE } from '../wire/constants';
 import { PoolTable } from '../pool/poolTable';
-import type { PoolView } from '../store/types';
+import type { PoolView } from '../model/types';
 import { ZoneIndex } from '../zone/lookup';
 import type { ZoneData } from '../zone/types';
-import { nameToKey } from './query';
+import { nameToKey } from '../wire/query';
 
 export type SnapshotWarning = (message: string) => void;
 

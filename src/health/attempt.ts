@@ -1,6 +1,6 @@
 import net from 'node:net';
 import { performance } from 'node:perf_hooks';
-import type { ProbeResult } from './probe';
+import type { ProbeResult } from './probeTypes';
 
 // The bookkeeping every probe kind shares: one deadline, one settlement, and every socket the
 // probe opened destroyed at that settlement, so a probe never outlives its timeout.

@@ -4,7 +4,7 @@ import net, { isIP } from 'node:net';
 import type { Duplex } from 'node:stream';
 import tls from 'node:tls';
 import { describeError, hangUp, type Attempt } from './attempt';
-import type { ProbeTarget } from './probe';
+import type { ProbeTarget } from './probeTypes';
 
 // HTTP, HTTPS and WebSocket probes (PRODUCT.md §5) on Node's own HTTP client: its parser
 // turns a malformed answer into an error, which is a failed probe. One fresh connection per

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
-import type { Member, Observation, PoolConfig, Store, Verdict } from '../store/types';
+import type { Member, Observation, PoolConfig, Verdict } from '../model/types';
+import type { Store } from '../store/types';
 import { errorMessage } from '../util/errors';
 import { describeError } from './attempt';
 import { systemClock, type Clock } from './clock';

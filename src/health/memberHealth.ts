@@ -1,4 +1,4 @@
-import type { Verdict } from '../store/types';
+import type { Verdict } from '../model/types';
 
 // One instance's view of one member (PRODUCT.md §5), pure: driven by probe results and the
 // times it is given, it decides the local state and when to probe next. No sockets, no timers.

@@ -1,6 +1,6 @@
 import { getSystemErrorName } from 'node:util';
-import { nativeUdp, type TcpProber } from '../dns/native';
-import type { ProbeResult, ProbeTarget } from './probe';
+import { nativeUdp, type TcpProber } from '../util/native';
+import type { ProbeResult, ProbeTarget } from './probeTypes';
 
 // `tcp` checks through the native addon's TcpProber (native/tcp_probe.c, docs/native.md):
 // the same outcome as the net.connect probe in ./probe (a completed handshake is healthy,

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
-import type { Observation, Store } from '../store/types';
+import type { Observation } from '../model/types';
+import type { Store } from '../store/types';
 import { TierdnsError, errorMessage } from '../util/errors';
 import type { Clock, TimerHandle } from './clock';
 

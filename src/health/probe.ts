@@ -1,35 +1,13 @@
 import net from 'node:net';
-import type { CheckKind } from '../store/types';
 import { Attempt, describeError, hangUp } from './attempt';
 import type * as HttpProbes from './httpProbe';
 import { nativeTcpProbe } from './nativeProbe';
+import type { ProbeResult, ProbeTarget } from './probeTypes';
 
 // One health check of one member (PRODUCT.md §5). A probe never rejects and never outlives
 // its timeout: every socket it opened is destroyed when it settles, whatever happened.
 
-export interface ProbeTarget {
-  ip: string;
-  port: number;
-  kind: CheckKind;
-  /** Request path for http/https/ws. */
-  path: string;
-  /** Host header (and TLS server name when it is a name); the member address when absent. */
-  host?: string;
-  /** Accepted HTTP status range for http/https. */
-  expectMin: number;
-  expectMax: number;
-  timeoutMs: number;
-  /** Source address to probe from (env TIERDNS_PROBE_SOURCE); the kernel's choice when absent. */
-  localAddress?: string;
-}
-
-export interface ProbeResult {
-  ok: boolean;
-  /** Time to the answer that decided the result (to the timeout for a timeout). */
-  latencyMs: number;
-  /** Why it failed, short and stable enough for logs and `status` (e.g. "ECONNREFUSED"). */
-  error?: string;
-}
+export type { ProbeResult, ProbeTarget } from './probeTypes';
 
 let nativeTcp: ReturnType<typeof nativeTcpProbe> | null = null;
 

@@ -1,6 +1,6 @@
 import { isIP } from 'node:net';
 import type { Logger } from 'pino';
-import type { Member, PoolConfig } from '../store/types';
+import type { Member, PoolConfig } from '../model/types';
 import type { HealthTiming } from './memberHealth';
 import type { ProbeTarget } from './probe';
 

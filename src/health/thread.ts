@@ -1,7 +1,8 @@
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
-import type { PoolView, Store } from '../store/types';
+import type { PoolView } from '../model/types';
+import type { Store } from '../store/types';
 import { errorMessage } from '../util/errors';
 import { POOLS_PER_TURN, nextTurn } from '../util/turn';
 import { HEARTBEAT_EVERY_MS, Heartbeat, INSTANCE_TTL_MS } from './heartbeat';

@@ -1,7 +1,7 @@
-import { CLASS_IN, TYPE } from '../dns/constants';
-import { nameToKey } from '../dns/query';
-import type { PoolView, WhenAllDown } from '../store/types';
-import { servedVerdict } from '../store/record';
+import { CLASS_IN, TYPE } from '../wire/constants';
+import { nameToKey } from '../wire/query';
+import type { PoolView, WhenAllDown } from '../model/types';
+import { servedVerdict } from '../model/verdict';
 import { parseIp } from '../util/ip';
 import { SmoothRotation } from './rotation';
 

@@ -1,4 +1,4 @@
-import type { PoolView } from '../store/types';
+import type { PoolView } from '../model/types';
 import { PoolAnswers } from './poolAnswers';
 
 /**

@@ -3,7 +3,7 @@ import { QueryHandler } from '../dns/handler';
 import type { Snapshot } from '../dns/snapshot';
 import { DEFAULT_TCP_LIMITS, TcpServer, type TcpLimits } from '../dns/tcpServer';
 import { BatchUdpServer } from '../dns/batchUdpServer';
-import { nativeUdp, type UdpBatchAddon } from '../dns/native';
+import { nativeUdp, type UdpBatchAddon } from '../util/native';
 import { UdpServer, type UdpListener } from '../dns/udpServer';
 import type { ListenAddress } from '../util/listen';
 

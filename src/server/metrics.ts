@@ -1,10 +1,11 @@
 import http from 'node:http';
 import type { Logger } from 'pino';
-import { typeName } from '../dns/constants';
+import { typeName } from '../wire/constants';
 import type { QueryStats } from '../dns/handler';
 import type { ProbeStats } from '../health/loop';
-import { servedVerdict } from '../store/record';
-import type { PoolView, StoreSnapshot, StoreStatus } from '../store/types';
+import { servedVerdict } from '../model/verdict';
+import type { PoolView } from '../model/types';
+import type { StoreSnapshot, StoreStatus } from '../store/types';
 import { TierdnsError } from '../util/errors';
 import type { ListenAddress } from '../util/listen';
 

@@ -1,16 +1,11 @@
 import { TierdnsError } from '../util/errors';
 import { parseIp } from '../util/ip';
-import { LIMITS } from './poolConfig';
-import type { AdminState, Member, Observation, Verdict } from './types';
+import { LIMITS } from '../model/poolConfig';
+import type { AdminState, Member, Observation, Verdict, VerdictEntry } from '../model/types';
 
 // Validation of the per-member records both stores keep as JSON. Whatever is read back is
 // checked field by field: another tool (or an older/newer tierdns) may have written it, and a
 // bad entry must cost that entry only, never the server.
-
-export interface VerdictEntry {
-  verdict: Verdict;
-  sinceMs: number;
-}
 
 const VERDICTS: readonly Verdict[] = ['unknown', 'up', 'down'];
 const ADMIN: readonly AdminState[] = ['enabled', 'drained'];

@@ -1,6 +1,6 @@
 import { errorMessage } from '../util/errors';
 import { parseJson, toMember, toObservation, toVerdictEntry } from './codec';
-import { toPoolConfig } from './poolConfig';
+import { toPoolConfig } from '../model/poolConfig';
 import { newRecord, type PoolRecord } from './record';
 
 // Building a PoolRecord from what a store read back, entry by entry: a malformed entry is

@@ -11,16 +11,15 @@ import {
 } from './fileDoc';
 import { buildRecord } from './decode';
 import { readHeadSeq, watchFile, type FileWatch } from './fileWatch';
-import { isPoolName } from './names';
+import { isPoolName } from '../model/names';
 import {
   checkInstanceName, opAddMember, opRecompute, opRecordObservation, opRefreshObservation, opRemoveMember, opRemovePool, opSetAdmin, opUpdatePool,
   type OpResult,
 } from './ops';
 import { emptyMutation, isEmptyMutation, newRecord, toPoolView, type PoolRecord } from './record';
 import { checkZones, parseZoneList } from './storeUtil';
-import type {
-  AdminState, InSync, Member, Observation, PoolConfig, PoolView, Store, StoreChange, StoreSnapshot, StoreStatus, Verdict,
-} from './types';
+import type { AdminState, Member, Observation, PoolConfig, PoolView, Verdict } from '../model/types';
+import type { InSync, Store, StoreChange, StoreSnapshot, StoreStatus } from './types';
 
 // The embedded store (`file:PATH`, PRODUCT.md §6): one JSON document, the same rules as Redis
 // (ops.ts), plus the heartbeats in a small sidecar (PATH.live, fileLive.ts) so the beat every

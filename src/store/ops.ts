@@ -1,10 +1,11 @@
-import { mergeVerdict } from '../health/quorum';
+import { mergeVerdict } from '../model/verdict';
 import { TierdnsError } from '../util/errors';
 import { parseIp } from '../util/ip';
 import { isInstanceName, toMember, toObservation } from './codec';
-import { toPoolConfig } from './poolConfig';
-import { emptyMutation, initialVerdict, type PoolMutation, type PoolRecord } from './record';
-import type { AdminState, Member, Observation, PoolConfig, Verdict } from './types';
+import { toPoolConfig } from '../model/poolConfig';
+import { initialVerdict } from '../model/verdict';
+import { emptyMutation, type PoolMutation, type PoolRecord } from './record';
+import type { AdminState, Member, Observation, PoolConfig, Verdict } from '../model/types';
 
 // Every store operation as a pure function: (current record, arguments) → mutation + result.
 // A throw means "refuse, change nothing"; the stores run these inside their atomic sections.

@@ -1,6 +1,6 @@
 import { parseIp } from '../util/ip';
-import type { VerdictEntry } from './codec';
-import type { Member, MemberView, Observation, PoolConfig, PoolView, Verdict } from './types';
+import type { Member, MemberView, Observation, PoolConfig, PoolView, VerdictEntry } from '../model/types';
+import { initialVerdict } from '../model/verdict';
 
 // One pool as both stores hold it (config, members, verdicts, observations), and the change
 // an operation makes to it. Operations (ops.ts) are pure functions from a record to a
@@ -41,21 +41,6 @@ export function isEmptyMutation(m: PoolMutation): boolean {
 
 export function newRecord(config: PoolConfig): PoolRecord {
   return { config, members: new Map(), verdicts: new Map(), observations: new Map() };
-}
-
-/**
- * The verdict answers act on: members of a check-none pool are up whatever the store holds
- * (nothing probes or records them, so it keeps `unknown`), since they were added. Answers,
- * `status` and metrics all read it here.
- */
-export function servedVerdict(m: MemberView, check: PoolConfig['check']): { verdict: Verdict; sinceMs: number } {
-  return check === 'none' ? { verdict: 'up', sinceMs: m.addedAtMs } : { verdict: m.verdict, sinceMs: m.verdictSinceMs };
-}
-
-
-/** The verdict a member has before any instance observed it. */
-export function initialVerdict(member: Member): VerdictEntry {
-  return { verdict: 'unknown', sinceMs: member.addedAtMs };
 }
 
 export function toPoolView(rec: PoolRecord): PoolView {

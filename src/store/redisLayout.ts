@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { TierdnsError } from '../util/errors';
 import { buildRecord, type ReportProblem, type Stored } from './decode';
-import { isPoolName } from './names';
+import { isPoolName } from '../model/names';
 import type { PoolRecord } from './record';
 
 export type { ReportProblem } from './decode';

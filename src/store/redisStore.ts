@@ -13,9 +13,8 @@ import {
   type OpResult,
 } from './ops';
 import { emptyMutation, isEmptyMutation, toPoolView, type PoolMutation, type PoolRecord } from './record';
-import type {
-  AdminState, InSync, Member, Observation, PoolConfig, PoolView, Store, StoreChange, StoreSnapshot, StoreStatus, Verdict,
-} from './types';
+import type { AdminState, Member, Observation, PoolConfig, PoolView, Verdict } from '../model/types';
+import type { InSync, Store, StoreChange, StoreSnapshot, StoreStatus } from './types';
 import type { RedisLocation } from './url';
 
 // The shared store (PRODUCT.md §6). Reads of a pool are one Lua script (atomic); writes are

@@ -1,5 +1,5 @@
 import { TierdnsError } from '../util/errors';
-import { isPoolName } from './names';
+import { isPoolName } from '../model/names';
 import type { ReportProblem } from './decode';
 
 // Small helpers both stores share.

@@ -1,6 +1,6 @@
 // Whole-zone rules that no single record can check: one SOA and some NS at the apex,
 // CNAME exclusivity, duplicate records and per-RRset TTLs.
-import { TYPE, typeName } from '../dns/constants';
+import { TYPE, typeName } from '../wire/constants';
 import { type Labels, nameText } from './names';
 import type { ZoneProblem, ZoneRecord } from './types';
 

@@ -1,6 +1,6 @@
-import { TYPE } from '../dns/constants';
-import { nameToKey } from '../dns/query';
-import type { RRset } from '../dns/writer';
+import { TYPE } from '../wire/constants';
+import { nameToKey } from '../wire/query';
+import type { RRset } from '../wire/writer';
 import type { ZoneData } from './types';
 
 /** One owner name of a zone; an empty `rrsets` map is an empty non-terminal (RFC 8020). */

@@ -1,6 +1,6 @@
 // Domain names in master files (RFC 1035 §5.1): relative or absolute, with \X and \DDD
 // escapes, held as lists of raw labels (latin1 byte strings) until they reach the wire.
-import { keyToName } from '../dns/query';
+import { keyToName } from '../wire/query';
 
 /** A name as raw labels, most specific first; the root is []. Labels are byte strings. */
 export type Labels = string[];

@@ -2,7 +2,7 @@
 // $INCLUDE live here; RDATA formats in rdata.ts, whole-zone rules in checks.ts.
 import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
-import { TYPE, typeCode } from '../dns/constants';
+import { TYPE, typeCode } from '../wire/constants';
 import { errorMessage } from '../util/errors';
 import { type DraftRecord, checkZone } from './checks';
 import { FieldError, parseTtl } from './fields';

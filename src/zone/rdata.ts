@@ -1,6 +1,6 @@
 // RDATA presentation formats → uncompressed wire RDATA, one parser per supported type,
 // plus the RFC 3597 §5 generic form `\# <length> <hex>` for every type.
-import { TYPE, typeName } from '../dns/constants';
+import { TYPE, typeName } from '../wire/constants';
 import { parseIp } from '../util/ip';
 import type { Token } from './lexer';
 import { FieldError, Fields } from './fields';

@@ -3,7 +3,7 @@
 // verdict rule (mergeVerdict over live instances, the recorder always voting), counters of
 // writes, and a switch that makes every call fail as an unreachable store would.
 
-const { mergeVerdict } = require('../../dist/health/quorum');
+const { mergeVerdict } = require('../../dist/model/verdict');
 
 function defaultConfig(name, over = {}) {
   return {

@@ -7,7 +7,7 @@ const os = require('node:os');
 const path = require('node:path');
 const pino = require('pino');
 const { openStore } = require('../../dist/store/open');
-const { defaultPoolConfig } = require('../../dist/store/poolConfig');
+const { defaultPoolConfig } = require('../../dist/model/poolConfig');
 const { startRedis, startPrivateRedis, uniquePrefix, rawClient } = require('./redis');
 
 /** A pino logger whose entries land in `entries` (to assert TIERDNS_E_STORE_DATA reports). */

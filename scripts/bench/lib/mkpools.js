@@ -22,7 +22,7 @@ const check = (p) => (p.ws ? WS_CHECK : 'none');
 async function direct() {
   const { openStore } = require(path.join(ROOT, 'dist/store/open.js'));
   let defaults;
-  try { defaults = require(path.join(ROOT, 'dist/store/poolConfig.js')).defaultPoolConfig; } catch { /* older layout */ }
+  try { defaults = require(path.join(ROOT, 'dist/model/poolConfig.js')).defaultPoolConfig; } catch { /* older layout */ }
   const config = (p) => {
     const c = defaults ? defaults(p.name) : {
       name: p.name, ttlSeconds: 20, check: 'tcp', port: 80, path: '/', expectMin: 200, expectMax: 399,

@@ -3,7 +3,8 @@ import type { Logger } from 'pino';
 import { errorMessage } from '../util/errors';
 import { POOLS_PER_TURN, nextTurn } from '../util/turn';
 import { loadSnapshot, saveSnapshot } from './snapshotFile';
-import type { PoolView, Store, StoreChange, StoreSnapshot, StoreStatus } from './types';
+import type { PoolView } from '../model/types';
+import type { Store, StoreChange, StoreSnapshot, StoreStatus } from '../store/types';
 
 // The in-memory copy a serving instance answers from (PRODUCT.md §6): never waits on the
 // store, follows change notifications pool by pool, heals missed ones with a periodic full

@@ -3,12 +3,13 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { errorMessage } from '../util/errors';
 import { POOLS_PER_TURN, nextTurn } from '../util/turn';
-import { buildRecord, type ReportProblem, type Stored } from './decode';
-import { writeFileAtomic } from './fileDoc';
-import { isPoolName } from './names';
-import { toPoolView } from './record';
-import { parseZoneList } from './storeUtil';
-import type { PoolView, StoreSnapshot } from './types';
+import { buildRecord, type ReportProblem, type Stored } from '../store/decode';
+import { writeFileAtomic } from '../store/fileDoc';
+import { isPoolName } from '../model/names';
+import { toPoolView } from '../store/record';
+import { parseZoneList } from '../store/storeUtil';
+import type { PoolView } from '../model/types';
+import type { StoreSnapshot } from '../store/types';
 
 // The last snapshot a serving instance saw, kept in its state dir (`snapshot.json`) so that an
 // instance starting while the store is unreachable serves what it served before (PRODUCT.md §6).

@@ -1,0 +1,34 @@
+import type { Member, MemberView, Observation, PoolConfig, Verdict, VerdictEntry } from './types';
+
+/**
+ * The shared verdict of a member: the majority of live instances' observations (PRODUCT.md §5).
+ * Unknown observations do not vote; a tie, or no live vote at all, keeps the previous verdict,
+ * so one instance with a broken network cannot black out a tier for everyone.
+ */
+export function mergeVerdict(previous: Verdict, observations: readonly Observation[], live: ReadonlySet<string>): Verdict {
+  let up = 0;
+  let down = 0;
+  for (const obs of observations) {
+    if (!live.has(obs.instance)) continue;
+    if (obs.state === 'up') up++;
+    else if (obs.state === 'down') down++;
+  }
+  if (up > down) return 'up';
+  if (down > up) return 'down';
+  return previous;
+}
+
+/**
+ * The verdict answers act on: members of a check-none pool are up whatever the store holds
+ * (nothing probes or records them, so it keeps `unknown`), since they were added. Answers,
+ * `status` and metrics all read it here.
+ */
+export function servedVerdict(m: MemberView, check: PoolConfig['check']): { verdict: Verdict; sinceMs: number } {
+  return check === 'none' ? { verdict: 'up', sinceMs: m.addedAtMs } : { verdict: m.verdict, sinceMs: m.verdictSinceMs };
+}
+
+
+/** The verdict a member has before any instance observed it. */
+export function initialVerdict(member: Member): VerdictEntry {
+  return { verdict: 'unknown', sinceMs: member.addedAtMs };
+}

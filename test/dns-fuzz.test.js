@@ -1,6 +1,7 @@
 'use strict';
 // Thousands of random and mutated packets over UDP and TCP; afterwards the server must still
 // answer correctly. Seeded, so a failure reproduces.
+require('./helpers/native-env');
 const test = require('node:test');
 const assert = require('node:assert/strict');
 const dgram = require('node:dgram');

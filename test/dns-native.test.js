@@ -13,7 +13,7 @@ const { Snapshot } = require('../dist/dns/snapshot');
 const { DnsServer } = require('../dist/server/dnsServer');
 const { QueryHandler } = require('../dist/dns/handler');
 const { BatchUdpServer } = require('../dist/dns/batchUdpServer');
-const { NATIVE_ADDON_PATH, nativeUdp } = require('../dist/util/native');
+const { NATIVE_ADDON_PATH, nativeUdp, useNativeAddon } = require('../dist/util/native');
 const { tcpProbeImplementation } = require('../dist/health/probe');
 const { buildQuery, decode, udpExchange, silent } = require('./helpers/dns');
 
@@ -25,15 +25,13 @@ const CHOSE_PURE = process.env.TIERDNS_NATIVE === '0';
 // run did not use.
 const SUITES = ['dns-protocol', 'dns-fuzz', 'dns-tcp', 'pool-answers', 'dns-udp', 'health-probe'].map((n) => `test/${n}.test.js`);
 
+/** Run fn with the native addon turned on (value undefined) or off ('0'), as TIERDNS_NATIVE does for serve. */
 function withEnv(value, fn) {
-  const saved = process.env.TIERDNS_NATIVE;
-  if (value === undefined) delete process.env.TIERDNS_NATIVE;
-  else process.env.TIERDNS_NATIVE = value;
+  useNativeAddon(value !== '0');
   try {
     return fn();
   } finally {
-    if (saved === undefined) delete process.env.TIERDNS_NATIVE;
-    else process.env.TIERDNS_NATIVE = saved;
+    useNativeAddon(process.env.TIERDNS_NATIVE !== '0');
   }
 }
 

@@ -1,5 +1,6 @@
 'use strict';
 // PRODUCT.md §9, item by item, against the real server over real sockets.
+require('./helpers/native-env');
 const test = require('node:test');
 const assert = require('node:assert/strict');
 const { ask, buildQuery, udpExchange, tcpExchange, decode, startDns, poolView, encodeName, TYPES } = require('./helpers/dns');

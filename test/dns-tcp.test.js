@@ -1,5 +1,6 @@
 'use strict';
 // RFC 7766 behaviour: idle timeout that really closes, connection cap, queued-bytes cap.
+require('./helpers/native-env');
 const test = require('node:test');
 const assert = require('node:assert/strict');
 const net = require('node:net');

@@ -2,6 +2,7 @@
 // The UDP socket layer, whichever path DnsServer picked (the native batching addon, or dgram
 // with TIERDNS_NATIVE=0 or where the addon is not built; dns-native.test.js re-runs this file
 // on the other path): many clients in one batch, IPv6, bind errors, close, SERVFAIL on throw.
+require('./helpers/native-env');
 const { test } = require('node:test');
 const assert = require('node:assert/strict');
 const dgram = require('node:dgram');

@@ -3,6 +3,7 @@
 // wrong Sec-WebSocket-Accept, malformed HTTP, refused, silent (timeout), slow within and past
 // the timeout, https with a self-signed certificate, IPv6 loopback, source address.
 
+require('./helpers/native-env');
 const test = require('node:test');
 const assert = require('node:assert/strict');
 const { probe } = require('../dist/health/probe');

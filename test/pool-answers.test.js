@@ -1,5 +1,6 @@
 'use strict';
 // PRODUCT.md §4: which members a pool name answers, in what order, with what TTL.
+require('./helpers/native-env');
 const test = require('node:test');
 const assert = require('node:assert/strict');
 const { ask, startDns, poolView, TYPES } = require('./helpers/dns');

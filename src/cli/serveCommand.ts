@@ -5,11 +5,13 @@ import pino, { type Logger } from 'pino';
 import { Instance } from '../server/instance';
 import { TierdnsError, errorMessage } from '../util/errors';
 import { parseListen, type ListenAddress } from '../util/listen';
+import { useNativeAddon } from '../util/native';
+import { DEFAULT_STORE_URL, ENVIRONMENT_HELP, readEnvironment, type Environment } from './config';
 
 interface ServeFlags {
   zones: string;
   listen: string[];
-  store: string;
+  store?: string;
   stateDir?: string;
   metrics?: string;
   instance: string;
@@ -25,13 +27,13 @@ export function registerServeCommand(program: Command): void {
     .description('answer DNS for the zones in --zones and the pools in --store')
     .option('--zones <dir>', 'directory of <zone>.zone files', 'zones')
     .option('--listen <host:port>', 'address to answer on, UDP and TCP; repeatable (default 127.0.0.1:5300)', collect, [])
-    .option('--store <url>', 'redis://, rediss://, redis-sentinel:// or file:PATH (env TIERDNS_STORE)', process.env.TIERDNS_STORE ?? 'file:data/store.json')
+    .option('--store <url>', `redis://, rediss://, redis-sentinel:// or file:PATH (env TIERDNS_STORE; default ${DEFAULT_STORE_URL})`)
     .option('--state-dir <dir>', 'keep the last store snapshot here, to serve it if the store is down at start')
     .option('--metrics <host:port>', 'serve Prometheus metrics over HTTP here')
     .option('--instance <name>', 'name of this instance in the store (default: host name)', hostname())
     .option('--workers <n>', 'worker processes answering queries (one per core)', '1')
     .addOption(new Option('--log-level <level>', 'pino log level').choices(LOG_LEVELS).default('info'))
-    .addHelpText('after', '\nEnvironment:\n  TIERDNS_STORE          default for --store\n  TIERDNS_PREFIX         Redis key prefix (default tierdns:)\n  TIERDNS_PROBE_SOURCE   source address for health probes (default: chosen by the kernel)\n  TIERDNS_PROBE_THREAD   0 = probe on the thread that answers (default: a thread of its own)\n  TIERDNS_PROBE_NICE     how much lower the probe thread runs, 0-19 (default 5; Linux)')
+    .addHelpText('after', ENVIRONMENT_HELP)
     .action(async (flags: ServeFlags) => {
       const listen = (flags.listen.length ? flags.listen : ['127.0.0.1:5300']).map(parseListen);
       const workers = Number(flags.workers);
@@ -40,7 +42,7 @@ export function registerServeCommand(program: Command): void {
       }
       const log = pino({ level: flags.logLevel, base: { instance: flags.instance, pid: process.pid } });
       if (workers > 1 && cluster.isPrimary) return runPrimary(workers, log);
-      await runInstance(flags, listen, log);
+      await runInstance(flags, readEnvironment(), listen, log);
     });
 }
 
@@ -53,12 +55,18 @@ function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
 }
 
-async function runInstance(flags: ServeFlags, listen: ListenAddress[], log: Logger): Promise<void> {
-  const workerId = Number(process.env.TIERDNS_WORKER_INDEX ?? 1);
+async function runInstance(flags: ServeFlags, env: Environment, listen: ListenAddress[], log: Logger): Promise<void> {
+  const workerId = env.workerIndex;
+  useNativeAddon(env.native);
   const instance = new Instance({
     zonesDir: flags.zones,
     listen,
-    storeUrl: flags.store,
+    storeUrl: flags.store ?? env.store ?? DEFAULT_STORE_URL,
+    prefix: env.prefix,
+    probeThread: env.probeThread,
+    probeNice: env.probeNice,
+    probeSource: env.probeSource,
+    native: env.native,
     stateDir: flags.stateDir,
     instance: flags.instance,
     log,
@@ -103,11 +111,11 @@ async function runInstance(flags: ServeFlags, listen: ListenAddress[], log: Logg
 }
 
 /**
- * V8 flags for a serving process, unless the operator chose their own: a 2 MB young
- * generation (default 16 MB) keeps RSS ~40 MB lower at no cost in answers/s (README
- * "Performance"); `npm start` passes the same.
+ * V8 flags for the workers of a serving process, unless the operator chose their own (`npm
+ * start` passes the same): a small young generation, and gc() for the one collection after
+ * start-up; docs/performance.md says what each saves.
  */
-export const SERVE_NODE_FLAGS = ['--max-semi-space-size=2'];
+export const SERVE_NODE_FLAGS = ['--expose-gc', '--max-semi-space-size=2'];
 
 function withHeapFlags(execArgv: string[]): string[] {
   const own = (flag: string) => execArgv.some((a) => a.startsWith(flag.split('=')[0] as string));

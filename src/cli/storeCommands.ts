@@ -9,13 +9,12 @@ import type { Store } from '../store/types';
 import {
   bad, checkBackup, checkInZone, mergePoolConfig, parseIntIn, parseMemberIp, parsePoolFlags, precheck, type PoolSetFlags,
 } from './options';
+import { DEFAULT_STORE_URL, readEnvironment } from './config';
 import { poolJson, renderPoolList, renderStatus, statusJson } from './storeStatus';
 
 // `tierdns pool …`, `tierdns member …` and `tierdns status` (PRODUCT.md §3). Every input is
 // validated before the store is touched; every change is one atomic store operation.
 
-/** The store `npm start` serves, so a newcomer's CLI and server agree without flags. */
-export const DEFAULT_STORE = 'file:data/store.json';
 /** Below the 3 s an operator waits for "store unreachable" (PRODUCT.md §3 contract tests). */
 const CLI_CONNECT_WAIT_MS = 2000;
 
@@ -33,7 +32,7 @@ function oneLineErrors(cmd: Command): Command {
 
 function withStoreOptions(cmd: Command): Command {
   return oneLineErrors(cmd)
-    .option('--store <url>', `store: file:PATH, redis://[user:pass@]host:port/db, rediss://…, redis-sentinel://host:port[,…]/master (env TIERDNS_STORE; default ${DEFAULT_STORE})`)
+    .option('--store <url>', `store: file:PATH, redis://[user:pass@]host:port/db, rediss://…, redis-sentinel://host:port[,…]/master (env TIERDNS_STORE; default ${DEFAULT_STORE_URL})`)
     .option('--zones <dir>', 'zones directory; pool names must lie in a zone named by its *.zone files (default ./zones if present, else the zones running servers published)');
 }
 
@@ -52,8 +51,9 @@ function cliLogger(): Logger {
 }
 
 async function withStore<T>(flags: StoreFlags, run: (store: Store) => Promise<T>): Promise<T> {
-  const url = flags.store ?? process.env.TIERDNS_STORE ?? DEFAULT_STORE;
-  const store = openStore(url, { connectWaitMs: CLI_CONNECT_WAIT_MS, log: cliLogger() });
+  const env = readEnvironment();
+  const url = flags.store ?? env.store ?? DEFAULT_STORE_URL;
+  const store = openStore(url, { connectWaitMs: CLI_CONNECT_WAIT_MS, log: cliLogger(), prefix: env.prefix });
   try {
     return await run(store);
   } finally {

@@ -38,7 +38,7 @@ export interface HealthLoopOptions {
   random?: () => number;
   /** The probe function (default: the real probes of ./probe; tests inject fakes). */
   probe?: (target: ProbeTarget) => Promise<ProbeResult>;
-  /** Source address of probes (default env TIERDNS_PROBE_SOURCE; else the kernel chooses). */
+  /** Source address of probes (default: the kernel chooses). */
   sourceAddress?: string;
   /** Probes in flight at once, all members together: bounds file descriptors (default 8192). */
   maxInFlight?: number;
@@ -105,7 +105,7 @@ export class HealthLoop {
     this.random = opts.random ?? Math.random;
     this.probe = opts.probe ?? realProbe;
     this.maxInFlight = opts.maxInFlight ?? 8192;
-    this.sourceAddress = checkSource(opts.sourceAddress ?? process.env.TIERDNS_PROBE_SOURCE, opts.log);
+    this.sourceAddress = checkSource(opts.sourceAddress, opts.log);
     this.scheduler = new Scheduler({
       clock: this.clock,
       run: (key) => this.runProbe(key),

@@ -14,7 +14,7 @@ export interface ProbeTarget {
   expectMin: number;
   expectMax: number;
   timeoutMs: number;
-  /** Source address to probe from (env TIERDNS_PROBE_SOURCE); the kernel's choice when absent. */
+  /** Source address to probe from; the kernel's choice when absent. */
   localAddress?: string;
 }
 

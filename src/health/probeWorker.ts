@@ -3,6 +3,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import pino from 'pino';
 import { openStore } from '../store/open';
 import { errorMessage } from '../util/errors';
+import { useNativeAddon } from '../util/native';
 import { HealthLoop } from './loop';
 import type { FromProbeWorker, ProbeWorkerData, ToProbeWorker } from './thread';
 
@@ -18,9 +19,10 @@ function main(): void {
   const data = workerData as ProbeWorkerData;
   const log = pino({ level: data.logLevel, base: data.logBase });
   if (data.nice > 0) lowerPriority(data.nice, log);
-  const store = openStore(data.storeUrl, { log });
+  useNativeAddon(data.native);
+  const store = openStore(data.storeUrl, { log, prefix: data.prefix });
   // The heartbeat is the serving thread's (./thread): it goes on while this thread restarts.
-  const loop = new HealthLoop({ store, instance: data.instance, log, heartbeatMs: 0 });
+  const loop = new HealthLoop({ store, instance: data.instance, log, heartbeatMs: 0, sourceAddress: data.sourceAddress });
   const post = (msg: FromProbeWorker) => port.postMessage(msg);
   let lastTotal = -1;
   const statsTimer = setInterval(() => {

@@ -33,7 +33,7 @@ export function sameTarget(a: ProbeTarget, b: ProbeTarget): boolean {
     && a.expectMin === b.expectMin && a.expectMax === b.expectMax && a.timeoutMs === b.timeoutMs && a.localAddress === b.localAddress;
 }
 
-/** The probe source address (option or env TIERDNS_PROBE_SOURCE), if it is an IP address. */
+/** The probe source address, if it is an IP address. */
 export function checkSource(source: string | undefined, log: Logger): string | undefined {
   if (!source) return undefined;
   if (isIP(source)) return source;

@@ -31,8 +31,14 @@ export interface ProbeThreadOptions {
   log: Logger;
   /** The pools now: what a new thread is told first. */
   pools: () => ReadonlyMap<string, PoolView>;
-  /** Nice value of the probe thread relative to the process (default env TIERDNS_PROBE_NICE, else 5; 0 = same as answering). */
+  /** Nice value of the probe thread relative to the process (default 5; 0 = same as answering). */
   nice?: number;
+  /** Redis key prefix, as the serving thread's store has it. */
+  prefix?: string;
+  /** Source address of probes (default: the kernel chooses). */
+  sourceAddress?: string;
+  /** Use the native addon's tcp prober where it is built (default true). */
+  native?: boolean;
 }
 
 /** What the worker is given at start (workerData). */
@@ -42,6 +48,9 @@ export interface ProbeWorkerData {
   logLevel: string;
   logBase: Record<string, unknown>;
   nice: number;
+  prefix?: string;
+  sourceAddress?: string;
+  native: boolean;
 }
 
 export type ToProbeWorker =
@@ -84,7 +93,7 @@ export class ProbeThread {
   private readonly heartbeat: Heartbeat;
 
   constructor(private readonly opts: ProbeThreadOptions) {
-    this.nice = opts.nice ?? niceFromEnv(opts.log);
+    this.nice = opts.nice ?? DEFAULT_PROBE_NICE;
     this.heartbeat = new Heartbeat({ store: opts.store, instance: opts.instance, log: opts.log, clock: systemClock(), everyMs: HEARTBEAT_EVERY_MS, ttlMs: INSTANCE_TTL_MS });
   }
 
@@ -152,6 +161,9 @@ export class ProbeThread {
       logLevel: log.level,
       logBase: { ...log.bindings(), thread: 'probe' },
       nice: this.nice,
+      prefix: this.opts.prefix,
+      sourceAddress: this.opts.sourceAddress,
+      native: this.opts.native ?? true,
     };
     const worker = new Worker(join(__dirname, 'probeWorker.js'), { workerData: data });
     // The sockets keep a serving process alive; a worker left behind by a failed start must not.
@@ -269,13 +281,4 @@ export function probedPool(view: PoolView, instance: string): ProbedPool {
 
 function zeroStats(): ProbeStats {
   return { ok: 0, failed: 0, latencySumMs: 0 };
-}
-
-function niceFromEnv(log: Logger): number {
-  const text = process.env.TIERDNS_PROBE_NICE;
-  if (text === undefined || text === '') return DEFAULT_PROBE_NICE;
-  const n = Number(text);
-  if (Number.isInteger(n) && n >= 0 && n <= 19) return n;
-  log.error(`health: ignoring TIERDNS_PROBE_NICE="${text}": not an integer from 0 to 19`);
-  return DEFAULT_PROBE_NICE;
 }

@@ -31,8 +31,16 @@ export interface InstanceOptions {
   log: Logger;
   /** Run the health-probe loop (one worker of a cluster does). */
   probe: boolean;
-  /** Probe on a thread of its own (default, unless env TIERDNS_PROBE_THREAD=0), else on the thread answering queries. */
+  /** Probe on a thread of its own (default true), else on the thread answering queries. */
   probeThread?: boolean;
+  /** How much lower the probe thread runs, 0-19 (default health/thread's). */
+  probeNice?: number;
+  /** Source address of probes (default: the kernel chooses). */
+  probeSource?: string;
+  /** Redis key prefix when the store URL has none. */
+  prefix?: string;
+  /** Use the native addon where it is built (default true); false uses Node's dgram and net. */
+  native?: boolean;
   /** Where successive answers start rotating (spreads instances and workers). */
   rotationStart?: number;
   resyncMs?: number;
@@ -76,15 +84,19 @@ export class Instance {
   async start(): Promise<void> {
     const { log } = this.opts;
     this.reloadZones();
-    const store = openStore(this.opts.storeUrl, { log });
+    const store = openStore(this.opts.storeUrl, { log, prefix: this.opts.prefix });
     this.store = store;
     const sync = new StoreSync({ store, stateDir: this.opts.stateDir, resyncMs: this.opts.resyncMs, log });
     this.sync = sync;
     if (this.opts.probe) {
       const { instance } = this.opts;
-      this.health = (this.opts.probeThread ?? process.env.TIERDNS_PROBE_THREAD !== '0')
-        ? new ProbeThread({ storeUrl: this.opts.storeUrl, store, instance, log, pools: () => sync.current().pools })
-        : new HealthLoop({ store, instance, log });
+      const { probeSource: sourceAddress, prefix } = this.opts;
+      this.health = (this.opts.probeThread ?? true)
+        ? new ProbeThread({
+          storeUrl: this.opts.storeUrl, store, instance, log, pools: () => sync.current().pools,
+          nice: this.opts.probeNice, sourceAddress, prefix, native: this.opts.native,
+        })
+        : new HealthLoop({ store, instance, log, sourceAddress });
     }
     sync.on('pool', (name: string, view) => {
       this.snapshot.setPool(name, view);

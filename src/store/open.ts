@@ -5,7 +5,7 @@ import type { Store } from './types';
 import { parseStoreUrl } from './url';
 
 export interface OpenStoreOptions {
-  /** Redis key prefix; `?prefix=` in the URL wins, then this, then env TIERDNS_PREFIX, then 'tierdns:'. */
+  /** Redis key prefix; `?prefix=` in the URL wins, then this, then 'tierdns:'. */
   prefix?: string;
   /** Where store problems are logged (default: silent). */
   log?: Logger;
@@ -36,7 +36,7 @@ export function openStore(url: string, opts: OpenStoreOptions = {}): Store {
   const nowMs = opts.nowMs ?? Date.now;
   const instanceTtlMs = opts.instanceTtlMs ?? 10_000;
   if (loc.kind === 'file') return new FileStore(loc.path, { log, instanceTtlMs, nowMs, pollMs: opts.pollMs ?? 500 });
-  const prefix = checkPrefix(loc.prefix ?? opts.prefix ?? process.env.TIERDNS_PREFIX ?? DEFAULT_PREFIX);
+  const prefix = checkPrefix(loc.prefix ?? opts.prefix ?? DEFAULT_PREFIX);
   // Loaded on first use: ioredis takes ~100 ms to load, a tenth of the start-up budget of a
   // file-store instance with 10,000 pools, which never needs it.
   const { RedisStore } = require('./redisStore') as typeof import('./redisStore');

@@ -57,12 +57,19 @@ export const NATIVE_ADDON_PATH = path.join(__dirname, '..', '..', 'build', 'Rele
 
 let loaded: { addon?: UdpBatchAddon; problem?: string } | undefined;
 
+let disabled = false;
+
+/** Use Node's dgram and net instead of the addon, process-wide (serve's TIERDNS_NATIVE=0); set before first use. */
+export function useNativeAddon(enabled: boolean): void {
+  disabled = !enabled;
+}
+
 /**
- * The native addon, or undefined to use Node's dgram and net: when TIERDNS_NATIVE=0, when it
- * was not built, or when it does not load (`problem` then says why).
+ * The native addon, or undefined to use Node's dgram and net: when turned off with
+ * useNativeAddon(false), when it was not built, or when it does not load (`problem` says why).
  */
 export function nativeUdp(): { addon?: UdpBatchAddon; problem?: string } {
-  if (process.env.TIERDNS_NATIVE === '0') return {};
+  if (disabled) return {};
   if (!loaded) {
     try {
       loaded = fs.existsSync(NATIVE_ADDON_PATH) ? { addon: require(NATIVE_ADDON_PATH) as UdpBatchAddon } : {};

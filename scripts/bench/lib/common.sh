@@ -12,7 +12,7 @@ WORKERS="${WORKERS:-1}"                # server worker threads/processes (worker
 ZONE=lb.example.com
 NODE="${NODE:-node}"
 # V8 flags for tierdns serve, as `npm start` and the README recommend (a 2 MB young generation).
-TIERDNS_NODE_FLAGS="${TIERDNS_NODE_FLAGS---max-semi-space-size=2}"
+TIERDNS_NODE_FLAGS="${TIERDNS_NODE_FLAGS---expose-gc --max-semi-space-size=2}"
 
 # build_udplat: compile lib/udplat.c (the latency client of the latu mix) to $RUNDIR/udplat
 # and print that path; fails (with the reason in $RUNDIR/udplat.build.log) without a C compiler.

@@ -12,10 +12,10 @@ import {
 import { DEFAULT_STORE_URL, readEnvironment } from './config';
 import { poolJson, renderPoolList, renderStatus, statusJson } from './storeStatus';
 
-// `tierdns pool …`, `tierdns member …` and `tierdns status` (PRODUCT.md §3). Every input is
+// `tierdns pool …`, `tierdns member …` and `tierdns status` (docs/cli.md). Every input is
 // validated before the store is touched; every change is one atomic store operation.
 
-/** Below the 3 s an operator waits for "store unreachable" (PRODUCT.md §3 contract tests). */
+/** Below the 3 s an operator waits for "store unreachable" (test/cli.test.js). */
 const CLI_CONNECT_WAIT_MS = 2000;
 
 export interface StoreFlags {
@@ -23,7 +23,7 @@ export interface StoreFlags {
   zones?: string;
 }
 
-/** PRODUCT.md §3 promises one line per bad input; commander puts its "(Did you mean …?)" on a second. */
+/** Bad input gets one line (docs/cli.md); commander puts its "(Did you mean …?)" on a second. */
 function oneLineErrors(cmd: Command): Command {
   const inherited = cmd.configureOutput();
   const write = inherited.outputError ?? ((str: string, w: (s: string) => void): void => w(str));

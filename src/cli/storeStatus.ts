@@ -3,7 +3,7 @@ import { servedVerdict } from '../model/verdict';
 import type { MemberView, Observation, PoolConfig, PoolView } from '../model/types';
 import type { StoreSnapshot } from '../store/types';
 
-// What `tierdns status` and `tierdns pool ls` print: one JSON shape for scripts (PRODUCT.md §3,
+// What `tierdns status` and `tierdns pool ls` print: one JSON shape for scripts (docs/cli.md,
 // optional fields are null rather than absent so the shape is stable) and aligned tables for humans.
 
 export interface ObservationJson {

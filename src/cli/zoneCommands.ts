@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { loadZoneDir } from '../zone/load';
 import { formatProblem } from '../zone/types';
 
-// `tierdns zone check [DIR]` (PRODUCT.md §3): the same loader `serve` uses, so a file that
+// `tierdns zone check [DIR]` (docs/cli.md): the same loader `serve` uses, so a file that
 // passes here loads on SIGHUP. Problems go to stderr as file:line so editors can jump to them.
 
 export function registerZoneCommands(program: Command): void {

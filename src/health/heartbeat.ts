@@ -3,7 +3,7 @@ import type { Store } from '../store/types';
 import { errorMessage } from '../util/errors';
 import type { Clock, TimerHandle } from './clock';
 
-// This instance's heartbeat (PRODUCT.md §5): its observations vote only while the heartbeat is
+// This instance's heartbeat (docs/health.md): its observations vote only while the heartbeat is
 // fresher than the TTL, so a dead instance stops holding verdicts within the TTL. One beat at a
 // time; an outage is logged once, and its end once.
 

@@ -6,7 +6,7 @@ import tls from 'node:tls';
 import { describeError, hangUp, type Attempt } from './attempt';
 import type { ProbeTarget } from './probeTypes';
 
-// HTTP, HTTPS and WebSocket probes (PRODUCT.md §5) on Node's own HTTP client: its parser
+// HTTP, HTTPS and WebSocket probes (docs/health.md) on Node's own HTTP client: its parser
 // turns a malformed answer into an error, which is a failed probe. One fresh connection per
 // probe, closed when it settles.
 

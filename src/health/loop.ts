@@ -11,7 +11,7 @@ import { probe as realProbe, type ProbeResult, type ProbeTarget } from './probe'
 import { Scheduler } from './scheduler';
 import { checkSource, sameTarget, targetOf, timingOf } from './target';
 
-// The probe loop of one `serve` instance (PRODUCT.md §5): probes every member of every pool
+// The probe loop of one `serve` instance (docs/health.md): probes every member of every pool
 // from where this instance stands, keeps its own up/down view with rise/fall hysteresis, and
 // records that view in the store, which merges the views of live instances into the verdict
 // every instance serves. Failures of probes or of the store are logged; the loop goes on.

@@ -1,6 +1,6 @@
 import type { Verdict } from '../model/types';
 
-// One instance's view of one member (PRODUCT.md §5), pure: driven by probe results and the
+// One instance's view of one member (docs/health.md), pure: driven by probe results and the
 // times it is given, it decides the local state and when to probe next. No sockets, no timers.
 
 export interface HealthTiming {

@@ -5,7 +5,7 @@ import { TierdnsError, errorMessage } from '../util/errors';
 import type { Clock, TimerHandle } from './clock';
 
 // Writes this instance's observations to the store without flooding it. A state change is
-// written at once (it decides answers, PRODUCT.md §5); last-probe details (for `status`) at
+// written at once (it decides answers, docs/health.md); last-probe details (for `status`) at
 // most every `refreshMs` per member and `refreshPerSecond` overall. Writes of one member never
 // overlap and always carry its latest observation, so a queue of changes costs one write.
 

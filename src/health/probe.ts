@@ -4,7 +4,7 @@ import type * as HttpProbes from './httpProbe';
 import { nativeTcpProbe } from './nativeProbe';
 import type { ProbeResult, ProbeTarget } from './probeTypes';
 
-// One health check of one member (PRODUCT.md §5). A probe never rejects and never outlives
+// One health check of one member (docs/health.md). A probe never rejects and never outlives
 // its timeout: every socket it opened is destroyed when it settles, whatever happened.
 
 export type { ProbeResult, ProbeTarget } from './probeTypes';

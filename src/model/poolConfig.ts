@@ -2,7 +2,7 @@ import { TierdnsError } from '../util/errors';
 import { isPoolName } from './names';
 import type { CheckKind, PoolConfig, WhenAllDown } from './types';
 
-// Pool configuration defaults and ranges (PRODUCT.md §3, §5), shared by the CLI (which
+// Pool configuration defaults and ranges (docs/cli.md, docs/health.md), shared by the CLI (which
 // explains them), the stores (which refuse to write anything else) and the readers
 // (which skip anything else found in the store).
 

@@ -1,7 +1,7 @@
 import type { Member, MemberView, Observation, PoolConfig, Verdict, VerdictEntry } from './types';
 
 /**
- * The shared verdict of a member: the majority of live instances' observations (PRODUCT.md §5).
+ * The shared verdict of a member: the majority of live instances' observations (docs/health.md).
  * Unknown observations do not vote; a tie, or no live vote at all, keeps the previous verdict,
  * so one instance with a broken network cannot black out a tier for everyone.
  */

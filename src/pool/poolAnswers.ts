@@ -87,7 +87,7 @@ export class PoolAnswers {
   }
 
   /**
-   * Records to answer for a family (PRODUCT.md §4): healthy members; when none, the all-down
+   * Records to answer for a family (docs/health.md): healthy members; when none, the all-down
    * rule. `lookupPool` resolves `pool:<name>` backups; `depth` stops backup loops.
    * Returns undefined for NODATA.
    */

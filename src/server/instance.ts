@@ -102,7 +102,7 @@ export class Instance {
       this.snapshot.setPool(name, view);
       this.health?.updatePool(name, view);
     });
-    // Pools (with their stored verdicts) are in memory before the first answer (PRODUCT.md §5).
+    // Pools (with their stored verdicts) are in memory before the first answer (docs/health.md).
     await sync.start();
     for (const [name, view] of sync.current().pools) this.snapshot.setPool(name, view);
     this.bound = await this.dns.listen(this.opts.listen);

@@ -17,7 +17,7 @@ export interface MetricsSources {
   probes?: () => ProbeStats;
 }
 
-/** Prometheus text exposition (version 0.0.4) of what PRODUCT.md §7 lists. */
+/** Prometheus text exposition (version 0.0.4) of what docs/metrics.md lists. */
 export function renderMetrics(src: MetricsSources): string {
   const out: string[] = [];
   const metric = (name: string, type: string, help: string, rows: [string, number][]) => {

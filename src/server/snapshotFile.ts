@@ -12,7 +12,7 @@ import type { PoolView } from '../model/types';
 import type { StoreSnapshot } from '../store/types';
 
 // The last snapshot a serving instance saw, kept in its state dir (`snapshot.json`) so that an
-// instance starting while the store is unreachable serves what it served before (PRODUCT.md §6).
+// instance starting while the store is unreachable serves what it served before (docs/store.md).
 // Maps are written as arrays/objects and every entry is validated again on load, like store data.
 
 export const SNAPSHOT_FILE = 'snapshot.json';

@@ -6,7 +6,7 @@ import { loadSnapshot, saveSnapshot } from './snapshotFile';
 import type { PoolView } from '../model/types';
 import type { Store, StoreChange, StoreSnapshot, StoreStatus } from '../store/types';
 
-// The in-memory copy a serving instance answers from (PRODUCT.md §6): never waits on the
+// The in-memory copy a serving instance answers from (docs/store.md): never waits on the
 // store, follows change notifications pool by pool, heals missed ones with a periodic full
 // resync (and one right after a reconnect), and keeps the last snapshot in the state dir so
 // a start while the store is down still serves what was served before.

@@ -5,7 +5,7 @@ import { TierdnsError } from '../util/errors';
 import { buildRecord, type ReportProblem, type Stored } from './decode';
 import type { PoolMutation, PoolRecord } from './record';
 
-// The embedded store's JSON document, version 1 (README "The file store"):
+// The embedded store's JSON document, version 1 (docs/store.md, "The file store"):
 //   { "format": "tierdns-store", "version": 1, "seq": N,
 //     "recent": [{ "seq": N, "pools": [names a write changed, "*" = everything] }, … last 32],
 //     "pools": { name: { "config": PoolConfig, "members": { ip: Member },

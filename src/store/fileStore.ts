@@ -21,7 +21,7 @@ import { checkZones, parseZoneList } from './storeUtil';
 import type { AdminState, Member, Observation, PoolConfig, PoolView, Verdict } from '../model/types';
 import type { InSync, Store, StoreChange, StoreSnapshot, StoreStatus } from './types';
 
-// The embedded store (`file:PATH`, PRODUCT.md §6): one JSON document, the same rules as Redis
+// The embedded store (`file:PATH`, docs/store.md): one JSON document, the same rules as Redis
 // (ops.ts), plus the heartbeats in a small sidecar (PATH.live, fileLive.ts) so the beat every
 // instance sends each second does not rewrite the whole document. Every write is lock → read →
 // apply → write temp + fsync → rename → unlock, so readers never see a torn file and concurrent

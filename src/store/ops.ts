@@ -135,7 +135,7 @@ export function opRefreshObservation(rec: PoolRecord | undefined, pool: string, 
 }
 
 /**
- * Record one instance's observation and recompute the shared verdict (PRODUCT.md §5).
+ * Record one instance's observation and recompute the shared verdict (docs/health.md).
  * `live` holds the instances with a fresh heartbeat; the recording instance always votes.
  */
 export function opRecordObservation(

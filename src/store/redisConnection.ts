@@ -4,7 +4,7 @@ import { TierdnsError, errorMessage } from '../util/errors';
 import type { StoreStatus } from './types';
 import type { RedisLocation } from './url';
 
-// One ioredis connection with the failure behaviour PRODUCT.md §6 asks for: commands fail
+// One ioredis connection with the failure behaviour docs/store.md describes: commands fail
 // fast while Redis is away (no offline queue, so the CLI prints one line and a query path
 // never waits), while the connection itself keeps reconnecting with capped backoff.
 

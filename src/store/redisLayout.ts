@@ -6,7 +6,7 @@ import type { PoolRecord } from './record';
 
 export type { ReportProblem } from './decode';
 
-// The Redis key layout, version 1 (README "Redis key layout" is the operator-facing copy; keep both in step).
+// The Redis key layout, version 1 (docs/store.md is the operator-facing copy; keep both in step).
 //
 //   <p>version            string  layout version ("1"); a newer one is refused (TIERDNS_E_STORE_VERSION)
 //   <p>pools              set     pool names

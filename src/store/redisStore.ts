@@ -17,7 +17,7 @@ import type { AdminState, Member, Observation, PoolConfig, PoolView, Verdict } f
 import type { InSync, Store, StoreChange, StoreSnapshot, StoreStatus } from './types';
 import type { RedisLocation } from './url';
 
-// The shared store (PRODUCT.md §6). Reads of a pool are one Lua script (atomic); writes are
+// The shared store (docs/store.md). Reads of a pool are one Lua script (atomic); writes are
 // WATCH + read + pure op (ops.ts) + MULTI/EXEC with the PUBLISH inside, retried on conflict.
 // WATCH state belongs to the connection, so each connection runs its transactions one at a
 // time; a process opens up to TX_LANES of them when transactions queue up.

@@ -3,7 +3,7 @@ import type { ConnectionOptions } from 'node:tls';
 import { TierdnsError } from '../util/errors';
 import { checkPrefix } from './redisLayout';
 
-// Store URLs (PRODUCT.md §3, §6; README "Store URLs" lists every form and parameter):
+// Store URLs (docs/store.md lists every form and parameter):
 //   file:PATH
 //   redis://[USER[:PASSWORD]@]HOST[:PORT][/DB][?prefix=P]
 //   rediss://…[?insecure=1][&ca=FILE][&cert=FILE&key=FILE][&servername=NAME]        (TLS)
@@ -128,7 +128,7 @@ export function parseStoreUrl(url: string): StoreLocation {
       loc.sentinelPassword = value;
     } else if (secure && key === 'insecure') {
       if (!['1', 'true', '0', 'false'].includes(value)) throw bad(url, 'insecure must be 1 or 0');
-      // Skips certificate verification: for self-signed test setups only (README "Store URLs").
+      // Skips certificate verification: for self-signed test setups only (docs/store.md, "Store URLs").
       tls.rejectUnauthorized = !(value === '1' || value === 'true');
     } else if (secure && (key === 'ca' || key === 'cert' || key === 'key')) {
       tls[key] = readPem(url, key, value);

@@ -1,6 +1,6 @@
 import { TierdnsError } from './errors';
 
-// Durations as operators type them (PRODUCT.md §3): "500ms", "2s", "1m", "1h", "1m30s", "1.5s".
+// Durations as operators type them (docs/cli.md): "500ms", "2s", "1m", "1h", "1m30s", "1.5s".
 // A bare number is read in `bareUnit` (seconds unless the caller says otherwise), so
 // `--interval 2` means two seconds, the way people say it.
 

@@ -65,10 +65,10 @@ export class UdpServer implements UdpListener {
 
 /**
  * Receive buffer asked for (capped by net.core.rmem_max), as native/udp_batch.c asks: the
- * default ~208 KiB holds ~270 queries, 4 ms at 60k q/s, so a GC pause dropped queries that
- * 1 MiB (~16 ms) answers a little late instead. Not more: with 4 MiB an overloaded server
- * (scale.sh, 62k q/s while probing 10,000 members on one core) answered 300 ms late,
- * later than a resolver waits, where dropping lets it retry another server.
+ * kernel's default holds only a few milliseconds of queries at load, so a GC pause dropped
+ * queries that this size answers a little late instead. Not more: a deeper queue makes an
+ * overloaded server answer later than a resolver waits, where dropping lets it retry another
+ * server (docs/bench-history.md).
  */
 export const UDP_RECV_BUFFER_BYTES = 1 << 20;
 

@@ -17,10 +17,10 @@ let prober: TcpProber | undefined;
 /**
  * Probes in flight, by slot: a probe's id is its slot, plus how often the slot was used above
  * SLOT_BITS, so a stray result cannot settle a later probe in the same slot (and an id stays a
- * small integer). Not a Map keyed by id: 5,000 set/delete pairs a second on a Map kept each
- * probe's promise and closures alive through young-generation collections, and ~0.8 MB/s of
- * them reached the old generation of the probe thread, whose mark-compacts every ~6 s put
- * V8's helper threads on the answering core (scale.sh, probing step; --trace-gc-nvp).
+ * small integer). Not a Map keyed by id: set/delete pairs at probing rates kept each probe's
+ * promise and closures alive through young-generation collections into the old generation of
+ * the probe thread, whose mark-compacts put V8's helper threads on the answering core
+ * (docs/bench-history.md).
  */
 const SLOT_BITS = 20;
 const SLOT_MASK = (1 << SLOT_BITS) - 1;

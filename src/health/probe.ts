@@ -12,7 +12,7 @@ export type { ProbeResult, ProbeTarget } from './probeTypes';
 let nativeTcp: ReturnType<typeof nativeTcpProbe> | null = null;
 
 let httpProbesModule: typeof HttpProbes | undefined;
-/** Loaded on first use: node:http and node:tls add ~30 ms to a start that may never need them. */
+/** Loaded on first use: node:http and node:tls lengthen a start that may never need them. */
 function httpProbes(): typeof HttpProbes {
   httpProbesModule ??= require('./httpProbe') as typeof HttpProbes;
   return httpProbesModule;

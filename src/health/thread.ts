@@ -10,9 +10,9 @@ import type { ProbeStats, ProbedPool } from './loop';
 import { systemClock } from './clock';
 
 // The health-probe loop of a serving instance, run on a thread of its own (./probeWorker).
-// Probing 10,000 members every 2 s is 5,000 probes a second: their JS, their garbage (a young-
-// generation scavenge every ~100 ms, each pausing the isolate ~2 ms) and the store writes they
-// cause would otherwise sit between queries and their answers. On its own isolate, none of that
+// Probing thousands of members is thousands of probes a second: their JS, their garbage (young-
+// generation scavenges that pause the isolate) and the store writes they cause would
+// otherwise sit between queries and their answers. On its own isolate, none of that
 // pauses answering; on a multi-core host it runs on another core, and on one core the kernel
 // interleaves it with the answering thread, which it runs at a lower priority (`nice`).
 //

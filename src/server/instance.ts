@@ -19,7 +19,7 @@ import { serveMetrics } from './metrics';
 
 /** When, after start, the one collection of start-up garbage runs (see collectGarbage). */
 const STARTUP_GC_DELAY_MS = 3000;
-/** Heap in use below which it is skipped (1,000 pools use ~15 MB; 10,000 ~58 MB, ~63 ms pause). */
+/** Heap in use below which it is skipped: a small instance has little to return and need not pause. */
 const STARTUP_GC_MIN_HEAP_MB = 32;
 
 export interface InstanceOptions {
@@ -111,7 +111,7 @@ export class Instance {
     if (this.health instanceof HealthLoop) {
       // (A ProbeThread is told every pool by itself when its thread starts.)
       // In slices, answering between them: the file store decodes a pool's members on first
-      // use, and this is where most pools are first used (~200 ms at 10,000 pools).
+      // use, and this is where most pools are first used.
       // Names, not views: a pool changed or removed meanwhile reached the loop through 'pool',
       // and an older view must not be applied over it.
       let n = 0;

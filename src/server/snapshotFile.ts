@@ -21,12 +21,10 @@ const VERSION = 1;
 
 /**
  * The snapshot as JSON (the saved format), a piece per pool, encoded POOLS_PER_TURN pools per
- * turn of the event loop: at 2,500 pools one JSON.stringify of everything blocked answers
- * ~80 ms at each save. Nothing holds the whole text, nor any string longer than a pool's:
- * slices kept across turns (and 64 KB pieces awaiting their write) outlived the young
- * generation, grew the old one by the size of the snapshot at every save, and the mark-compacts
- * they called for ran V8's helper threads on the answering core in 4 ms slices (latency
- * 2-4 ms p99 while probing, scale.sh). writeFileAtomic copies the pieces into one buffer.
+ * turn of the event loop, so a large save never blocks answers. Nothing holds the whole text,
+ * nor any string longer than a pool's: text kept across turns outlives the young generation,
+ * and the mark-compacts it calls for run V8's helper threads on the answering core
+ * (docs/bench-history.md). writeFileAtomic copies the pieces into one buffer.
  */
 export async function* snapshotChunks(snap: StoreSnapshot, savedAtMs: number): AsyncGenerator<string> {
   yield `{"format":${JSON.stringify(FORMAT)},"version":${VERSION},"savedAtMs":${JSON.stringify(savedAtMs)},"pools":[`;

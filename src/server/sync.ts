@@ -231,8 +231,8 @@ export class StoreSync extends EventEmitter<StoreSyncEvents> {
   /**
    * Bring the live snapshot to `fresh`, emitting 'pool' per difference and 'reset' when any.
    * A live resync compares pool by pool (a serialization of both sides each) and lets the
-   * event loop answer queries every POOLS_PER_TURN pools: at 2,500 pools one pass blocked it
-   * ~100 ms. Changes announced meanwhile are read after it, so the newer data wins.
+   * event loop answer queries every POOLS_PER_TURN pools, so a large store never blocks answers.
+   * Changes announced meanwhile are read after it, so the newer data wins.
    */
   private async replace(fresh: StoreSnapshot, emitEvents: boolean): Promise<void> {
     let changed = false;
@@ -257,9 +257,9 @@ export class StoreSync extends EventEmitter<StoreSyncEvents> {
    * Take zones and live instances as read; 'reset' when they or the pools changed, and a save
    * only when pools did. A serving instance answers from its zone files, not from the zones
    * list, and live instances are stale by the time a saved snapshot is loaded (the store is
-   * down then); the next pool change saves both anyway. A save of 2,500 pools costs the
-   * answering thread ~50 ms in slices, and every start paid a second one ~31 s in: the first
-   * check after the first read saw the instance's own heartbeat and zones, written after it.
+   * down then); the next pool change saves both anyway. A save of a large store costs the
+   * answering thread real time, and saving for zones or instances made every start pay a
+   * second one: the first check after the first read sees the instance's own heartbeat.
    */
   private applyRest(zones: string[], instances: Map<string, number>, emitEvents: boolean, poolsChanged = false): void {
     const keys = (m: Map<string, number>): string => [...m.keys()].sort().join(',');

@@ -190,9 +190,8 @@ function listBytes(names: string[]): number {
  * Each pool's line of the document, UTF-8 encoded, by pool object. Pool objects are never
  * edited once in a document (applyToDoc replaces them), so a rewrite encodes only the pools
  * it changed and hands the rest to writev as they are: no document-sized string is built.
- * With 1,000 pools, joining and encoding the whole text blocked the event loop 4-8 ms per
- * write (a p99 of several ms for answers, at ~1 refresh write per second); with 10,000,
- * JSON.stringify of the whole document blocked it ~200 ms.
+ * Joining and encoding the whole text at every write blocked the event loop for time that
+ * grows with the store, and answers waited behind it.
  */
 const poolLine = new WeakMap<object, { name: string; line: Buffer }>();
 
@@ -244,8 +243,8 @@ export function writeDocAtomic(path: string, doc: FileDoc): Promise<void> {
 }
 
 /**
- * Pieces of text gathered in one reused buffer of 256 KB and written when it is full. A
- * Buffer per piece (or per 64 KB of them) left glibc's heap larger for good once freed, and
+ * Pieces of text gathered in one reused buffer and written when it is full. A Buffer per
+ * piece (or per few of them) left glibc's heap larger for good once freed, and
  * strings held across the writes were promoted: one buffer is an mmap of its own, returned
  * when freed, and every piece dies young.
  */

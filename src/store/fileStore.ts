@@ -60,8 +60,8 @@ class Tx {
 
   /**
    * The document to change. Copy-on-write: readers in this process keep the committed document
-   * until the rename. The copy is made on first use only: copying the top level of 10,000 pools
-   * costs ~4 ms, which a heartbeat that changes only the sidecar need not pay.
+   * until the rename. The copy is made on first use only: copying the top level of a large store
+   * is work that a heartbeat, which changes only the sidecar, need not pay for.
    */
   edit(): FileDoc {
     this.copy ??= shallowCopy(this.committed);
@@ -86,9 +86,9 @@ const CACHE_IDLE_MS = 10_000;
 export class FileStore implements Store {
   readonly description: string;
   /**
-   * Every write rewrites the whole document (9 MB at 10,000 pools, ~20 ms of event loop and an
-   * fsync), so last-probe details (`status`) are refreshed once a minute per member, not every
-   * 5 s: with a handful of probed members in a big store that was a rewrite every ~1.25 s.
+   * Every write rewrites the whole document (event-loop time and an fsync that grow with the
+   * store), so last-probe details (`status`) are refreshed once a minute per member, not every
+   * 5 s: a handful of probed members in a big store would otherwise rewrite it constantly.
    */
   readonly observationRefreshMs = 60_000;
   private readonly lock: FileLock;
@@ -152,7 +152,7 @@ export class FileStore implements Store {
 
   /**
    * The parsed document is kept while it is in use (writes in a row, several pools re-read for
-   * one change) and dropped after CACHE_IDLE_MS without use: with 10,000 pools it holds ~60 MB
+   * one change) and dropped after CACHE_IDLE_MS without use: for a large store it is memory
    * that a serving instance, which answers from its own snapshot, does not otherwise need.
    */
   private touchCache(): void {
@@ -453,7 +453,7 @@ export class FileStore implements Store {
    * Nothing missed: a watch of this store has reported every change up to the file's current
    * seq (read from its head, 64 KiB at most), and the file did not change without a new seq
    * (an edit by hand) since the last full read. StoreSync then skips its periodic full read,
-   * which parses the whole document: ~170 ms of event loop at 1,000 pools, every 30 s.
+   * which parses the whole document on the event loop.
    */
   async inSync(): Promise<InSync | false> {
     const seq = await readHeadSeq(this.path);
@@ -481,9 +481,9 @@ export class FileStore implements Store {
 }
 
 /**
- * A pool of a full read whose config is decoded now and whose members on first use. At
- * 10,000 pools decoding every member up front took ~200 ms before a serving instance could
- * answer; answers need a pool's members only when it is asked for (PoolAnswers builds its
+ * A pool of a full read whose config is decoded now and whose members on first use. Decoding
+ * every member up front delays a large serving instance's first answer; answers need a
+ * pool's members only when it is asked for (PoolAnswers builds its
  * records then), and the health loop and the state-dir save read the rest right after. The
  * document read is never edited in place, so decoding later gives what decoding now would.
  */

@@ -37,8 +37,8 @@ export function openStore(url: string, opts: OpenStoreOptions = {}): Store {
   const instanceTtlMs = opts.instanceTtlMs ?? 10_000;
   if (loc.kind === 'file') return new FileStore(loc.path, { log, instanceTtlMs, nowMs, pollMs: opts.pollMs ?? 500 });
   const prefix = checkPrefix(loc.prefix ?? opts.prefix ?? DEFAULT_PREFIX);
-  // Loaded on first use: ioredis takes ~100 ms to load, a tenth of the start-up budget of a
-  // file-store instance with 10,000 pools, which never needs it.
+  // Loaded on first use: loading ioredis is a noticeable part of the start-up of a file-store
+  // instance, which never needs it.
   const { RedisStore } = require('./redisStore') as typeof import('./redisStore');
   return new RedisStore(loc, { prefix, log, connectWaitMs: opts.connectWaitMs ?? 3000, instanceTtlMs, nowMs });
 }

@@ -54,9 +54,8 @@ const MAX_ATTEMPTS = 50;
 /** Pools per READ_POOLS call: few commands for a full read, yet each script stays short. */
 const POOLS_PER_SCRIPT = 100;
 /**
- * Pools per DIGEST_POOLS call (a 40-byte answer each; Redis hashes ~1 KB per pool). A script
- * holds Redis for every other client: 500 pools held it 24-26 ms (slowlog, scale.sh), 50 hold
- * it 1-3 ms.
+ * Pools per DIGEST_POOLS call (a short digest each, from hashing the whole pool). A script
+ * holds Redis for every other client, so each call is kept small (docs/bench-history.md).
  */
 const DIGESTS_PER_SCRIPT = 50;
 /** READ_POOLS scripts in flight at once during a full read (pipelined on one socket). */
@@ -194,8 +193,7 @@ export class RedisStore implements Store {
       const pools = new Map<string, PoolView>();
       // With the caller's views: Redis digests every pool (40 bytes each) and only the pools
       // whose digest differs are read. Reading and decoding every pool again filled the young
-      // generation with survivors: at 2,500 pools the serving thread spent ~120 ms in 42
-      // scavenges (up to 15 ms each) within one second of every full read.
+      // generation with survivors, whose scavenges paused the serving thread.
       let toRead = names;
       if (previous && previous.size > 0) {
         toRead = [];
@@ -221,8 +219,8 @@ export class RedisStore implements Store {
         const batch = groups.slice(i, i + READ_BATCH);
         const replies = await pending;
         pending = i + READ_BATCH < groups.length ? send(i + READ_BATCH) : undefined;
-        // One script's pools (POOLS_PER_SCRIPT) per turn of the event loop: decoding 2,500
-        // pools at once blocked answers ~170 ms (with its GC) at every periodic resync.
+        // One script's pools (POOLS_PER_SCRIPT) per turn of the event loop: decoding every
+        // pool at once would block answers at every periodic resync.
         for (let j = 0; j < batch.length; j++) {
           const group = batch[j] as string[];
           const reply = replies[j];
@@ -242,9 +240,9 @@ export class RedisStore implements Store {
 
   /**
    * In sync when no counted pool change since the last full read went unheard on the channel
-   * (every write that publishes one counts it). Small reads instead of every pool: at 2,500
-   * pools the full read cost the serving thread ~10 ms pauses of its garbage collector, and
-   * Redis ~60 ms of Lua, every 30 s. The zones and live instances, read here anyway, come back
+   * (every write that publishes one counts it). Small reads instead of every pool: a full read
+   * costs the serving thread garbage-collector pauses and Redis seconds of Lua per hour. The
+   * zones and live instances, read here anyway, come back
    * with it: a new instance or zone is no reason to read every pool.
    */
   async inSync(): Promise<InSync | false> {

@@ -2,8 +2,8 @@
 // slices so the DNS packets waiting meanwhile are answered: setImmediate runs after pending I/O.
 
 /**
- * Pools handled per turn by such jobs: ~1-5 ms of work each (a comparison, an encode, a
- * decode), so answers wait at most that long behind them.
+ * Pools handled per turn by such jobs (a comparison, an encode, a decode each): small enough
+ * that answers never wait long behind a slice (docs/performance.md).
  */
 export const POOLS_PER_TURN = 200;
 

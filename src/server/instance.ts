@@ -15,6 +15,7 @@ import { formatProblem, type ZoneData } from '../zone/types';
 import { DnsServer } from './dnsServer';
 import type { TcpLimits } from '../dns/tcpServer';
 import type { Server } from 'node:http';
+import { getHeapStatistics } from 'node:v8';
 import { serveMetrics } from './metrics';
 
 /** When, after start, the one collection of start-up garbage runs (see collectGarbage). */
@@ -137,7 +138,8 @@ export class Instance {
     // Once start-up work is over (the first snapshot save comes 1 s after the first read):
     // collect what it left in the old generation instead of carrying it until the heap limit.
     this.startupGcTimer = setTimeout(() => {
-      const heapMB = (): number => Math.round(process.memoryUsage().heapUsed / 1048576);
+      // Not process.memoryUsage(): it reads /proc and throws when descriptors run out.
+      const heapMB = (): number => Math.round(getHeapStatistics().used_heap_size / 1048576);
       const before = heapMB();
       // A small instance has little to return and need not pause for it.
       if (before < STARTUP_GC_MIN_HEAP_MB) return;

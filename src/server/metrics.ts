@@ -8,6 +8,7 @@ import type { PoolView } from '../model/types';
 import type { StoreSnapshot, StoreStatus } from '../store/types';
 import { TierdnsError } from '../util/errors';
 import type { ListenAddress } from '../util/listen';
+import { acceptErrorLogger } from '../util/acceptErrors';
 
 const RCODE_NAMES = ['NOERROR', 'FORMERR', 'SERVFAIL', 'NXDOMAIN', 'NOTIMP', 'REFUSED'];
 
@@ -71,20 +72,45 @@ function poolMemberRows(name: string, pool: PoolView): string {
   return rows;
 }
 
+/**
+ * The metrics listener's own limits (docs/tcp.md "The metrics listener"): a cap well below
+ * the DNS listeners' so idle clients here can never take the descriptors DNS needs, and
+ * timeouts so a silent or trickling client does not hold a slot.
+ */
+export const METRICS_LISTENER = {
+  maxConnections: 64,
+  /** Whole request headers within this (Node's default is 60 s). */
+  headersTimeoutMs: 5000,
+  requestTimeoutMs: 10_000,
+  keepAliveTimeoutMs: 5000,
+  /** A connection that sends or receives nothing for this long is closed. */
+  idleTimeoutMs: 10_000,
+};
+
 /** A tiny HTTP server for /metrics; any other path is 404. */
 export function serveMetrics(at: ListenAddress, src: MetricsSources, log: Logger): Promise<http.Server> {
-  const server = http.createServer((req, res) => {
+  const limits = METRICS_LISTENER;
+  const server = http.createServer({
+    headersTimeout: limits.headersTimeoutMs,
+    requestTimeout: limits.requestTimeoutMs,
+    keepAliveTimeout: limits.keepAliveTimeoutMs,
+    // How often the header and request timeouts are checked (Node's default is 30 s).
+    connectionsCheckingInterval: 1000,
+  }, (req, res) => {
     if (req.url !== '/metrics') {
       res.writeHead(404).end();
       return;
     }
     res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' }).end(renderMetrics(src));
   });
+  // Connections past the cap are closed as they are accepted (net.Server maxConnections).
+  server.maxConnections = limits.maxConnections;
+  server.timeout = limits.idleTimeoutMs;
   return new Promise((resolve, reject) => {
     server.once('error', (err) => reject(new TierdnsError('TIERDNS_E_BIND', `cannot serve metrics on ${at.host}:${at.port}: ${err.message}`)));
     server.listen(at.port, at.host, () => {
       server.removeAllListeners('error');
-      server.on('error', (err) => log.warn({ err }, 'metrics: server error'));
+      server.on('error', acceptErrorLogger(log, 'metrics'));
       resolve(server);
     });
   });

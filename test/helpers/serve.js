@@ -25,11 +25,13 @@ function tempDir(t, prefix = 'tierdns-test-') {
 /**
  * Start serve with `args` (added to --listen 127.0.0.1:0 unless args has --listen).
  * Resolves { proc, port, logs, stop } once the instance logs 'serve: ready'.
+ * `prefix` runs it through a command that execs it (e.g. ['prlimit', '--nofile=256', '--']).
  */
-function startServe(t, args, { env = {}, timeoutMs = 10000 } = {}) {
+function startServe(t, args, { env = {}, timeoutMs = 10000, prefix = [] } = {}) {
   const full = ['serve', ...(args.includes('--listen') ? [] : ['--listen', '127.0.0.1:0']), ...args];
+  const [cmd, ...cmdArgs] = [...prefix, process.execPath, CLI, ...full];
   // Its own process group, so a stop reaches cluster workers too.
-  const proc = spawn(process.execPath, [CLI, ...full], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  const proc = spawn(cmd, cmdArgs, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   const logs = [];
   let buffered = '';
   const stop = async (signal = 'SIGTERM') => {

@@ -68,12 +68,13 @@ console.log(`node ${process.version}, ${N} queries per run, median of 5`);
 const slot = Buffer.alloc(65536);
 pool.copy(slot);
 const outBuf = Buffer.alloc(65536);
-bench('pool A, template fast path, in place', () => handler.handleInto(slot, pool.length, outBuf, 0));
-bench('pool A, template fast path', () => handler.handle(pool, 'udp'));
-bench('pool A + EDNS, template fast path', () => handler.handle(poolEdns, 'udp'));
-bench('apex SOA + EDNS, general writer', () => handler.handle(soa, 'udp'));
-bench('NXDOMAIN + EDNS, SOA template', () => handler.handle(nx, 'udp'));
-bench('CNAME to pool + EDNS, general writer', () => handler.handle(cname, 'udp'));
+const answer = (msg) => handler.answer(msg, msg.length, 'udp', outBuf, 0);
+bench('pool A, template fast path, in place', () => handler.answer(slot, pool.length, 'udp', outBuf, 0));
+bench('pool A, template fast path', () => answer(pool));
+bench('pool A + EDNS, template fast path', () => answer(poolEdns));
+bench('apex SOA + EDNS, general writer', () => answer(soa));
+bench('NXDOMAIN + EDNS, SOA template', () => answer(nx));
+bench('CNAME to pool + EDNS, general writer', () => answer(cname));
 bench('pool A via dns2 codec (parse + toBuffer)', () => {
   const q = Packet.parse(pool);
   const r = new Packet();
@@ -107,5 +108,5 @@ let mi = 0;
 bench('mixed (bench mix), in place', () => {
   const [s, len] = mixedSlots[mi];
   mi = mi + 1 === mixedSlots.length ? 0 : mi + 1;
-  return handler.handleInto(s, len, outBuf, 0);
+  return handler.answer(s, len, 'udp', outBuf, 0);
 });

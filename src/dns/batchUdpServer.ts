@@ -12,7 +12,7 @@ const BATCH = 64;
  * like dgram answers it (RFC 8906 §3.1). Only the pages a datagram fills are ever touched.
  */
 const SLOT_BYTES = 65536;
-/** UDP answers are at most 1232 bytes (EDNS_MAX_UDP), so a full batch always fits. */
+/** UDP answers are at most EDNS_MAX_UDP (1232) bytes, so each answer of a full batch has that room. */
 const OUT_BYTES = BATCH * 2048;
 
 /**
@@ -22,8 +22,6 @@ const OUT_BYTES = BATCH * 2048;
  */
 export class BatchUdpServer implements UdpListener {
   private socket?: UdpBatchSocket;
-  /** Answers that did not fit outBuf (never expected: see OUT_BYTES). */
-  outOverflow = 0;
 
   constructor(
     private readonly handler: QueryHandler,
@@ -79,11 +77,8 @@ export class BatchUdpServer implements UdpListener {
       let answers = 0;
       let offset = 0;
       for (let i = 0; i < count; i++) {
-        const n = handler.handleInto(slots[i] as Buffer, meta[i] as number, outBuf, offset);
-        if (n <= 0) {
-          if (n < 0) this.outOverflow++;
-          continue;
-        }
+        const n = handler.answer(slots[i] as Buffer, meta[i] as number, 'udp', outBuf, offset);
+        if (n === 0) continue;
         meta[BATCH + answers] = i;
         meta[2 * BATCH + answers] = n;
         offset += n;

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import { RCODE } from '../wire/constants';
 import { parseQuery, Query } from '../wire/query';
-import { respond, respondInto } from './resolve';
+import { respond } from './resolve';
 import type { Snapshot } from './snapshot';
 import { ResponseWriter } from '../wire/writer';
 
@@ -31,8 +31,8 @@ export class QueryStats {
 }
 
 /**
- * Turns one datagram or TCP message into a response: the only place a throw in the answer
- * logic becomes SERVFAIL (and a log line) instead of reaching the socket.
+ * Answers one datagram or TCP message into a buffer its transport provides: the only place a
+ * throw in the answer logic becomes SERVFAIL (and a log line) instead of reaching the socket.
  */
 export class QueryHandler {
   private readonly query = new Query();
@@ -44,46 +44,27 @@ export class QueryHandler {
     private readonly log: Logger,
   ) {}
 
-  handle(msg: Buffer, transport: Transport): Buffer | null {
-    const q = this.query;
-    const stats = this.stats;
-    const sampled = (++stats.sampleTick & 63) === 0;
-    const t0 = sampled ? performance.now() : 0;
-    try {
-      parseQuery(msg, q);
-      const out = respond(q, this.snapshot(), transport === 'udp' ? q.udpLimit() : 65535, this.writer);
-      if (out) this.count(out[3] as number);
-      else stats.dropped++;
-      if (sampled) stats.observeLatency((performance.now() - t0) * 1000);
-      return out;
-    } catch (err) {
-      return this.servfail(err, transport, msg.length);
-    }
-  }
-
   /**
-   * handle() for the datagram msg[0, len) (msg may be a longer receive slot), the answer
-   * written into out at `at`: returns its length, 0 for no answer, -1 when out is full.
-   * A pool answer is written in place, so it allocates nothing at all.
+   * The answer to the message msg[0, len) (msg may be a longer receive slot), written into
+   * out[at, ...): returns its length, or 0 when there is no answer. The transport gives out
+   * room for its largest answer (EDNS_MAX_UDP bytes for UDP, 65535 for TCP); with less, the
+   * answer is truncated to fit. A pool answer allocates nothing.
    */
-  handleInto(msg: Buffer, len: number, out: Buffer, at: number): number {
+  answer(msg: Buffer, len: number, transport: Transport, out: Buffer, at: number): number {
     const q = this.query;
     const stats = this.stats;
     const sampled = (++stats.sampleTick & 63) === 0;
     const t0 = sampled ? performance.now() : 0;
     try {
-      parseQuery(msg, q, len);
-      const n = respondInto(q, this.snapshot(), q.udpLimit(), this.writer, out, at);
+      const snap = this.snapshot();
+      parseQuery(msg, q, len, snap.pools.names);
+      const n = respond(q, snap, transport === 'udp' ? q.udpLimit() : 65535, this.writer, out, at);
       if (n > 0) this.count(out[at + 3] as number);
-      else if (n === 0) stats.dropped++;
+      else stats.dropped++;
       if (sampled) stats.observeLatency((performance.now() - t0) * 1000);
       return n;
     } catch (err) {
-      const answer = this.servfail(err, 'udp', len);
-      if (!answer) return 0;
-      if (answer.length > out.length - at) return -1;
-      answer.copy(out, at);
-      return answer.length;
+      return this.servfail(err, transport, msg, len, out, at);
     }
   }
 
@@ -94,15 +75,17 @@ export class QueryHandler {
   }
 
   /** A throw in the answer logic: logged, answered SERVFAIL when the query can be echoed. */
-  private servfail(err: unknown, transport: Transport, len: number): Buffer | null {
+  private servfail(err: unknown, transport: Transport, msg: Buffer, len: number, out: Buffer, at: number): number {
     const q = this.query;
     this.stats.failures++;
     this.log.error({ err, transport }, 'dns: answer failed; sending SERVFAIL');
     try {
-      if (q.problem === 'drop' || len < 12) return null;
-      return this.writer.begin(q, 512, q.questionEnd > 12, false).finish(q, RCODE.SERVFAIL, false, false);
+      // Decoded again: the throw may have come before the query was (a reused slot holds an older one).
+      parseQuery(msg, q, len);
+      if (q.problem === 'drop' || len < 12) return 0;
+      return this.writer.begin(q, out, at, 512, q.questionEnd > 12, false).finish(q, RCODE.SERVFAIL, false, false);
     } catch {
-      return null;
+      return 0;
     }
   }
 }

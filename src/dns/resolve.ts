@@ -1,118 +1,71 @@
 import { CLASS_IN, RCODE, TYPE } from '../wire/constants';
-import { rememberKey, type Query } from '../wire/query';
+import type { Query } from '../wire/query';
 import type { Snapshot } from './snapshot';
 import { OPT_RECORD_SIZE, ResponseWriter, writeOpt, type RRset } from '../wire/writer';
 import type { ZoneIndex, ZoneNode } from '../zone/lookup';
 import { isSubdomain, parentKey } from '../zone/lookup';
-import type { FamilyAnswers } from '../pool/poolAnswers';
 
 const MAX_CHAIN = 8;
 const WILDCARD = '\x01*';
 
 /**
- * The handler contract: (query, snapshot, size limit) → response bytes, or null to drop.
- * Pure apart from pool rotation; sockets and error handling live in the servers. `poolTried`:
- * the caller already found no template answer for this A/AAAA query (respondInto).
+ * The answer contract: the response to q written into out[at, ...), at most maxSize bytes
+ * (less when out has less room); returns its length, or 0 to drop the query. Pure apart from
+ * pool rotation; sockets and error handling live in the transports and the handler. A pool
+ * answer (the hot path) is copied from the pool's template and allocates nothing.
  */
-export function respond(q: Query, snap: Snapshot, maxSize: number, w: ResponseWriter, poolTried = false): Buffer | null {
+export function respond(q: Query, snap: Snapshot, maxSize: number, w: ResponseWriter, out: Buffer, at: number): number {
   switch (q.problem) {
     case 'drop':
-      return null;
+      return 0;
     case 'notimp':
       // Flags other than opcode and RD are cleared; the question is echoed when it parsed.
-      return w.begin(q, maxSize, q.questionEnd > 12, q.hasOpt).finish(q, RCODE.NOTIMP, false, false);
+      return w.begin(q, out, at, maxSize, q.questionEnd > 12, q.hasOpt).finish(q, RCODE.NOTIMP, false, false);
     case 'formerr':
-      return w.begin(q, maxSize, q.qdcount === 1 && q.questionEnd > 12, q.hasOpt).finish(q, RCODE.FORMERR, false, false);
+      return w.begin(q, out, at, maxSize, q.qdcount === 1 && q.questionEnd > 12, q.hasOpt).finish(q, RCODE.FORMERR, false, false);
     case 'badvers':
       // RFC 6891 §6.1.3: BADVERS, with our OPT at version 0.
-      return w.begin(q, maxSize, true, true).finish(q, RCODE.BADVERS, false);
+      return w.begin(q, out, at, maxSize, true, true).finish(q, RCODE.BADVERS, false);
   }
-  if (q.qclass !== CLASS_IN) return refuse(q, maxSize, w);
+  if (q.qclass !== CLASS_IN) return errorAnswer(q, w, out, at, maxSize, RCODE.REFUSED);
   const qtype = q.qtype;
   if (qtype === TYPE.A || qtype === TYPE.AAAA) {
-    const fast = poolTried ? undefined : poolFastPath(q, snap, maxSize);
-    if (fast) return fast;
+    const size = writePoolAnswer(q, snap, Math.min(maxSize, out.length - at), out, at);
+    if (size > 0) return size;
   } else if (qtype === TYPE.AXFR || qtype === TYPE.IXFR) {
     // No zone transfers: the zone's truth is the zone file plus the store.
-    return refuse(q, maxSize, w);
+    return errorAnswer(q, w, out, at, maxSize, RCODE.REFUSED);
   } else if (qtype === TYPE.OPT || qtype === 0) {
-    return w.begin(q, maxSize, true, q.hasOpt).finish(q, RCODE.FORMERR, false);
+    return errorAnswer(q, w, out, at, maxSize, RCODE.FORMERR);
   } else if (qtype >= 128 && qtype <= 254) {
     // Meta-types other than ANY and transfers (RFC 6895 §3.1): not implemented.
-    return w.begin(q, maxSize, true, q.hasOpt).finish(q, RCODE.NOTIMP, false);
+    return errorAnswer(q, w, out, at, maxSize, RCODE.NOTIMP);
   }
   const zone = snap.findZone(q.qkey);
-  if (!zone) return refuse(q, maxSize, w);
-  w.begin(q, maxSize, true, q.hasOpt);
+  if (!zone) return errorAnswer(q, w, out, at, maxSize, RCODE.REFUSED);
+  w.begin(q, out, at, maxSize, true, q.hasOpt);
   const { rcode, aa } = lookup(q, snap, zone, w);
   return w.finish(q, rcode, aa);
 }
 
-function refuse(q: Query, maxSize: number, w: ResponseWriter): Buffer {
-  return w.begin(q, maxSize, true, q.hasOpt).finish(q, RCODE.REFUSED, false);
-}
-
-/**
- * respond() written into out[at, ...) instead of a fresh Buffer: returns the answer's length,
- * 0 when there is none (drop), or -1 when it does not fit out. A pool answer (the hot path) is
- * written in place, allocating nothing; anything else goes through respond() and is copied.
- */
-export function respondInto(q: Query, snap: Snapshot, maxSize: number, w: ResponseWriter, out: Buffer, at: number): number {
-  const poolTried = q.problem === undefined && q.qclass === CLASS_IN && (q.qtype === TYPE.A || q.qtype === TYPE.AAAA);
-  if (poolTried) {
-    const fam = poolFamily(q, snap, maxSize);
-    if (fam) {
-      const size = poolAnswerSize(q, fam);
-      if (size > out.length - at) return -1;
-      writePoolAnswer(q, fam, size, out, at);
-      return size;
-    }
-  }
-  // Not a pool answer by the template: respond() need not look the pool up again. The answer
-  // is a view of the writer's scratch buffer, copied below before anything else is written.
-  let answer: Buffer | null;
-  w.borrow = true;
-  try {
-    answer = respond(q, snap, maxSize, w, poolTried);
-  } finally {
-    w.borrow = false;
-  }
-  if (!answer) return 0;
-  const n = answer.length;
-  if (n > out.length - at) return -1;
-  for (let i = 0; i < n; i++) out[at + i] = answer[i] as number;
-  return n;
-}
-
-/** The pool records that answer q by the template path, if it applies (see poolFastPath). */
-function poolFamily(q: Query, snap: Snapshot, maxSize: number): FamilyAnswers | undefined {
-  const pool = snap.pools.byKey.get(q.qkey);
-  if (!pool) return undefined;
-  const fam = pool.select(q.qtype === TYPE.A ? 4 : 6, snap.pools.lookup);
-  // NODATA and oversize answers take the general path (SOA, truncation).
-  if (!fam || poolAnswerSize(q, fam) > maxSize) return undefined;
-  rememberKey(q);
-  return fam;
-}
-
-function poolAnswerSize(q: Query, fam: FamilyAnswers): number {
-  return q.questionEnd + fam.window * fam.recordSize + (q.hasOpt ? OPT_RECORD_SIZE : 0);
+/** Header, question and OPT only, with `rcode`. */
+function errorAnswer(q: Query, w: ResponseWriter, out: Buffer, at: number, maxSize: number, rcode: number): number {
+  return w.begin(q, out, at, maxSize, true, q.hasOpt).finish(q, rcode, false);
 }
 
 /**
  * A/AAAA at a pool name: header and question copied, a window of pre-encoded records copied
- * from the pool's template, OPT appended. No name compression work, one allocation.
+ * from the pool's template, OPT appended; no name compression work. Returns the length, or 0
+ * when the template does not apply (no pool, NODATA, or too large: the general path adds the
+ * SOA or truncates).
  */
-function poolFastPath(q: Query, snap: Snapshot, maxSize: number): Buffer | undefined {
-  const fam = poolFamily(q, snap, maxSize);
-  if (!fam) return undefined;
-  const size = poolAnswerSize(q, fam);
-  const out = Buffer.allocUnsafe(size);
-  writePoolAnswer(q, fam, size, out, 0);
-  return out;
-}
-
-function writePoolAnswer(q: Query, fam: FamilyAnswers, size: number, out: Buffer, at: number): void {
+function writePoolAnswer(q: Query, snap: Snapshot, maxSize: number, out: Buffer, at: number): number {
+  const pool = snap.pools.byKey.get(q.qkey);
+  if (!pool) return 0;
+  const fam = pool.select(q.qtype === TYPE.A ? 4 : 6, snap.pools.lookup);
+  if (!fam) return 0;
+  const size = q.questionEnd + fam.window * fam.recordSize + (q.hasOpt ? OPT_RECORD_SIZE : 0);
+  if (size > maxSize) return 0;
   const src = q.buf;
   // A byte loop, not Buffer#copy: copying a sub-range allocates a view per call (Node 20).
   const qe = q.questionEnd;
@@ -126,6 +79,7 @@ function writePoolAnswer(q: Query, fam: FamilyAnswers, size: number, out: Buffer
   out[at + 11] = q.hasOpt ? 1 : 0;
   out.set(fam.nextWindow(), at + qe);
   if (q.hasOpt) writeOpt(out, at + size - OPT_RECORD_SIZE, 0, q.dnssecOk);
+  return size;
 }
 
 interface Outcome {

@@ -22,6 +22,8 @@ export const DEFAULT_TCP_LIMITS: TcpLimits = { idleMs: 10_000, maxConnections: 1
 export class TcpServer {
   private server?: net.Server;
   private readonly connections = new Set<net.Socket>();
+  /** Answers are written here after a 2-byte length, then copied into the frame that is sent. */
+  private readonly out = Buffer.allocUnsafe(2 + 65535);
 
   constructor(
     private readonly handler: QueryHandler,
@@ -61,8 +63,8 @@ export class TcpServer {
         const msg = pending.subarray(off + 2, off + 2 + len);
         off += 2 + len;
         idle.refresh();
-        const out = this.handler.handle(msg, 'tcp');
-        if (out) socket.write(frame(out));
+        const n = this.handler.answer(msg, msg.length, 'tcp', this.out, 2);
+        if (n > 0) socket.write(frame(this.out, n));
       }
       // Keep only the unanswered tail, copied so a large chunk is not pinned for a few bytes.
       pending = off === 0 ? pending : off < pending.length ? Buffer.from(pending.subarray(off)) : undefined;
@@ -102,9 +104,10 @@ export class TcpServer {
   }
 }
 
-function frame(msg: Buffer): Buffer {
-  const out = Buffer.allocUnsafe(msg.length + 2);
-  out.writeUInt16BE(msg.length, 0);
-  msg.copy(out, 2);
-  return out;
+/** The answer of `length` bytes at buf[2, ...), with its length prefix, in a buffer of its own. */
+function frame(buf: Buffer, length: number): Buffer {
+  buf.writeUInt16BE(length, 0);
+  const framed = Buffer.allocUnsafe(length + 2);
+  buf.copy(framed, 0, 0, length + 2);
+  return framed;
 }

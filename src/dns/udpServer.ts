@@ -1,6 +1,7 @@
 import dgram from 'node:dgram';
 import type { Logger } from 'pino';
 import { TierdnsError } from '../util/errors';
+import { EDNS_MAX_UDP } from '../wire/constants';
 import type { QueryHandler } from './handler';
 
 /** What DnsServer needs of a UDP server: this class (dgram) and BatchUdpServer (native addon). */
@@ -36,11 +37,13 @@ export class UdpServer implements UdpListener {
           // Best effort, as in the native path: the kernel's default buffer still works.
         }
         socket.on('error', (err) => this.log.warn({ err }, 'dns: udp socket error'));
+        const out = Buffer.allocUnsafe(EDNS_MAX_UDP);
         socket.on('message', (msg, rinfo) => {
-          const out = this.handler.handle(msg, 'udp');
-          // No callback: Node then skips a nextTick per datagram, and a failed send is simply a
-          // lost datagram (the client retries, as with any UDP loss).
-          if (out) socket.send(out, rinfo.port, rinfo.address);
+          const n = this.handler.answer(msg, msg.length, 'udp', out, 0);
+          // Copied: the send may complete after the next answer is written into out. No callback:
+          // Node then skips a nextTick per datagram, and a failed send is simply a lost datagram
+          // (the client retries, as with any UDP loss).
+          if (n > 0) socket.send(Buffer.from(out.subarray(0, n)), rinfo.port, rinfo.address);
         });
         resolve(socket.address().port);
       });

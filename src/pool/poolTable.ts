@@ -1,4 +1,5 @@
 import type { PoolView } from '../model/types';
+import { NameTable } from '../wire/nameTable';
 import { PoolAnswers } from './poolAnswers';
 
 /**
@@ -7,6 +8,8 @@ import { PoolAnswers } from './poolAnswers';
  */
 export class PoolTable {
   readonly byKey = new Map<string, PoolAnswers>();
+  /** The pools' names for the query decoder, so a pool's question costs no new string. */
+  readonly names = new NameTable();
   private readonly byName = new Map<string, PoolAnswers>();
   private readonly ancestors = new Map<string, number>();
   /** Rotation start for new pools: spread across instances and workers. */
@@ -27,11 +30,13 @@ export class PoolTable {
       this.byName.delete(name);
       this.byKey.delete(old.key);
       this.walkAncestors(old.key, -1);
+      if (!view) this.names.delete(old.key);
     }
     if (!view) return;
     const pool = new PoolAnswers(view, this.start);
     this.byName.set(name, pool);
     this.byKey.set(pool.key, pool);
+    this.names.add(pool.key);
     this.walkAncestors(pool.key, +1);
   }
 

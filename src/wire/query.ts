@@ -1,4 +1,5 @@
 import { CLASSIC_UDP, EDNS_MAX_UDP, OPCODE_QUERY, TYPE } from './constants';
+import { LOWER, type NameTable } from './nameTable';
 
 /** Why a packet gets no normal answer: dropped silently, or answered with an error rcode. */
 export type QueryProblem = 'drop' | 'formerr' | 'notimp' | 'badvers' | undefined;
@@ -21,8 +22,6 @@ export class Query {
   qnameEnd = 0;
   /** Lower-case wire bytes of the name as latin1 text: a cheap exact-match key. */
   qkey = '';
-  /** qkey's slot in the table of known names (see rememberKey). */
-  keySlot = 0;
   qtype = 0;
   qclass = 0;
   /** End of the question section (exclusive). */
@@ -42,8 +41,6 @@ export class Query {
   }
 }
 
-const LOWER = new Uint8Array(256).map((_, i) => (i >= 0x41 && i <= 0x5a ? i + 0x20 : i));
-
 /** Skip a possibly compressed name; returns the offset after it, or -1 when malformed. */
 function skipName(buf: Buffer, off: number, len: number): number {
   for (let hops = 0; hops < 128; hops++) {
@@ -60,8 +57,9 @@ function skipName(buf: Buffer, off: number, len: number): number {
 /**
  * Decode header, question and OPT (RFC 1035 §4.1, RFC 6891 §6.1). Sets `problem` for packets
  * that must be dropped (RFC 8906 §3.1: shorter than a header, or QR=1) or refused with an rcode.
+ * A question name found in `names` takes its key from there instead of a new string.
  */
-export function parseQuery(buf: Buffer, q: Query, len = buf.length): Query {
+export function parseQuery(buf: Buffer, q: Query, len = buf.length, names?: NameTable): Query {
   q.buf = buf;
   q.problem = undefined;
   q.hasOpt = false;
@@ -85,11 +83,11 @@ export function parseQuery(buf: Buffer, q: Query, len = buf.length): Query {
   if (q.opcode !== OPCODE_QUERY) {
     q.problem = 'notimp';
     // Still decode a well-formed question so it can be echoed, and an OPT to answer with one.
-    if (q.qdcount === 1) readQuestion(buf, q, len);
+    if (q.qdcount === 1) readQuestion(buf, q, len, names);
     findOpt(buf, q, len);
     return q;
   }
-  if (q.qdcount !== 1 || !readQuestion(buf, q, len)) {
+  if (q.qdcount !== 1 || !readQuestion(buf, q, len, names)) {
     q.problem = 'formerr';
     findOpt(buf, q, len);
     return q;
@@ -179,7 +177,7 @@ function validOptions(buf: Buffer, start: number, rdlen: number): boolean {
   return off === end;
 }
 
-function readQuestion(buf: Buffer, q: Query, len: number): boolean {
+function readQuestion(buf: Buffer, q: Query, len: number, names: NameTable | undefined): boolean {
   let off = 12;
   let upper = false;
   let high = false;
@@ -199,11 +197,9 @@ function readQuestion(buf: Buffer, q: Query, len: number): boolean {
   if (off + 1 - 12 > 255) return false; // RFC 1035 §2.3.4
   if (off + 5 > len) return false;
   q.qnameEnd = off + 1;
-  const slot = keySlot(buf, 12, off);
-  q.keySlot = slot;
-  const known = keyBytes[slot];
-  if (known !== undefined && sameFolded(known, buf, 12, off)) {
-    q.qkey = keyStrings[slot] as string;
+  const known = names?.find(buf, 12, off);
+  if (known !== undefined) {
+    q.qkey = known;
   } else {
     const raw = buf.toString('latin1', 12, off);
     // Only ASCII letters fold (RFC 4343 §3); toLowerCase would also fold Latin-1 letters.
@@ -213,37 +209,6 @@ function readQuestion(buf: Buffer, q: Query, len: number): boolean {
   q.qclass = buf.readUInt16BE(off + 3);
   q.questionEnd = off + 5;
   return true;
-}
-
-/*
- * Question names answered before, by their wire bytes with ASCII case folded: a hit gives the
- * lookup key without building a string, so a pool answer allocates nothing but its reply.
- * Only names that a pool answered are admitted (rememberKey), so a flood of random names
- * neither churns the table nor allocates for it. Direct-mapped, FNV-1a of the folded bytes.
- */
-const KEY_SLOTS = 4096;
-const keyBytes: Array<Buffer | undefined> = new Array<Buffer | undefined>(KEY_SLOTS).fill(undefined);
-const keyStrings: string[] = new Array<string>(KEY_SLOTS).fill('');
-
-function keySlot(buf: Buffer, start: number, end: number): number {
-  let h = 0x811c9dc5;
-  for (let i = start; i < end; i++) h = Math.imul(h ^ (LOWER[buf[i] as number] as number), 0x01000193);
-  return (h >>> 0) & (KEY_SLOTS - 1);
-}
-
-function sameFolded(known: Buffer, buf: Buffer, start: number, end: number): boolean {
-  if (known.length !== end - start) return false;
-  for (let i = 0; i < known.length; i++) if (known[i] !== LOWER[buf[start + i] as number]) return false;
-  return true;
-}
-
-/** Keep q's name in the table of known names (a pool answered it). */
-export function rememberKey(q: Query): void {
-  const slot = q.keySlot;
-  const known = keyBytes[slot];
-  if (known !== undefined && keyStrings[slot] === q.qkey) return;
-  keyBytes[slot] = Buffer.from(q.qkey, 'latin1');
-  keyStrings[slot] = q.qkey;
 }
 
 function foldAscii(s: string): string {

@@ -12,16 +12,17 @@ export interface RRset {
 export type Section = 0 | 1 | 2; // answer, authority, additional
 
 const OPT_SIZE = 11;
-const SCRATCH = Buffer.allocUnsafe(65535);
 
 /**
- * Builds one response in a shared scratch buffer: header, the question copied byte for byte
- * (RFC 5452: case kept), RRsets with name compression (RFC 1035 §4.1.4), and the OPT record.
- * An RRset that does not fit is dropped whole; in the answer or authority section that sets TC
- * (RFC 2181 §9). Space for the OPT is reserved up front, so truncation never loses it.
+ * Builds one response in the buffer its caller provides: header, the question copied byte for
+ * byte (RFC 5452: case kept), RRsets with name compression (RFC 1035 §4.1.4), and the OPT
+ * record. An RRset that does not fit is dropped whole; in the answer or authority section that
+ * sets TC (RFC 2181 §9). Space for the OPT is reserved up front, so truncation never loses it.
  */
 export class ResponseWriter {
-  private readonly buf = SCRATCH;
+  private buf: Buffer = Buffer.alloc(0);
+  /** Where the message starts in buf; off and limit are positions in buf, name pointers are relative to base. */
+  private base = 0;
   private off = 0;
   private limit = 0;
   private readonly names = new Map<string, number>();
@@ -32,34 +33,33 @@ export class ResponseWriter {
   /** Where the sections start: right after the question. */
   private bodyStart = 12;
   truncated = false;
-  /**
-   * Set by a caller that copies the answer out before the next response (respondInto): finish()
-   * then returns a view of the scratch buffer instead of a copy.
-   */
-  borrow = false;
 
-  /** Start a response to `q` that may use at most `maxSize` bytes. */
-  begin(q: Query, maxSize: number, echoQuestion: boolean, withOpt: boolean): this {
+  /**
+   * Start a response to `q` in out[at, ...), at most `maxSize` bytes (fewer when out has less
+   * room: the response is then truncated to what fits).
+   */
+  begin(q: Query, out: Buffer, at: number, maxSize: number, echoQuestion: boolean, withOpt: boolean): this {
     this.names.clear();
     this.counts[0] = this.counts[1] = this.counts[2] = 0;
     this.truncated = false;
     this.withOpt = withOpt;
-    this.limit = maxSize - (withOpt ? OPT_SIZE : 0);
+    this.buf = out;
+    this.base = at;
+    this.limit = at + Math.min(maxSize, out.length - at) - (withOpt ? OPT_SIZE : 0);
     const src = q.buf;
-    const b = this.buf;
     // Byte loops: Buffer#copy of a sub-range costs more than these few bytes (Node 20).
-    for (let i = 0; i < 4; i++) b[i] = src[i] as number;
-    this.off = 12;
+    for (let i = 0; i < 4; i++) out[at + i] = src[i] as number;
+    this.off = at + 12;
     this.questionKey = undefined;
     if (echoQuestion) {
       const end = q.questionEnd;
-      for (let i = 12; i < end; i++) b[i] = src[i] as number;
-      this.off = end;
+      for (let i = 12; i < end; i++) out[at + i] = src[i] as number;
+      this.off = at + end;
       // Its suffixes become compression targets when a name is first written (ensureNames).
       this.questionKey = q.qkey;
     }
     this.bodyStart = this.off;
-    b.writeUInt16BE(echoQuestion ? 1 : 0, 4);
+    out.writeUInt16BE(echoQuestion ? 1 : 0, at + 4);
     return this;
   }
 
@@ -112,25 +112,26 @@ export class ResponseWriter {
     return true;
   }
 
-  /** Finish with the header flags and rcode; returns a fresh copy the caller may keep. */
-  finish(q: Query, rcode: number, authoritative: boolean, dnssecOk = q.dnssecOk): Buffer {
+  /** Finish with the header flags and rcode; returns the response's length. */
+  finish(q: Query, rcode: number, authoritative: boolean, dnssecOk = q.dnssecOk): number {
     const b = this.buf;
+    const at = this.base;
     // QR=1, opcode copied, AA as decided; RA, Z and AD stay 0 (RFC 1035 §4.1.1, RFC 8906). RD and
     // CD are copied for QUERY only: they are QUERY's flags, so a NOTIMP for another opcode
     // echoes none (as BIND does, and as ISC's genreport "opcodeflg" test expects).
     const query = q.opcode === 0;
-    b[2] = 0x80 | (q.flags1 & (query ? 0x79 : 0x78)) | (authoritative ? 0x04 : 0) | (this.truncated ? 0x02 : 0);
-    b[3] = (query ? q.flags2 & 0x10 : 0) | (rcode & 0x0f);
-    b.writeUInt16BE(this.counts[0], 6);
-    b.writeUInt16BE(this.counts[1], 8);
+    b[at + 2] = 0x80 | (q.flags1 & (query ? 0x79 : 0x78)) | (authoritative ? 0x04 : 0) | (this.truncated ? 0x02 : 0);
+    b[at + 3] = (query ? q.flags2 & 0x10 : 0) | (rcode & 0x0f);
+    b.writeUInt16BE(this.counts[0], at + 6);
+    b.writeUInt16BE(this.counts[1], at + 8);
     let arcount = this.counts[2];
     if (this.withOpt) {
       writeOpt(b, this.off, rcode, dnssecOk);
       this.off += OPT_SIZE;
       arcount++;
     }
-    b.writeUInt16BE(arcount, 10);
-    return this.borrow ? b.subarray(0, this.off) : Buffer.from(b.subarray(0, this.off));
+    b.writeUInt16BE(arcount, at + 10);
+    return this.off - at;
   }
 
   /** Register the echoed question's suffixes as compression targets, once per response. */
@@ -210,8 +211,8 @@ export class ResponseWriter {
       }
       const l = key.charCodeAt(i);
       if (this.off + l + 1 > this.limit) return false;
-      if (this.off < 0x3fff) {
-        this.names.set(suffix, this.off);
+      if (this.off - this.base < 0x3fff) {
+        this.names.set(suffix, this.off - this.base);
         added.push(suffix);
       }
       if (raw) raw.copy(b, this.off, rawStart + i, rawStart + i + l + 1);

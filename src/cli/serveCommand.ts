@@ -7,6 +7,7 @@ import { TierdnsError, errorMessage } from '../util/errors';
 import { parseListen, type ListenAddress } from '../util/listen';
 import { useNativeAddon } from '../util/native';
 import { DEFAULT_STORE_URL, ENVIRONMENT_HELP, readEnvironment, type Environment } from './config';
+import { LOG_OPTIONS } from '../util/log';
 
 interface ServeFlags {
   zones: string;
@@ -40,7 +41,7 @@ export function registerServeCommand(program: Command): void {
       if (!Number.isInteger(workers) || workers < 1 || workers > 256) {
         throw new TierdnsError('TIERDNS_E_BAD_VALUE', `--workers must be an integer from 1 to 256, got "${flags.workers}"`);
       }
-      const log = pino({ level: flags.logLevel, base: { instance: flags.instance, pid: process.pid } });
+      const log = pino({ ...LOG_OPTIONS, level: flags.logLevel, base: { instance: flags.instance, pid: process.pid } });
       if (workers > 1 && cluster.isPrimary) return runPrimary(workers, log);
       await runInstance(flags, readEnvironment(), listen, log);
     });

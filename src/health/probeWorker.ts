@@ -4,6 +4,7 @@ import pino from 'pino';
 import { openStore } from '../store/open';
 import { errorMessage } from '../util/errors';
 import { useNativeAddon } from '../util/native';
+import { LOG_OPTIONS } from '../util/log';
 import { HealthLoop } from './loop';
 import type { FromProbeWorker, ProbeWorkerData, ToProbeWorker } from './thread';
 
@@ -17,7 +18,7 @@ function main(): void {
   const port = parentPort;
   if (!port) throw new Error('probeWorker runs as a worker thread of ./thread');
   const data = workerData as ProbeWorkerData;
-  const log = pino({ level: data.logLevel, base: data.logBase });
+  const log = pino({ ...LOG_OPTIONS, level: data.logLevel, base: data.logBase });
   if (data.nice > 0) lowerPriority(data.nice, log);
   useNativeAddon(data.native);
   const store = openStore(data.storeUrl, { log, prefix: data.prefix });

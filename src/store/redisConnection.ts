@@ -2,7 +2,7 @@ import { Redis, type RedisOptions } from 'ioredis';
 import type { Logger } from 'pino';
 import { TierdnsError, errorMessage } from '../util/errors';
 import type { StoreStatus } from './types';
-import type { RedisLocation } from './url';
+import { redactSecrets, type RedisLocation } from './url';
 
 // One ioredis connection with the failure behaviour docs/store.md describes: commands fail
 // fast while Redis is away (no offline queue, so the CLI prints one line and a query path
@@ -74,7 +74,7 @@ export class RedisConnection {
       this.setStatus('ready');
     });
     this.client.on('error', (err: Error) => {
-      this.lastError = errorMessage(err);
+      this.lastError = this.messageOf(err);
       this.log.debug({ store: loc.description, role, err: this.lastError }, 'store: redis connection error');
     });
     // After a failure the status stays 'down' through the reconnect attempts, until 'ready'.
@@ -123,7 +123,7 @@ export class RedisConnection {
         else resolve();
       };
       const onReady = (): void => done();
-      const onError = (err: Error): void => done(this.unreachable(errorMessage(err)));
+      const onError = (err: Error): void => done(this.unreachable(this.messageOf(err)));
       const onEnd = (): void => done(this.unreachable(this.lastError ?? 'connection ended'));
       const timer = setTimeout(
         () => done(this.unreachable(`no connection within ${this.connectWaitMs} ms${this.lastError ? ` (${this.lastError})` : ''}`)),
@@ -135,6 +135,11 @@ export class RedisConnection {
     });
   }
 
+  /** A client error's message, never anything it carries (its command holds AUTH's password), secrets masked. */
+  private messageOf(err: unknown): string {
+    return redactSecrets(errorMessage(err), this.loc);
+  }
+
   unreachable(why: string): TierdnsError {
     return new TierdnsError('TIERDNS_E_STORE_UNREACHABLE', `redis at ${this.loc.description} unreachable: ${why}`);
   }
@@ -142,7 +147,7 @@ export class RedisConnection {
   /** Map anything ioredis throws to a typed store error. */
   toStoreError(err: unknown): TierdnsError {
     if (err instanceof TierdnsError) return err;
-    const msg = errorMessage(err);
+    const msg = this.messageOf(err);
     if (err instanceof Error && err.name === 'ReplyError') {
       // Authentication and ACL refusals mean "cannot use this store", not "bad data".
       if (/^(NOAUTH|WRONGPASS|NOPERM)/.test(msg)) return this.unreachable(`refused: ${msg}`);

@@ -50,7 +50,7 @@ export async function subscribeChanges(
     confirmed = true;
     recovered();
   });
-  subscribed.catch((err: unknown) => log.warn({ err: errorMessage(err) }, 'store: subscribe failed; retrying on reconnect'));
+  subscribed.catch((err: unknown) => log.warn({ err: sub.toStoreError(err).message }, 'store: subscribe failed; retrying on reconnect'));
   // Wait for the subscription, but not past the first connection failure: the caller's read
   // fails fast then too, and the lapse is reported once the subscription is up.
   let onError: () => void = () => undefined;

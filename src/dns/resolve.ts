@@ -2,6 +2,7 @@ import { CLASS_IN, RCODE, TYPE } from '../wire/constants';
 import type { Query } from '../wire/query';
 import type { Snapshot } from './snapshot';
 import { OPT_RECORD_SIZE, ResponseWriter, writeOpt, type RRset } from '../wire/writer';
+import { appendTsigError, TSIG_ERROR } from '../wire/tsig';
 import type { ZoneIndex, ZoneNode } from '../zone/lookup';
 import { isSubdomain, parentKey } from '../zone/lookup';
 
@@ -26,6 +27,11 @@ export function respond(q: Query, snap: Snapshot, maxSize: number, w: ResponseWr
     case 'badvers':
       // RFC 6891 §6.1.3: BADVERS, with our OPT at version 0.
       return w.begin(q, out, at, maxSize, true, true).finish(q, RCODE.BADVERS, false);
+  }
+  if (q.tsigAt >= 0) {
+    // We hold no keys (RFC 8945 §5.2.1): NOTAUTH, the request's TSIG echoed unsigned with BADKEY.
+    const n = errorAnswer(q, w, out, at, maxSize, RCODE.NOTAUTH);
+    return appendTsigError(q, TSIG_ERROR.BADKEY, out, at, n, maxSize);
   }
   if (q.qclass !== CLASS_IN) return errorAnswer(q, w, out, at, maxSize, RCODE.REFUSED);
   const qtype = q.qtype;

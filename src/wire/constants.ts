@@ -3,7 +3,7 @@
 export const TYPE = {
   A: 1, NS: 2, CNAME: 5, SOA: 6, PTR: 12, HINFO: 13, MX: 15, TXT: 16, RP: 17, AAAA: 28, LOC: 29,
   SRV: 33, NAPTR: 35, DNAME: 39, OPT: 41, DS: 43, SSHFP: 44, RRSIG: 46, NSEC: 47, DNSKEY: 48,
-  TLSA: 52, SVCB: 64, HTTPS: 65, SPF: 99, IXFR: 251, AXFR: 252, MAILB: 253, MAILA: 254, ANY: 255,
+  TLSA: 52, SVCB: 64, HTTPS: 65, SPF: 99, TSIG: 250, IXFR: 251, AXFR: 252, MAILB: 253, MAILA: 254, ANY: 255,
   URI: 256, CAA: 257,
 } as const;
 
@@ -34,7 +34,7 @@ export const CLASS_ANY = 255;
 export const OPCODE_QUERY = 0;
 
 export const RCODE = {
-  NOERROR: 0, FORMERR: 1, SERVFAIL: 2, NXDOMAIN: 3, NOTIMP: 4, REFUSED: 5, YXDOMAIN: 6,
+  NOERROR: 0, FORMERR: 1, SERVFAIL: 2, NXDOMAIN: 3, NOTIMP: 4, REFUSED: 5, YXDOMAIN: 6, NOTAUTH: 9,
   /** Extended rcode 16, carried as 1 in the OPT's high bits (RFC 6891 §6.1.3). */
   BADVERS: 16,
 } as const;

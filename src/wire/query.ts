@@ -32,6 +32,8 @@ export class Query {
   optVersion = 0;
   /** DNSSEC OK bit (RFC 3225), copied to the answer. */
   dnssecOk = false;
+  /** Where the query's TSIG record starts in buf (RFC 8945 §4.2), or -1 when it has none. */
+  tsigAt = -1;
   problem: QueryProblem = undefined;
 
   /** Largest UDP answer we may send: min(client, 1232) with EDNS, 512 without (RFC 6891 §6.2.5). */
@@ -66,6 +68,7 @@ export function parseQuery(buf: Buffer, q: Query, len = buf.length, names?: Name
   q.optUdpSize = 0;
   q.optVersion = 0;
   q.dnssecOk = false;
+  q.tsigAt = -1;
   q.qkey = '';
   q.qtype = 0;
   q.qclass = 0;
@@ -95,8 +98,9 @@ export function parseQuery(buf: Buffer, q: Query, len = buf.length, names?: Name
   const ancount = buf.readUInt16BE(6);
   const nscount = buf.readUInt16BE(8);
   const arcount = buf.readUInt16BE(10);
+  const total = ancount + nscount + arcount;
   let off = q.questionEnd;
-  for (let i = 0; i < ancount + nscount + arcount; i++) {
+  for (let i = 0; i < total; i++) {
     const nameStart = off;
     off = skipName(buf, off, len);
     if (off < 0 || off + 10 > len) {
@@ -117,6 +121,10 @@ export function parseQuery(buf: Buffer, q: Query, len = buf.length, names?: Name
       q.optUdpSize = buf.readUInt16BE(off + 2);
       q.optVersion = buf[off + 5];
       q.dnssecOk = (buf[off + 6] & 0x80) !== 0;
+    } else if (type === TYPE.TSIG) {
+      // RFC 8945 §5.2: one TSIG, the last record of the additional section, or FORMERR.
+      if (i !== total - 1 || i < ancount + nscount || !validTsig(buf, rdata, rdlen)) return malformedRecords(q);
+      q.tsigAt = nameStart;
     }
     off = rdata + rdlen;
   }
@@ -174,6 +182,17 @@ function validOptions(buf: Buffer, start: number, rdlen: number): boolean {
     if (off + 4 > end) return false;
     off += 4 + buf.readUInt16BE(off + 2);
   }
+  return off === end;
+}
+
+/** TSIG RDATA (RFC 8945 §4.2): algorithm name, time, fudge, MAC, original ID, error, other data, exactly. */
+function validTsig(buf: Buffer, start: number, rdlen: number): boolean {
+  const end = start + rdlen;
+  let off = skipName(buf, start, end);
+  if (off < 0 || off + 10 > end) return false;
+  off += 10 + buf.readUInt16BE(off + 8);
+  if (off + 6 > end) return false;
+  off += 6 + buf.readUInt16BE(off + 4);
   return off === end;
 }
 

@@ -138,3 +138,33 @@ test('--workers 2: both workers answer identically on one port', async (t) => {
   }
   assert.equal(pids.size, 2);
 });
+
+test('a zones directory that cannot be read fails serve at start with one line, like a port', async (t) => {
+  const { dir, store } = setup(t);
+  for (const zones of [path.join(dir, 'no-such-dir'), path.join(dir, 'store.json')]) {
+    if (zones.endsWith('.json')) fs.writeFileSync(zones, '{}');
+    const r = await runCli(['serve', '--zones', zones, '--store', store, '--listen', '127.0.0.1:0'], { timeoutMs: 5000 });
+    assert.equal(r.code, 2, `serve --zones ${zones} exited ${r.code}: ${r.stderr}`);
+    const lines = r.stderr.trim().split('\n');
+    assert.equal(lines.length, 1, r.stderr);
+    assert.match(lines[0], /--zones .*(ENOENT|ENOTDIR).*\(TIERDNS_E_ZONE\)$/);
+    assert.doesNotMatch(r.stdout, /serve: ready/);
+  }
+});
+
+test('a lone instance counts itself among live instances at once', async (t) => {
+  const { zones, store } = setup(t);
+  const probe = net.createServer().listen(0, '127.0.0.1');
+  await new Promise((r) => probe.on('listening', r));
+  const mport = probe.address().port;
+  await new Promise((r) => probe.close(r));
+  await startServe(t, ['--zones', zones, '--store', store, '--metrics', `127.0.0.1:${mport}`, '--instance', 'lone']);
+  const body = await new Promise((resolve, reject) => {
+    http.get(`http://127.0.0.1:${mport}/metrics`, (res) => {
+      let b = '';
+      res.on('data', (c) => (b += c));
+      res.on('end', () => resolve(b));
+    }).on('error', reject);
+  });
+  assert.match(body, /^tierdns_live_instances 1$/m);
+});

@@ -53,6 +53,18 @@ for (const backend of [redisBackend(), fileBackend()]) {
       assert.equal(sync.current().pools.has(B), false);
     });
 
+    test('the serving instance counts itself at once; another one shows at the next periodic check', async (t) => {
+      const loc = backend.location(t);
+      const writer = loc.open();
+      await writer.setPool(pool(A));
+      const { sync } = startSync(t, loc.open(), { instance: 'self', resyncMs: 150 });
+      await sync.start();
+      assert.deepEqual([...sync.current().instances.keys()], ['self']);
+      await writer.heartbeat('ns9', 10_000, Date.now());
+      await waitFor(() => sync.current().instances.has('ns9'), 3000, 'the other instance');
+      assert.ok(sync.current().instances.has('self'));
+    });
+
     test('the periodic resync heals a missed notification', async (t) => {
       const loc = backend.location(t);
       const writer = loc.open();

@@ -6,7 +6,7 @@ import { openStore } from '../store/open';
 import { StoreSync } from './sync';
 import type { PoolView } from '../model/types';
 import type { Store } from '../store/types';
-import { errorMessage } from '../util/errors';
+import { TierdnsError, errorMessage } from '../util/errors';
 import { collectGarbage } from '../util/heap';
 import { POOLS_PER_TURN, nextTurn } from '../util/turn';
 import type { ListenAddress } from '../util/listen';
@@ -83,11 +83,16 @@ export class Instance {
   }
 
   async start(): Promise<void> {
-    const { log } = this.opts;
-    this.reloadZones();
+    const { log, zonesDir } = this.opts;
+    const loaded = loadZoneDir(zonesDir);
+    // A directory that cannot be read fails the start like a port that cannot be bound; a
+    // reload keeps the zones it has instead.
+    const unreadable = loaded.problems.find((p) => p.file === zonesDir);
+    if (unreadable) throw new TierdnsError('TIERDNS_E_ZONE', `--zones ${zonesDir}: ${unreadable.message}`);
+    this.applyZones(loaded);
     const store = openStore(this.opts.storeUrl, { log, prefix: this.opts.prefix });
     this.store = store;
-    const sync = new StoreSync({ store, stateDir: this.opts.stateDir, resyncMs: this.opts.resyncMs, log });
+    const sync = new StoreSync({ store, stateDir: this.opts.stateDir, resyncMs: this.opts.resyncMs, log, instance: this.opts.instance });
     this.sync = sync;
     if (this.opts.probe) {
       const { instance } = this.opts;
@@ -152,8 +157,11 @@ export class Instance {
 
   /** Load the zones directory; a zone whose file is broken keeps its previous version. */
   reloadZones(): void {
+    this.applyZones(loadZoneDir(this.opts.zonesDir));
+  }
+
+  private applyZones({ zones, problems }: ReturnType<typeof loadZoneDir>): void {
     const { log } = this.opts;
-    const { zones, problems } = loadZoneDir(this.opts.zonesDir);
     for (const p of problems) log.error({ file: p.file, line: p.line }, `zone: ${formatProblem(p)}`);
     const broken = new Set(problems.map((p) => p.file));
     const loaded = new Set(zones.map((z) => z.origin));

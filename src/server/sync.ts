@@ -20,6 +20,11 @@ export interface StoreSyncOptions {
   resyncMs?: number;
   /** Delay between a change and saving snapshot.json, so bursts cost one write (default 1000 ms). */
   saveDelayMs?: number;
+  /**
+   * The serving instance's own name: it counts among the live instances from the start,
+   * before a read sees its first heartbeat (which may be a full resync away).
+   */
+  instance?: string;
 }
 
 export interface StoreSyncEvents {
@@ -262,6 +267,8 @@ export class StoreSync extends EventEmitter<StoreSyncEvents> {
    * second one: the first check after the first read sees the instance's own heartbeat.
    */
   private applyRest(zones: string[], instances: Map<string, number>, emitEvents: boolean, poolsChanged = false): void {
+    const self = this.opts.instance;
+    if (self !== undefined && !instances.has(self)) instances = new Map(instances).set(self, Date.now());
     const keys = (m: Map<string, number>): string => [...m.keys()].sort().join(',');
     const changed = poolsChanged || zones.join(',') !== this.snap.zones.join(',') || keys(instances) !== keys(this.snap.instances);
     this.snap.zones = zones;

@@ -458,7 +458,11 @@ export class FileStore implements Store {
   async inSync(): Promise<InSync | false> {
     const seq = await readHeadSeq(this.path);
     for (const w of this.watches) {
-      if (seq !== null && w.seenSeq() === seq && w.silentEdits() === (this.silentSeen.get(w) ?? 0)) return {};
+      // The live instances come from the heartbeat sidecar (a sync read of a few hundred bytes),
+      // so instances that start or stop show within a resync period, as with Redis.
+      if (seq !== null && w.seenSeq() === seq && w.silentEdits() === (this.silentSeen.get(w) ?? 0)) {
+        return { instances: liveSince(this.readBeats(), this.opts.nowMs() - this.instanceTtlMs) };
+      }
     }
     // The full read that follows covers the silent edits seen so far.
     for (const w of this.watches) this.silentSeen.set(w, w.silentEdits());

@@ -80,15 +80,19 @@ function startServe(t, args, { env = {}, timeoutMs = 10000, prefix = [] } = {}) 
   });
 }
 
-/** Run the CLI to completion: { code, stdout, stderr }. */
-function runCli(args, { env = {}, input } = {}) {
+/** Run the CLI to completion: { code, stdout, stderr }; killed after `timeoutMs` (code null then). */
+function runCli(args, { env = {}, input, timeoutMs = 60000 } = {}) {
   return new Promise((resolve) => {
     const proc = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
+    const timer = setTimeout(() => proc.kill('SIGKILL'), timeoutMs);
     proc.stdout.on('data', (c) => (stdout += c));
     proc.stderr.on('data', (c) => (stderr += c));
-    proc.on('exit', (code) => resolve({ code, stdout, stderr }));
+    proc.on('exit', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
     proc.stdin.end(input ?? '');
   });
 }

@@ -99,7 +99,7 @@ async function realStore(url, config) {
   for (let p = 0; p < MEMBERS / PER_POOL; p++) {
     const name = `p${p}.load.example.com`;
     await store.setPool({ ...config, name });
-    await Promise.all(Array.from({ length: PER_POOL }, (_, k) => store.addMember(name, { ip: ipOf(p * PER_POOL + k), weight: 1 })));
+    await Promise.all(Array.from({ length: PER_POOL }, (_, k) => store.updateMember(name, ipOf(p * PER_POOL + k), { create: true })));
   }
   return store;
 }

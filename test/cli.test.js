@@ -92,7 +92,7 @@ for (const backend of [redisBackend(), fileBackend()]) {
       const { loc, run } = setup(t);
       const store = loc.open();
       await store.setPool({ ...require('../dist/model/poolConfig').defaultPoolConfig(P) });
-      await store.addMember(P, { ip: '10.0.0.1', weight: 1 });
+      await store.updateMember(P, '10.0.0.1', { create: true });
       await store.heartbeat('ns1', 60_000, Date.now());
       await store.recordObservation(P, '10.0.0.1', {
         instance: 'ns1', state: 'down', sinceMs: Date.now() - 5000, lastProbeMs: Date.now() - 1000, lastOk: false, lastLatencyMs: 2.5, lastError: 'ECONNREFUSED',

@@ -90,7 +90,7 @@ async function setupPool(t, ips, port) {
   const admin = openStore(url);
   t.after(() => admin.close());
   await admin.setPool({ ...defaultPoolConfig(POOL), ...FAST, port });
-  for (const ip of ips) await admin.addMember(POOL, { ip, weight: 1 });
+  for (const ip of ips) await admin.updateMember(POOL, ip, { create: true });
   return { url, admin };
 }
 

@@ -79,7 +79,7 @@ for (const [name, makeUrl] of Object.entries(backends)) {
     const port = await closedPort(ip);
     const admin = open(t, url);
     await admin.setPool({ ...defaultPoolConfig(POOL), ...FAST, port });
-    await admin.addMember(POOL, { ip, weight: 1 });
+    await admin.updateMember(POOL, ip, { create: true });
     let balancer = await demoBalancer(t, { host: ip, port });
     await startInstance(t, url, 'a');
     await startInstance(t, url, 'b');
@@ -103,7 +103,7 @@ test('redis: an instance that cannot reach a balancer is outvoted (ties keep, 2 
   const port = await closedPort(ip);
   const admin = open(t, url);
   await admin.setPool({ ...defaultPoolConfig(POOL), ...FAST, port });
-  await admin.addMember(POOL, { ip, weight: 1 });
+  await admin.updateMember(POOL, ip, { create: true });
   // The balancer drops connections from 127.0.0.3, where instance c probes from.
   let balancer = await demoBalancer(t, { host: ip, port, refuseFrom: ['127.0.0.3'] });
   await startInstance(t, url, 'a');

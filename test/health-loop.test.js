@@ -1,7 +1,8 @@
 'use strict';
-// HealthLoop with a fake clock, fake probes and the in-memory store: scheduling (one probe in
-// flight per member, jitter, fast-interval), detection bounds, store writes (state changes at
-// once, refreshes rate-limited), outages, restarts and quorum. Real stores and sockets are in
+// HealthLoop with a fake clock, fake probes and the real file store (the clock moves only once
+// the store has answered, see helpers/stepped-store.js): scheduling (one probe in flight per
+// member, jitter, fast-interval), detection bounds, store writes (state changes at once,
+// refreshes rate-limited), outages, restarts and quorum. Real time and sockets are in
 // health-loop-store.test.js.
 
 const test = require('node:test');
@@ -9,18 +10,45 @@ const assert = require('node:assert/strict');
 const pino = require('pino');
 const { HealthLoop } = require('../dist/health/loop');
 const { ManualClock } = require('../dist/health/clock');
-const { MemoryStore, defaultConfig } = require('./helpers/memory-store');
+const { defaultPoolConfig } = require('../dist/model/poolConfig');
+const { steppedFileStore } = require('./helpers/stepped-store');
 
 const POOL = 'ws.lb.example.com';
 const silent = pino({ level: 'silent' });
-const flush = () => new Promise((r) => setImmediate(r));
 
-/** Advance the fake clock by `ms` in `step`s, letting promise callbacks run between steps. */
+/** Advance the fake clock by `ms` in `step`s; after each, wait until the store has answered. */
 async function run(clock, ms, step = 10) {
   for (let done = 0; done < ms; done += step) {
     clock.advance(step);
-    await flush();
+    await clock.store.settle();
   }
+}
+
+/** Run the clock in 10 ms steps until `pred()` holds; fail past `limitMs` of fake time. */
+async function until(clock, pred, limitMs, what) {
+  for (let waited = 0; !(await pred()); waited += 10) {
+    if (waited >= limitMs) assert.fail(`${what}: not within ${limitMs} ms`);
+    await run(clock, 10);
+  }
+}
+
+async function member(store, ip) {
+  return (await store.real.readPool(POOL))?.members.find((m) => m.ip === ip);
+}
+
+async function verdict(store, ip) {
+  return (await member(store, ip))?.verdict;
+}
+
+async function observation(store, ip, instance) {
+  return (await member(store, ip))?.observations.find((o) => o.instance === instance);
+}
+
+/** A fake clock with the store it steps with. */
+function clockAndStore(t) {
+  const clock = new ManualClock(1_000_000);
+  clock.store = steppedFileStore(t, clock);
+  return clock;
 }
 
 function seeded(seed = 1) {
@@ -31,12 +59,13 @@ function seeded(seed = 1) {
  * A store with one pool of `ips`, and a loop on it fed with pool views on every change, like
  * `serve` does. `healthy(ip)` decides fake probe results unless `manual` keeps them pending.
  */
-async function setup(t, { ips = ['127.0.0.11'], config = {}, instance = 'a', healthy = () => true, manual = false, clock, store, ...opts } = {}) {
-  clock ??= new ManualClock(1_000_000);
-  store ??= new MemoryStore({ nowMs: () => clock.now() });
-  if (!store.pools.has(POOL)) {
-    await store.setPool(defaultConfig(POOL, config));
-    for (const ip of ips) await store.addMember(POOL, typeof ip === 'string' ? { ip } : ip);
+async function setup(t, { ips = ['127.0.0.11'], config = {}, instance = 'a', healthy = () => true, manual = false, clock, ...opts } = {}) {
+  clock ??= clockAndStore(t);
+  const { store } = clock;
+  if (!(await store.real.readPool(POOL))) {
+    await store.setPool({ ...defaultPoolConfig(POOL), ...config });
+    await Promise.all(ips.map((ip) => (typeof ip === 'string' ? store.updateMember(POOL, ip, { create: true })
+      : store.updateMember(POOL, ip.ip, { port: ip.port, create: true }))));
   }
   const calls = [];
   const probe = (target) => new Promise((resolve) => {
@@ -45,11 +74,11 @@ async function setup(t, { ips = ['127.0.0.11'], config = {}, instance = 'a', hea
     if (!manual) resolve({ ok: healthy(target.ip, target), latencyMs: 1, error: healthy(target.ip, target) ? undefined : 'ECONNREFUSED' });
   });
   const loop = new HealthLoop({ store, instance, log: silent, clock, random: seeded(), probe, ...opts });
-  const unwatch = await store.watch(({ name }) => loop.updatePool(name, store.view(name)));
-  loop.updatePool(POOL, store.view(POOL));
+  const unfollow = store.follow((name, view) => loop.updatePool(name, view));
+  loop.updatePool(POOL, await store.real.readPool(POOL));
   loop.start();
   t.after(async () => {
-    unwatch();
+    unfollow();
     for (const c of calls) c.resolve({ ok: true, latencyMs: 0 });
     await loop.stop();
   });
@@ -100,19 +129,19 @@ test('a dead balancer goes down within interval + (fall−1)×fast, returns with
   let alive = true;
   const { clock, store } = await setup(t, { healthy: () => alive });
   await run(clock, 3000);
-  assert.equal(store.verdict(POOL, '127.0.0.11'), 'up');
+  assert.equal(await verdict(store, '127.0.0.11'), 'up');
   alive = false;
   const killedAt = clock.now();
-  while (store.verdict(POOL, '127.0.0.11') === 'up') await run(clock, 10);
+  await until(clock, async () => (await verdict(store, '127.0.0.11')) !== 'up', 10_000, 'down');
   const leave = clock.now() - killedAt;
   assert.ok(leave <= 2000 + 2 * 500 + 20, `left after ${leave} ms`);
   assert.ok(leave >= 2 * 450, `hysteresis: left after ${leave} ms`);
   alive = true;
   const revivedAt = clock.now();
-  while (store.verdict(POOL, '127.0.0.11') === 'down') await run(clock, 10);
+  await until(clock, async () => (await verdict(store, '127.0.0.11')) !== 'down', 10_000, 'up again');
   const back = clock.now() - revivedAt;
   assert.ok(back <= 2000 + 500 + 20, `returned after ${back} ms`);
-  assert.equal(store.observation(POOL, '127.0.0.11', 'a').state, 'up');
+  assert.equal((await observation(store, '127.0.0.11', 'a')).state, 'up');
 });
 
 test('fast-interval while results disagree: probes 500 ms apart after a failure', async (t) => {
@@ -127,7 +156,7 @@ test('fast-interval while results disagree: probes 500 ms apart after a failure'
 });
 
 test('writes: state changes at once; last-probe refreshes at most every refreshMs per member and refreshPerSecond overall', async (t) => {
-  const ips = Array.from({ length: 300 }, (_, i) => `127.0.1.${i % 250}`).map((ip, i) => (i < 250 ? ip : `127.0.2.${i}`));
+  const ips = Array.from({ length: 300 }, (_, i) => (i < 250 ? `127.0.1.${i}` : `127.0.2.${i - 250}`));
   const { clock, store } = await setup(t, { ips, refreshMs: 5000, refreshPerSecond: 20 });
   await run(clock, 30_000, 50);
   const perMember = new Map();
@@ -140,11 +169,9 @@ test('writes: state changes at once; last-probe refreshes at most every refreshM
   assert.ok(store.heartbeats >= 29, `heartbeats: ${store.heartbeats}`);
 });
 
-test("writes: a store's observationRefreshMs (the file store: 60 s) sets the refresh interval", async (t) => {
-  const clock = new ManualClock(1_000_000);
-  const store = new MemoryStore({ nowMs: () => clock.now() });
-  store.observationRefreshMs = 60_000;
-  await setup(t, { ips: ['127.0.0.11', '127.0.0.12'], clock, store });
+test("writes: the store's observationRefreshMs (the file store's: 60 s) sets the refresh interval", async (t) => {
+  const { clock, store } = await setup(t, { ips: ['127.0.0.11', '127.0.0.12'] });
+  assert.equal(store.observationRefreshMs, 60_000);
   await run(clock, 130_000, 500);
   for (const ip of ['127.0.0.11', '127.0.0.12']) {
     const n = store.writes.filter((w) => w.ip === ip).length;
@@ -157,12 +184,12 @@ test('check none: up here without probing, and no observation written (answers i
   const { clock, store, loop, calls } = await setup(t, { config: { check: 'none' } });
   const writes = store.writes.length;
   await run(clock, 5000);
-  for (let i = 0; i < 5; i++) loop.updatePool(POOL, store.view(POOL));
+  for (let i = 0; i < 5; i++) loop.updatePool(POOL, await store.real.readPool(POOL));
   await run(clock, 5000);
   assert.equal(calls.length, 0);
   assert.equal(loop.localState(POOL, '127.0.0.11'), 'up');
   assert.equal(store.writes.length, writes, 'no observation written');
-  assert.deepEqual(store.view(POOL).members[0].observations, []);
+  assert.deepEqual((await member(store, '127.0.0.11')).observations, []);
 });
 
 test('pool updates keep unchanged schedules, stop removed members, probe new ones', async (t) => {
@@ -172,13 +199,13 @@ test('pool updates keep unchanged schedules, stop removed members, probe new one
   const before = times('127.0.0.11');
   // Many identical updates (a resync, another member's change) do not move anyone's probes.
   for (let i = 0; i < 20; i++) {
-    loop.updatePool(POOL, store.view(POOL));
+    loop.updatePool(POOL, await store.real.readPool(POOL));
     await run(clock, 100);
   }
   const period = times('127.0.0.11').slice(before.length - 1);
   for (let i = 1; i < period.length; i++) assert.ok(period[i] - period[i - 1] >= 1800, 'schedule kept');
   await store.removeMember(POOL, '127.0.0.12');
-  await store.addMember(POOL, { ip: '127.0.0.13' });
+  await store.updateMember(POOL, '127.0.0.13', { create: true });
   const removedAt = clock.now();
   await run(clock, 4000);
   assert.ok(times('127.0.0.12').every((at) => at <= removedAt));
@@ -198,51 +225,54 @@ test('a store outage: probing goes on, the state change is written when the stor
   const probesBefore = calls.length;
   await run(clock, 10_000);
   assert.ok(calls.length - probesBefore >= 4, 'still probing');
-  assert.equal(store.verdict(POOL, '127.0.0.11'), 'up');
+  assert.equal(await verdict(store, '127.0.0.11'), 'up');
   store.failing = false;
   await run(clock, 6000);
-  assert.equal(store.verdict(POOL, '127.0.0.11'), 'down');
+  assert.equal(await verdict(store, '127.0.0.11'), 'down');
 });
 
 test('restart: the local state is seeded from this instance\'s stored observation', async (t) => {
-  const clock = new ManualClock(1_000_000);
-  const store = new MemoryStore({ nowMs: () => clock.now() });
-  await store.setPool(defaultConfig(POOL));
-  await store.addMember(POOL, { ip: '127.0.0.11' });
+  const clock = clockAndStore(t);
+  const { store } = clock;
+  await store.setPool(defaultPoolConfig(POOL));
+  await store.updateMember(POOL, '127.0.0.11', { create: true });
   await store.heartbeat('a', 5000, clock.now());
   await store.recordObservation(POOL, '127.0.0.11', { instance: 'a', state: 'up', sinceMs: 5 });
-  const { loop, calls } = await setup(t, { clock, store, healthy: () => false });
+  const { loop, calls } = await setup(t, { clock, healthy: () => false });
   assert.equal(loop.localState(POOL, '127.0.0.11'), 'up');
-  while (calls.length < 1) await run(clock, 10);
+  await until(clock, () => calls.length >= 1, 5000, 'first probe');
   // One failure is not enough to go down after a restart: rise/fall carry over.
   assert.equal(loop.localState(POOL, '127.0.0.11'), 'up');
-  while (calls.length < 3) await run(clock, 10);
+  await until(clock, () => calls.length >= 3, 5000, 'third probe');
   assert.equal(loop.localState(POOL, '127.0.0.11'), 'down');
 });
 
 test('an observation the store lost (this instance went stale) is written again', async (t) => {
   const { clock, store } = await setup(t);
   await run(clock, 3000);
-  assert.equal(store.observation(POOL, '127.0.0.11', 'a').state, 'up');
-  store.pools.get(POOL).observations.get('127.0.0.11').delete('a');
-  store.notify(POOL);
+  assert.equal((await observation(store, '127.0.0.11', 'a')).state, 'up');
+  // Another instance's heartbeat finds a stale (a TTL shorter than a's last beat is old): a's
+  // votes are dropped, as when a really misses its beats.
+  await run(clock, 5, 5);
+  await store.heartbeat('z', 1, clock.now());
+  assert.equal(await observation(store, '127.0.0.11', 'a'), undefined);
   await run(clock, 100);
-  assert.equal(store.observation(POOL, '127.0.0.11', 'a').state, 'up');
+  assert.equal((await observation(store, '127.0.0.11', 'a')).state, 'up');
 });
 
 test('quorum through three loops: one instance that cannot reach a member does not take it out', async (t) => {
-  const clock = new ManualClock(1_000_000);
-  const store = new MemoryStore({ nowMs: () => clock.now() });
+  const clock = clockAndStore(t);
   let alive = true;
-  await setup(t, { clock, store, instance: 'a', healthy: () => alive });
-  await setup(t, { clock, store, instance: 'b', healthy: () => alive });
-  const c = await setup(t, { clock, store, instance: 'c', healthy: () => false });
+  await setup(t, { clock, instance: 'a', healthy: () => alive });
+  await setup(t, { clock, instance: 'b', healthy: () => alive });
+  const c = await setup(t, { clock, instance: 'c', healthy: () => false });
   await run(clock, 5000);
   assert.equal(c.loop.localState(POOL, '127.0.0.11'), 'down');
-  assert.equal(store.verdict(POOL, '127.0.0.11'), 'up');
+  assert.equal(await verdict(clock.store, '127.0.0.11'), 'up');
+  assert.deepEqual((await member(clock.store, '127.0.0.11')).observations.map((o) => `${o.instance}=${o.state}`), ['a=up', 'b=up', 'c=down']);
   alive = false;
   await run(clock, 4000);
-  assert.equal(store.verdict(POOL, '127.0.0.11'), 'down');
+  assert.equal(await verdict(clock.store, '127.0.0.11'), 'down');
 });
 
 test('logs: a state change at info, a single failure at debug', async (t) => {
@@ -263,14 +293,14 @@ test('logs: a state change at info, a single failure at debug', async (t) => {
 
 test('pool setting changes apply at once: a shorter interval, a new port, check none', async (t) => {
   const { clock, store, calls, loop } = await setup(t, { config: { intervalMs: 60_000, fastIntervalMs: 15_000 } });
-  while (calls.length < 1) await run(clock, 100, 100);
+  await until(clock, () => calls.length >= 1, 60_000, 'first probe');
   // Without the change, the next probe would be ~a minute away.
-  await store.setPool({ ...store.pools.get(POOL).config, intervalMs: 1000, fastIntervalMs: 250, port: 8081 });
+  await store.updatePool(POOL, (c) => ({ ...c, intervalMs: 1000, fastIntervalMs: 250, timeoutMs: 500, port: 8081 }));
   await run(clock, 3000);
   const after = calls.slice(1);
   assert.ok(after.length >= 2, `probes after the change: ${after.length}`);
   assert.ok(after.every((c) => c.target.port === 8081));
-  await store.setPool({ ...store.pools.get(POOL).config, check: 'none' });
+  await store.updatePool(POOL, (c) => ({ ...c, check: 'none' }));
   const n = calls.length;
   await run(clock, 3000);
   assert.equal(calls.length, n, 'check none is never probed');

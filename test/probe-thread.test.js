@@ -50,7 +50,7 @@ async function setup(t, members) {
   const admin = openStore(url, { log: pino({ level: 'silent' }) });
   t.after(() => admin.close());
   await admin.setPool({ ...defaultPoolConfig(POOL), ...FAST, port: members[0].port });
-  for (const m of members) await admin.addMember(POOL, { ip: m.ip, weight: 1, port: m.port });
+  for (const m of members) await admin.updateMember(POOL, m.ip, { port: m.port, create: true });
   const syncStore = openStore(url, { log: pino({ level: 'silent' }) });
   const sync = new StoreSync({ store: syncStore, log: pino({ level: 'silent' }), resyncMs: 5000 });
   const { log, lines } = capture();
@@ -144,7 +144,7 @@ test('no thread while nothing is to be probed; one starts when a pool gets membe
   // The instance is live all the same: the heartbeat is the serving thread's.
   assert.deepEqual([...(await admin.snapshot()).instances.keys()], ['a']);
   await admin.setPool({ ...defaultPoolConfig(POOL), ...FAST, port: b.port });
-  await admin.addMember(POOL, { ip: b.host, weight: 1 });
+  await admin.updateMember(POOL, b.host, { create: true });
   const view = await admin.readPool(POOL);
   pools.set(POOL, view);
   thread.updatePool(POOL, view);

@@ -10,7 +10,7 @@ const { mergeVerdict } = require('../dist/model/verdict');
 const P = 'ws.lb.example.com';
 const T0 = 1_700_000_000_000;
 
-/** A store with an injected clock; `clock.now` is what recordObservation and addMember see. */
+/** A store with an injected clock; `clock.now` is what recordObservation and updateMember see. */
 function openWithClock(loc, opts = {}) {
   const clock = { now: T0 };
   const store = loc.open({ nowMs: () => clock.now, ...opts });
@@ -48,7 +48,7 @@ for (const backend of [redisBackend(), fileBackend()]) {
       const { store } = openWithClock(backend.location(t));
       await store.setPool(pool(P));
       assert.deepEqual((await store.readPool(P)).config, pool(P));
-      await store.addMember(P, { ip: '10.0.0.1', weight: 1 });
+      await store.updateMember(P, '10.0.0.1', { create: true });
       await store.setPool(pool(P, { ttlSeconds: 5, check: 'http', path: '/healthz', host: 'ws.example.com' }));
       const view = await store.readPool(P);
       assert.equal(view.config.ttlSeconds, 5);
@@ -85,13 +85,13 @@ for (const backend of [redisBackend(), fileBackend()]) {
       assert.equal((await store.readPool(P)).config.fall, 13);
     });
 
-    test('members: add canonicalizes, orders, updates weight/port, keeps admin', async (t) => {
+    test('members: add canonicalizes, orders; an update changes what it gives and keeps the rest', async (t) => {
       const { store, clock } = openWithClock(backend.location(t));
       await store.setPool(pool(P));
-      await store.addMember(P, { ip: '2001:DB8:0:0::1', weight: 2, port: 8443 });
+      await store.updateMember(P, '2001:DB8:0:0::1', { weight: 2, port: 8443, create: true });
       clock.now = T0 + 5;
-      await store.addMember(P, { ip: '10.0.0.9', weight: 1 });
-      await store.addMember(P, { ip: '10.0.0.10', weight: 1 });
+      await store.updateMember(P, '10.0.0.9', { create: true });
+      await store.updateMember(P, '10.0.0.10', { create: true });
       let view = await store.readPool(P);
       assert.deepEqual(view.members.map((m) => m.ip), ['10.0.0.9', '10.0.0.10', '2001:db8::1']);
       const v6 = view.members[2];
@@ -99,41 +99,54 @@ for (const backend of [redisBackend(), fileBackend()]) {
         { weight: v6.weight, port: v6.port, admin: v6.admin, verdict: v6.verdict, since: v6.verdictSinceMs, added: v6.addedAtMs },
         { weight: 2, port: 8443, admin: 'enabled', verdict: 'unknown', since: T0, added: T0 },
       );
-      await store.setAdmin(P, '2001:db8::1', 'drained');
+      await store.updateMember(P, '2001:db8::1', { admin: 'drained' });
       clock.now = T0 + 100;
-      await store.addMember(P, { ip: '2001:db8::1', weight: 7 });
+      const update = await store.updateMember(P, '2001:DB8::1', { weight: 7, create: true });
+      assert.deepEqual(update.before, { ip: '2001:db8::1', weight: 2, port: 8443, admin: 'drained', addedAtMs: T0 });
+      assert.deepEqual(update.after, { ip: '2001:db8::1', weight: 7, port: 8443, admin: 'drained', addedAtMs: T0 });
       view = await store.readPool(P);
       const again = view.members.find((m) => m.ip === '2001:db8::1');
-      assert.equal(again.weight, 7);
-      assert.equal(again.admin, 'drained');
-      assert.equal(again.addedAtMs, T0);
-      assert.equal(await code(store.addMember('nope.lb.example.com', { ip: '10.0.0.1', weight: 1 })), 'TIERDNS_E_NO_POOL');
-      assert.equal(await code(store.addMember(P, { ip: '10.0.0', weight: 1 })), 'TIERDNS_E_BAD_IP');
-      assert.equal(await code(store.addMember(P, { ip: '10.0.0.1', weight: 0 })), 'TIERDNS_E_BAD_VALUE');
-      assert.equal(await code(store.addMember(P, { ip: '10.0.0.1', weight: 1001 })), 'TIERDNS_E_BAD_VALUE');
-      assert.equal(view.members.length, 3);
+      assert.deepEqual({ weight: again.weight, port: again.port, admin: again.admin, added: again.addedAtMs },
+        { weight: 7, port: 8443, admin: 'drained', added: T0 }, 'port and admin state kept');
+      await store.updateMember(P, '2001:db8::1', { port: 9000 });
+      assert.deepEqual((await store.updateMember(P, '2001:db8::1', { port: null })).before.port, 9000);
+      const noPort = (await store.readPool(P)).members.find((m) => m.ip === '2001:db8::1');
+      assert.deepEqual({ weight: noPort.weight, port: noPort.port }, { weight: 7, port: undefined }, 'null removes the port only');
+      // A new member may start drained (an `apply` of a file that says so).
+      const created = await store.updateMember(P, '10.0.0.20', { admin: 'drained', create: true });
+      assert.deepEqual(created, { after: { ip: '10.0.0.20', weight: 1, admin: 'drained', addedAtMs: T0 + 100 } });
+      assert.equal((await store.readPool(P)).members.find((m) => m.ip === '10.0.0.20').verdict, 'unknown');
+      await store.removeMember(P, '10.0.0.20');
+      assert.equal(await code(store.updateMember('nope.lb.example.com', '10.0.0.1', { create: true })), 'TIERDNS_E_NO_POOL');
+      assert.equal(await code(store.updateMember(P, '10.0.0', { create: true })), 'TIERDNS_E_BAD_IP');
+      assert.equal(await code(store.updateMember(P, '10.0.0.1', { weight: 0, create: true })), 'TIERDNS_E_BAD_VALUE');
+      assert.equal(await code(store.updateMember(P, '10.0.0.1', { weight: 1001, create: true })), 'TIERDNS_E_BAD_VALUE');
+      assert.equal(await code(store.updateMember(P, '10.0.0.9', { port: 0 })), 'TIERDNS_E_BAD_VALUE');
+      assert.equal(await code(store.updateMember(P, '10.0.0.9', { admin: 'maybe' })), 'TIERDNS_E_BAD_VALUE');
+      assert.equal(await code(store.updateMember(P, '10.0.0.77', { weight: 3 })), 'TIERDNS_E_NO_MEMBER', 'no create: no new member');
+      assert.equal((await store.readPool(P)).members.length, 3);
     });
 
     test('drain/undrain and their errors', async (t) => {
       const { store } = openWithClock(backend.location(t));
       await store.setPool(pool(P));
-      await store.addMember(P, { ip: '10.0.0.1', weight: 1 });
-      await store.setAdmin(P, '10.0.0.1', 'drained');
+      await store.updateMember(P, '10.0.0.1', { create: true });
+      await store.updateMember(P, '10.0.0.1', { admin: 'drained' });
       assert.equal((await store.readPool(P)).members[0].admin, 'drained');
-      await store.setAdmin(P, '10.0.0.1', 'enabled');
+      await store.updateMember(P, '10.0.0.1', { admin: 'enabled' });
       assert.equal((await store.readPool(P)).members[0].admin, 'enabled');
-      assert.equal(await code(store.setAdmin(P, '10.0.0.2', 'drained')), 'TIERDNS_E_NO_MEMBER');
-      assert.equal(await code(store.setAdmin('no.lb.example.com', '10.0.0.1', 'drained')), 'TIERDNS_E_NO_POOL');
+      assert.equal(await code(store.updateMember(P, '10.0.0.2', { admin: 'drained' })), 'TIERDNS_E_NO_MEMBER');
+      assert.equal(await code(store.updateMember('no.lb.example.com', '10.0.0.1', { admin: 'drained' })), 'TIERDNS_E_NO_POOL');
     });
 
     test('removing a member removes its verdict and observations', async (t) => {
       const { store } = openWithClock(backend.location(t));
       await store.setPool(pool(P));
-      await store.addMember(P, { ip: '10.0.0.1', weight: 1 });
+      await store.updateMember(P, '10.0.0.1', { create: true });
       assert.equal(await store.recordObservation(P, '10.0.0.1', obs('ns1', 'up', T0)), 'up');
       assert.equal(await store.removeMember(P, '10.0.0.1'), true);
       assert.equal(await store.removeMember(P, '10.0.0.1'), false);
-      await store.addMember(P, { ip: '10.0.0.1', weight: 1 });
+      await store.updateMember(P, '10.0.0.1', { create: true });
       const m = (await store.readPool(P)).members[0];
       assert.equal(m.verdict, 'unknown');
       assert.deepEqual(m.observations, []);
@@ -142,7 +155,7 @@ for (const backend of [redisBackend(), fileBackend()]) {
     test('a lone instance decides alone; the verdict follows its observations', async (t) => {
       const { store, clock } = openWithClock(backend.location(t));
       await store.setPool(pool(P));
-      await store.addMember(P, { ip: '10.0.0.1', weight: 1 });
+      await store.updateMember(P, '10.0.0.1', { create: true });
       clock.now = T0 + 1000;
       const first = obs('ns1', 'up', T0 + 900, { lastProbeMs: T0 + 900, lastOk: true, lastLatencyMs: 1.5 });
       assert.equal(await store.recordObservation(P, '10.0.0.1', first), 'up');
@@ -163,7 +176,7 @@ for (const backend of [redisBackend(), fileBackend()]) {
     test('quorum: the majority of live instances wins, ties keep the verdict, unknown does not vote', async (t) => {
       const { store, clock } = openWithClock(backend.location(t));
       await store.setPool(pool(P));
-      await store.addMember(P, { ip: '10.0.0.1', weight: 1 });
+      await store.updateMember(P, '10.0.0.1', { create: true });
       for (const i of ['a', 'b', 'c']) await store.heartbeat(i, 5000, T0);
       clock.now = T0 + 100;
       assert.equal(await store.recordObservation(P, '10.0.0.1', obs('a', 'up', T0)), 'up');
@@ -181,8 +194,8 @@ for (const backend of [redisBackend(), fileBackend()]) {
       const loc = backend.location(t);
       const { store, clock } = openWithClock(loc);
       await store.setPool(pool(P));
-      await store.addMember(P, { ip: '10.0.0.1', weight: 1 });
-      await store.addMember(P, { ip: '10.0.0.2', weight: 1 });
+      await store.updateMember(P, '10.0.0.1', { create: true });
+      await store.updateMember(P, '10.0.0.2', { create: true });
       for (const i of ['a', 'b', 'c']) await store.heartbeat(i, 1000, T0);
       await store.publishZones('a', ['lb.example.com']);
       await store.publishZones('c', ['other.example.com']);
@@ -212,7 +225,7 @@ for (const backend of [redisBackend(), fileBackend()]) {
     test('an instance that comes back votes again at its next heartbeat', async (t) => {
       const { store, clock } = openWithClock(backend.location(t));
       await store.setPool(pool(P));
-      await store.addMember(P, { ip: '10.0.0.1', weight: 1 });
+      await store.updateMember(P, '10.0.0.1', { create: true });
       await store.heartbeat('a', 1000, T0);
       await store.heartbeat('b', 1000, T0);
       await store.recordObservation(P, '10.0.0.1', obs('a', 'up', T0));
@@ -238,7 +251,7 @@ for (const backend of [redisBackend(), fileBackend()]) {
       await waitFor(() => seen.includes(P), 2000, 'setPool notification');
       await store.setPool(pool('other.lb.example.com'));
       await waitFor(() => seen.includes('other.lb.example.com'), 2000, 'second pool notification');
-      await store.addMember(P, { ip: '10.0.0.1', weight: 1 });
+      await store.updateMember(P, '10.0.0.1', { create: true });
       await store.recordObservation(P, '10.0.0.1', obs('ns1', 'up', T0, { lastProbeMs: T0 }));
       await sleep(300);
       seen.length = 0;
@@ -261,7 +274,7 @@ for (const backend of [redisBackend(), fileBackend()]) {
       const { store } = openWithClock(loc);
       const { store: watcher } = openWithClock(loc);
       await store.setPool(pool(P));
-      await store.addMember(P, { ip: '10.0.0.1', weight: 1 });
+      await store.updateMember(P, '10.0.0.1', { create: true });
       await store.heartbeat('ns1', 60_000, T0);
       await store.heartbeat('ns2', 60_000, T0);
       assert.equal(await store.recordObservation(P, '10.0.0.1', obs('ns1', 'up', T0, { lastProbeMs: T0, lastOk: true })), 'up');
@@ -292,7 +305,7 @@ for (const backend of [redisBackend(), fileBackend()]) {
     test('check none -> a real check: members stay up (no NODATA gap), votes from before none are dropped', async (t) => {
       const { store, clock } = openWithClock(backend.location(t));
       await store.setPool(pool(P, { check: 'tcp' }));
-      await store.addMember(P, { ip: '10.0.0.1', weight: 1 });
+      await store.updateMember(P, '10.0.0.1', { create: true });
       await store.heartbeat('ns1', 60_000, T0);
       assert.equal(await store.recordObservation(P, '10.0.0.1', obs('ns1', 'down', T0)), 'down');
       await store.setPool(pool(P, { check: 'none' }));
@@ -312,7 +325,7 @@ for (const backend of [redisBackend(), fileBackend()]) {
       const { store } = openWithClock(backend.location(t));
       await store.setPool(pool(P));
       const ips = Array.from({ length: 24 }, (_, i) => `10.0.1.${i + 1}`);
-      for (const ip of ips) await store.addMember(P, { ip, weight: 1 });
+      for (const ip of ips) await store.updateMember(P, ip, { create: true });
       await store.heartbeat('ns1', 60_000, T0);
       const verdicts = await Promise.all(ips.map((ip, i) => store.recordObservation(P, ip, obs('ns1', i % 2 ? 'up' : 'down', T0))));
       assert.deepEqual(verdicts, ips.map((_, i) => (i % 2 ? 'up' : 'down')));
@@ -326,7 +339,7 @@ for (const backend of [redisBackend(), fileBackend()]) {
       const { store: reader } = openWithClock(loc);
       await writer.setPool(pool(P));
       const ips = ['10.0.0.1', '10.0.0.2', '10.0.0.3'];
-      for (const ip of ips) await writer.addMember(P, { ip, weight: 1 });
+      for (const ip of ips) await writer.updateMember(P, ip, { create: true });
       let stop = false;
       const writing = (async () => {
         for (let i = 0; i < 60; i++) {
@@ -355,8 +368,25 @@ for (const backend of [redisBackend(), fileBackend()]) {
       const { store: a } = openWithClock(loc);
       const { store: b } = openWithClock(loc);
       await a.setPool(pool(P));
-      await Promise.all(Array.from({ length: 20 }, (_, i) => (i % 2 ? a : b).addMember(P, { ip: `10.0.1.${i + 1}`, weight: 1 })));
+      await Promise.all(Array.from({ length: 20 }, (_, i) => (i % 2 ? a : b).updateMember(P, `10.0.1.${i + 1}`, { create: true })));
       assert.equal((await a.readPool(P)).members.length, 20);
+    });
+
+    test('concurrent updates of one member from three connections each keep the others\' fields', async (t) => {
+      const loc = backend.location(t);
+      const [a, b, c] = [1, 2, 3].map(() => openWithClock(loc).store);
+      await a.setPool(pool(P));
+      await a.updateMember(P, '10.0.0.1', { create: true });
+      for (let round = 1; round <= 8; round++) {
+        const admin = round % 2 ? 'drained' : 'enabled';
+        await Promise.all([
+          a.updateMember(P, '10.0.0.1', { weight: round + 1 }),
+          b.updateMember(P, '10.0.0.1', { admin }),
+          c.updateMember(P, '10.0.0.1', { port: 8000 + round, create: true }),
+        ]);
+        const [m] = (await a.readPool(P)).members;
+        assert.deepEqual({ weight: m.weight, admin: m.admin, port: m.port }, { weight: round + 1, admin, port: 8000 + round }, `round ${round}`);
+      }
     });
 
     test('a malformed entry is skipped and reported as TIERDNS_E_STORE_DATA; the rest serves', async (t) => {
@@ -364,7 +394,7 @@ for (const backend of [redisBackend(), fileBackend()]) {
       const { log, entries } = captureLog();
       const { store } = openWithClock(loc, { log });
       await store.setPool(pool(P));
-      await store.addMember(P, { ip: '10.0.0.1', weight: 1 });
+      await store.updateMember(P, '10.0.0.1', { create: true });
       await loc.corruptMember(P, '10.0.0.2', '{"ip":"10.0.0.2","weight":"heavy"');
       await loc.corruptMember(P, '10.0.0.3', '{"ip":"10.0.0.3","weight":5000,"admin":"enabled","addedAtMs":1}');
       const view = await store.readPool(P);
@@ -374,7 +404,7 @@ for (const backend of [redisBackend(), fileBackend()]) {
       assert.ok(reports.some((e) => /10\.0\.0\.2/.test(e.msg)), JSON.stringify(reports));
       assert.ok(reports.some((e) => /10\.0\.0\.3/.test(e.msg)), JSON.stringify(reports));
       // Writes still work, and removing the bad entry works too.
-      await store.addMember(P, { ip: '10.0.0.4', weight: 1 });
+      await store.updateMember(P, '10.0.0.4', { create: true });
       assert.equal((await store.readPool(P)).members.length, 2);
     });
 
@@ -385,7 +415,7 @@ for (const backend of [redisBackend(), fileBackend()]) {
       await loc.setLayoutVersion(99);
       const { store: fresh } = openWithClock(loc);
       assert.equal(await code(fresh.snapshot()), 'TIERDNS_E_STORE_VERSION');
-      assert.equal(await code(fresh.addMember(P, { ip: '10.0.0.1', weight: 1 })), 'TIERDNS_E_STORE_VERSION');
+      assert.equal(await code(fresh.updateMember(P, '10.0.0.1', { create: true })), 'TIERDNS_E_STORE_VERSION');
     });
 
     test('publishZones validates names and snapshot unions them', async (t) => {
@@ -462,7 +492,7 @@ describe('file store: heartbeats in the PATH.live sidecar', () => {
     await Promise.all(names.map((n) => store.setPool(pool(n))));
     // 4 members each, 10.j.(i / 250).(i % 250 + 1): the first pool's first member is 10.1.0.1.
     await Promise.all(names.flatMap((n, i) => [1, 2, 3, 4].map((j) =>
-      store.addMember(n, { ip: `10.${j}.${Math.floor(i / 250)}.${(i % 250) + 1}`, weight: 1 }))));
+      store.updateMember(n, `10.${j}.${Math.floor(i / 250)}.${(i % 250) + 1}`, { create: true }))));
     // Steady state: both instances beat and hold votes.
     for (const i of ['ns1', 'ns2']) await store.heartbeat(i, 5000, T0);
     await store.recordObservation(names[0], '10.1.0.1', obs('ns1', 'up', T0));
@@ -521,7 +551,7 @@ describe('file store: heartbeats in the PATH.live sidecar', () => {
     const a = loc.open({ nowMs: () => clock.now });
     const b = loc.open({ nowMs: () => clock.now });
     await a.setPool(pool(P));
-    await a.addMember(P, { ip: '10.0.0.1', weight: 1 });
+    await a.updateMember(P, '10.0.0.1', { create: true });
     await a.heartbeat('a', 1000, T0);
     await b.heartbeat('b', 1000, T0);
     await a.publishZones('a', ['lb.example.com']);
@@ -599,7 +629,7 @@ describe('file store: heartbeats in the PATH.live sidecar', () => {
     assert.equal(reports().length, 1, JSON.stringify(entries));
     assert.match(reports()[0].msg, /not valid JSON/);
     // Writes keep working; a's next beat rewrites the sidecar and a votes again.
-    await store.addMember(P, { ip: '10.0.0.1', weight: 1 });
+    await store.updateMember(P, '10.0.0.1', { create: true });
     clock.now = T0 + 10;
     await store.heartbeat('a', 5000, T0 + 10);
     assert.deepEqual([...(await store.snapshot()).instances], [['a', T0 + 10]]);
@@ -627,9 +657,9 @@ describe('file store: a full read decodes members on first use', () => {
     const { store } = openWithClock(loc);
     await store.setPool(pool(P));
     await store.setPool(pool('b.lb.example.com', { check: 'none' }));
-    await store.addMember(P, { ip: '10.0.0.2', weight: 2 });
-    await store.addMember(P, { ip: '10.0.0.1', weight: 1 });
-    await store.addMember('b.lb.example.com', { ip: '2001:db8::1', weight: 1 });
+    await store.updateMember(P, '10.0.0.2', { weight: 2, create: true });
+    await store.updateMember(P, '10.0.0.1', { create: true });
+    await store.updateMember('b.lb.example.com', '2001:db8::1', { create: true });
     await store.recordObservation(P, '10.0.0.1', obs('ns1', 'up', T0));
     await loc.corruptMember(P, '10.0.0.9', '{"ip":"10.0.0.9","weight":"heavy"}');
     const { log, entries } = captureLog();
@@ -644,9 +674,42 @@ describe('file store: a full read decodes members on first use', () => {
     assert.equal(members.find((m) => m.ip === '10.0.0.1').observations[0].state, 'up');
     // The same as reading the one pool, which decodes at once (the bad member is left out).
     assert.deepEqual(view.members, (await reader.readPool(P)).members);
-    // After first use, a plain property; JSON (the state-dir save) carries the members.
-    assert.equal(typeof Object.getOwnPropertyDescriptor(view, 'members').get, 'undefined');
+    // Decoded once: later uses get the same list; JSON (the state-dir save) carries the members.
+    assert.equal(view.members, members);
+    assert.deepEqual(JSON.parse(JSON.stringify(view)), JSON.parse(JSON.stringify({ config: view.config, members })));
     const other = snap.pools.get('b.lb.example.com');
     assert.deepEqual(JSON.parse(JSON.stringify(other)).members.map((m) => m.ip), ['2001:db8::1']);
+  });
+});
+
+describe('redis store: a full read re-reads the pools whose serving parts changed', () => {
+  const backend = redisBackend();
+  before(() => backend.before());
+  after(() => backend.after());
+
+  test('hand edits of config, member, verdict or observation state are read; last-probe details are not', async (t) => {
+    const { rawClient } = require('./helpers/redis');
+    const loc = backend.location(t);
+    const { store } = openWithClock(loc);
+    const names = ['config', 'member', 'verdict', 'state', 'probe', 'untouched'].map((n) => `${n}.lb.example.com`);
+    for (const name of names) {
+      await store.setPool(pool(name));
+      await store.updateMember(name, '10.0.0.1', { create: true });
+      await store.recordObservation(name, '10.0.0.1', obs('ns1', 'up', T0, { lastProbeMs: T0 }));
+    }
+    const first = await store.snapshot();
+    const c = await rawClient(backend.server.url);
+    t.after(() => c.disconnect());
+    const p = loc.prefix;
+    await c.set(`${p}pool:${names[0]}`, JSON.stringify(pool(names[0], { ttlSeconds: 9 })));
+    await c.hset(`${p}members:${names[1]}`, '10.0.0.1', JSON.stringify({ ip: '10.0.0.1', weight: 4, admin: 'enabled', addedAtMs: T0 }));
+    await c.hset(`${p}verdicts:${names[2]}`, '10.0.0.1', JSON.stringify({ verdict: 'down', sinceMs: T0 + 1 }));
+    await c.hset(`${p}obs:${names[3]}`, '10.0.0.1|ns1', JSON.stringify(obs('ns1', 'down', T0 + 1, { lastProbeMs: T0 })));
+    await c.hset(`${p}obs:${names[4]}`, '10.0.0.1|ns1', JSON.stringify(obs('ns1', 'up', T0, { lastProbeMs: T0 + 5, lastLatencyMs: 2 })));
+    const second = await store.snapshot(first.pools);
+    const reread = names.filter((n) => second.pools.get(n) !== first.pools.get(n));
+    assert.deepEqual(reread, names.slice(0, 4));
+    assert.equal(second.pools.get(names[0]).config.ttlSeconds, 9);
+    assert.equal(second.pools.get(names[3]).members[0].observations[0].state, 'down');
   });
 });

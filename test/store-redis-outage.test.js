@@ -22,7 +22,7 @@ test('Redis outage: keep serving, fail fast, reconnect, resync what was missed',
   };
   const writer = open();
   await writer.setPool(pool(A));
-  await writer.addMember(A, { ip: '10.0.0.1', weight: 1 });
+  await writer.updateMember(A, '10.0.0.1', { create: true });
 
   const { log } = captureLog();
   const store = open({ connectWaitMs: 500, log });
@@ -55,13 +55,13 @@ test('Redis outage: keep serving, fail fast, reconnect, resync what was missed',
   await server.start();
   const late = openStore(url);
   t.after(() => late.close());
-  await late.addMember(A, { ip: '10.0.0.2', weight: 1 });
+  await late.updateMember(A, '10.0.0.2', { create: true });
   await waitFor(() => sync.current().pools.get(A)?.members.length === 2, 10_000, 'resync after reconnect');
   assert.equal(statuses.at(-1), 'ready');
   assert.deepEqual(events.at(-1), [A, 2]);
 
   // And notifications flow again on the resubscribed channel.
-  await late.setAdmin(A, '10.0.0.2', 'drained');
+  await late.updateMember(A, '10.0.0.2', { admin: 'drained' });
   await waitFor(() => sync.current().pools.get(A).members[1].admin === 'drained', 3000, 'notification after reconnect');
 });
 

@@ -35,13 +35,13 @@ for (const backend of [redisBackend(), fileBackend()]) {
       const writer = loc.open();
       await writer.setPool(pool(A));
       await writer.setPool(pool(B));
-      await writer.addMember(A, { ip: '10.0.0.1', weight: 1 });
+      await writer.updateMember(A, '10.0.0.1', { create: true });
       const { sync, events } = startSync(t, loc.open());
       await sync.start();
       assert.deepEqual([...sync.current().pools.keys()].sort(), [A, B]);
       assert.deepEqual(events, [], 'no events for the initial read');
       const viewB = sync.current().pools.get(B);
-      await writer.setAdmin(A, '10.0.0.1', 'drained');
+      await writer.updateMember(A, '10.0.0.1', { admin: 'drained' });
       await waitFor(() => events.length > 0, 2000, 'pool event');
       await sleep(200);
       assert.deepEqual(events, [{ name: A, members: ['10.0.0.1:drained'] }]);
@@ -84,13 +84,13 @@ for (const backend of [redisBackend(), fileBackend()]) {
       const stateDir = tmpDir(t);
       const writer = loc.open();
       await writer.setPool(pool(A, { check: 'http', host: 'h.example.com' }));
-      await writer.addMember(A, { ip: '2001:db8::5', weight: 3, port: 8080 });
+      await writer.updateMember(A, '2001:db8::5', { weight: 3, port: 8080, create: true });
       await writer.heartbeat('ns1', 60_000, Date.now());
       await writer.recordObservation(A, '2001:db8::5', { instance: 'ns1', state: 'up', sinceMs: 5, lastOk: true, lastLatencyMs: 0.5 });
       const first = startSync(t, loc.open(), { stateDir });
       await first.sync.start();
       const expected = first.sync.current();
-      await writer.addMember(A, { ip: '10.0.0.1', weight: 1 });
+      await writer.updateMember(A, '10.0.0.1', { create: true });
       await waitFor(() => fs.existsSync(path.join(stateDir, 'snapshot.json')), 3000, 'snapshot.json');
       await waitFor(() => JSON.parse(fs.readFileSync(path.join(stateDir, 'snapshot.json'), 'utf8')).pools[0].members.length === 2, 3000, 'saved change');
       await first.sync.stop();
@@ -117,7 +117,7 @@ describe('StoreSync: periodic resync of a file store', () => {
     const { sync, events } = startSync(t, store, { resyncMs: 150 });
     await sync.start();
     assert.equal(fullReads, 1);
-    await writer.addMember(A, { ip: '10.0.0.1', weight: 1 });
+    await writer.updateMember(A, '10.0.0.1', { create: true });
     await waitFor(() => events.length > 0, 2000, 'the change, by notification');
     await sleep(800);
     assert.equal(fullReads, 1, 'five resync periods without a full read');
@@ -161,14 +161,14 @@ describe('StoreSync: periodic resync of a Redis store', () => {
   test('is skipped while every change was heard, and runs after a write whose message was lost', async (t) => {
     const { loc, writer, sync, events, reads } = await counted(t, 150);
     assert.equal(reads.n, 1);
-    await writer.addMember(A, { ip: '10.0.0.1', weight: 1 });
+    await writer.updateMember(A, '10.0.0.1', { create: true });
     await waitFor(() => events.length > 0, 2000, 'the change, by notification');
     await sleep(500);
     assert.equal(reads.n, 1, 'a heard change needs no full read');
     // Writes going on through the resyncs (members flapping): each one heard, none read twice.
     await writer.setPool(pool(B));
     for (let i = 0; i < 20; i++) {
-      await writer.addMember(i % 2 ? A : B, { ip: `10.0.1.${i}`, weight: 1 });
+      await writer.updateMember(i % 2 ? A : B, `10.0.1.${i}`, { create: true });
       await sleep(40);
     }
     await waitFor(() => sync.current().pools.get(A).members.length === 11 && sync.current().pools.get(B)?.members.length === 10,
@@ -180,7 +180,7 @@ describe('StoreSync: periodic resync of a Redis store', () => {
     // Counting resumes after a full read: heard changes need none again.
     await sleep(300);
     const unforced = reads.unforced;
-    await writer.addMember(B, { ip: '10.0.0.3', weight: 1 });
+    await writer.updateMember(B, '10.0.0.3', { create: true });
     await waitFor(() => sync.current().pools.get(B).members.some((m) => m.ip === '10.0.0.3'), 2000, 'the change, by notification');
     await sleep(500);
     assert.equal(reads.unforced, unforced);
@@ -198,7 +198,7 @@ describe('StoreSync: periodic resync of a Redis store', () => {
     const raw = await rawClient(loc.url);
     await raw.set(`${loc.prefix}changecount`, 'x');
     raw.disconnect();
-    await writer.addMember(A, { ip: '10.0.0.5', weight: 1 });
+    await writer.updateMember(A, '10.0.0.5', { create: true });
     await waitFor(() => sync.current().pools.get(A).members.some((m) => m.ip === '10.0.0.5'), 2000, 'the change, by notification');
     await waitFor(() => reads.unforced >= 1, 3000, 'a full read: the count cannot vouch for anything');
   });
@@ -226,7 +226,7 @@ describe('StoreSync: periodic resync of a Redis store', () => {
     assert.ok(events.some((e) => e.reset), 'announced');
     await sleep(300); // six save delays (saveDelayMs 50)
     assert.equal(JSON.parse(fs.readFileSync(saved, 'utf8')).savedAtMs, first.savedAtMs, 'not saved again');
-    await writer.addMember(A, { ip: '10.0.0.7', weight: 1 });
+    await writer.updateMember(A, '10.0.0.7', { create: true });
     await waitFor(() => JSON.parse(fs.readFileSync(saved, 'utf8')).savedAtMs !== first.savedAtMs, 3000, 'a save after the pool change');
     const second = JSON.parse(fs.readFileSync(saved, 'utf8'));
     assert.ok(second.pools[0].members.some((m) => m.ip === '10.0.0.7'));
@@ -236,7 +236,7 @@ describe('StoreSync: periodic resync of a Redis store', () => {
 
   test('a full read keeps the view of a pool unchanged for answers, and rebuilds a changed one', async (t) => {
     const { loc, writer, sync } = await counted(t, 150);
-    await writer.addMember(A, { ip: '10.0.0.1', weight: 1 });
+    await writer.updateMember(A, '10.0.0.1', { create: true });
     await writer.setPool(pool(B));
     const obs = { instance: 'ns1', state: 'up', sinceMs: 5, lastProbeMs: 1, lastOk: true, lastLatencyMs: 1 };
     await writer.recordObservation(A, '10.0.0.1', obs);
@@ -318,10 +318,10 @@ describe('StoreSync: store unreachable at start', () => {
     const stateDir = tmpDir(t);
     const writer = loc.open();
     await writer.setPool(pool(A));
-    await writer.addMember(A, { ip: '10.0.0.1', weight: 1 });
+    await writer.updateMember(A, '10.0.0.1', { create: true });
     const first = startSync(t, loc.open(), { stateDir });
     await first.sync.start();
-    await writer.setAdmin(A, '10.0.0.1', 'drained');
+    await writer.updateMember(A, '10.0.0.1', { admin: 'drained' });
     const saved = path.join(stateDir, 'snapshot.json');
     await waitFor(() => fs.existsSync(saved) && /drained/.test(fs.readFileSync(saved, 'utf8')), 3000, 'saved snapshot');
     await first.sync.stop();
@@ -332,7 +332,7 @@ describe('StoreSync: store unreachable at start', () => {
     assert.equal(second.sync.current().pools.get(A).members[0].admin, 'drained', 'serves the saved snapshot');
     assert.ok(second.entries.some((e) => /saved snapshot/.test(e.msg)), 'logs that it serves the saved snapshot');
     restore();
-    await writer.addMember(A, { ip: '10.0.0.2', weight: 1 });
+    await writer.updateMember(A, '10.0.0.2', { create: true });
     await waitFor(() => second.sync.current().pools.get(A).members.length === 2, 5000, 'recovery from the store');
   });
 
@@ -344,7 +344,7 @@ describe('StoreSync: store unreachable at start', () => {
     const stateDir = tmpDir(t);
     const writer = loc.open();
     await writer.setPool(pool(A));
-    await writer.addMember(A, { ip: '10.0.0.1', weight: 1 });
+    await writer.updateMember(A, '10.0.0.1', { create: true });
     const first = startSync(t, loc.open(), { stateDir });
     await first.sync.start();
     await waitFor(() => fs.existsSync(path.join(stateDir, 'snapshot.json')), 3000, 'saved snapshot');
@@ -362,10 +362,10 @@ describe('StoreSync: store unreachable at start', () => {
     assert.ok(Date.now() - started < 3000, `start took ${Date.now() - started} ms`);
     assert.deepEqual(second.sync.current().pools.get(A).members.map((m) => m.ip), ['10.0.0.1']);
     await backend.server.start();
-    await writer.addMember(A, { ip: '10.0.0.2', weight: 1 }).catch(async () => {
+    await writer.updateMember(A, '10.0.0.2', { create: true }).catch(async () => {
       // The writer's connection may still be in backoff; retry once it reconnects.
       await sleep(3500);
-      await writer.addMember(A, { ip: '10.0.0.2', weight: 1 });
+      await writer.updateMember(A, '10.0.0.2', { create: true });
     });
     await waitFor(() => second.sync.current().pools.get(A).members.length === 2, 8000, 'resync after Redis is back');
     assert.equal(second.sync.storeStatus, 'ready');

@@ -58,7 +58,7 @@ async function exercise(url) {
     const seen = [];
     await store.watch((c) => seen.push(c));
     await store.setPool(pool(P));
-    await store.addMember(P, { ip: '10.0.0.1', weight: 1 });
+    await store.updateMember(P, '10.0.0.1', { create: true });
     await store.heartbeat('ns1', 5000, Date.now());
     await store.publishZones('ns1', ['lb.example.com']);
     assert.equal(await store.recordObservation(P, '10.0.0.1', { instance: 'ns1', state: 'up', sinceMs: 1 }), 'up');

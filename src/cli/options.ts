@@ -127,7 +127,7 @@ export async function checkInZone(name: string, zonesDir: string | undefined, st
     zones = zonesFromDir(dir);
     source = `the *.zone files in ${dir}`;
   } else {
-    zones = store.readZones ? await store.readZones() : (await store.snapshot()).zones;
+    zones = await store.readZones();
     source = 'the zones running servers published';
     if (zones.length === 0) {
       throw new TierdnsError('TIERDNS_E_NOT_IN_ZONE',

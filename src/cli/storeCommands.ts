@@ -91,7 +91,7 @@ function registerPool(program: Command): void {
           before = current;
           return mergePoolConfig(name, current, patch);
         };
-        const after = store.updatePool ? await store.updatePool(name, update) : await fallbackUpdate(store, name, update);
+        const after = await store.updatePool(name, update);
         const what = !before ? 'created' : JSON.stringify(before) === JSON.stringify(after) ? 'unchanged' : 'updated';
         process.stdout.write(`pool ${name} ${what}\n`);
       });
@@ -124,12 +124,6 @@ function registerPool(program: Command): void {
     });
 }
 
-async function fallbackUpdate(store: Store, name: string, update: (c: PoolConfig | undefined) => PoolConfig): Promise<PoolConfig> {
-  const next = update((await store.readPool(name))?.config);
-  await store.setPool(next);
-  return next;
-}
-
 function registerMember(program: Command): void {
   const member = oneLineErrors(program.command('member').description('add, remove, drain and undrain pool members'));
   withStoreOptions(member.command('add <pool> <ip>'))
@@ -142,14 +136,13 @@ function registerMember(program: Command): void {
       const weight = flags.weight === undefined ? undefined : parseIntIn(flags.weight, '--weight', LIMITS.weight.min, LIMITS.weight.max);
       const port = flags.port === undefined ? undefined : parseIntIn(flags.port, '--port', LIMITS.port.min, LIMITS.port.max);
       await withStore(flags, async (store) => {
-        const view = await store.readPool(pool);
-        if (!view) throw new TierdnsError('TIERDNS_E_NO_POOL', `no pool named ${pool} (create it with: tierdns pool set ${pool})`);
-        const existing = view.members.find((m) => m.ip === ip);
-        const input: { ip: string; weight: number; port?: number } = { ip, weight: weight ?? existing?.weight ?? 1 };
-        const p = port ?? existing?.port;
-        if (p !== undefined) input.port = p;
-        await store.addMember(pool, input);
-        process.stdout.write(`member ${ip} ${existing ? 'updated in' : 'added to'} ${pool}\n`);
+        // One atomic step: what is not given (weight, port, admin state) stays as stored.
+        const update = await store.updateMember(pool, ip, { weight, port, create: true }).catch((err: unknown) => {
+          throw err instanceof TierdnsError && err.code === 'TIERDNS_E_NO_POOL'
+            ? new TierdnsError('TIERDNS_E_NO_POOL', `no pool named ${pool} (create it with: tierdns pool set ${pool})`)
+            : err;
+        });
+        process.stdout.write(`member ${ip} ${update.before ? 'updated in' : 'added to'} ${pool}\n`);
       });
     });
   withStoreOptions(member.command('rm <pool> <ip>'))
@@ -172,7 +165,7 @@ function registerMember(program: Command): void {
         const pool = normalizePoolName(rawPool, 'pool name');
         const ip = parseMemberIp(rawIp);
         await withStore(flags, async (store) => {
-          await store.setAdmin(pool, ip, admin);
+          await store.updateMember(pool, ip, { admin });
           process.stdout.write(`member ${ip} of ${pool} ${admin}\n`);
         });
       });

@@ -44,7 +44,7 @@ export interface HealthLoopOptions {
   maxInFlight?: number;
   /** Probe starts per turn of the event loop (default 8). */
   maxStartsPerTick?: number;
-  /** Shortest time between two last-probe refreshes of one member in the store (default: the store's observationRefreshMs, else 5000 ms). */
+  /** Shortest time between two last-probe refreshes of one member in the store (default: the store's observationRefreshMs). */
   refreshMs?: number;
   /** Refresh writes per second, all members together (default 200). */
   refreshPerSecond?: number;
@@ -118,7 +118,7 @@ export class HealthLoop {
     this.writer = new ObservationWriter(
       {
         store: this.store, log: this.log, clock: this.clock,
-        refreshMs: opts.refreshMs ?? this.store.observationRefreshMs, refreshPerSecond: opts.refreshPerSecond,
+        refreshMs: opts.refreshMs, refreshPerSecond: opts.refreshPerSecond,
       },
       (key) => this.observationOf(key),
     );

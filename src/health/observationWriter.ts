@@ -13,7 +13,7 @@ export interface ObservationWriterOptions {
   store: Store;
   log: Logger;
   clock: Clock;
-  /** Shortest time between two refreshes of one member's last-probe details (default 5000 ms). */
+  /** Shortest time between two refreshes of one member's last-probe details (default: the store's observationRefreshMs). */
   refreshMs?: number;
   /** Budget of refresh writes per second for all members together (default 200). */
   refreshPerSecond?: number;
@@ -44,7 +44,7 @@ export class ObservationWriter {
   private active = false;
 
   constructor(private readonly opts: ObservationWriterOptions, private readonly source: ObservationSource) {
-    this.refreshMs = opts.refreshMs ?? 5000;
+    this.refreshMs = opts.refreshMs ?? opts.store.observationRefreshMs;
     this.refreshPerSecond = opts.refreshPerSecond ?? 200;
     this.concurrency = opts.concurrency ?? 4;
     this.tokens = this.refreshPerSecond;
@@ -144,7 +144,7 @@ export class ObservationWriter {
    */
   private async persist(entry: { pool: string; ip: string; obs: Observation }, urgent: boolean): Promise<void> {
     const { store } = this.opts;
-    if (!urgent && store.refreshObservation && await store.refreshObservation(entry.pool, entry.ip, entry.obs)) return;
+    if (!urgent && await store.refreshObservation(entry.pool, entry.ip, entry.obs)) return;
     await store.recordObservation(entry.pool, entry.ip, entry.obs);
   }
 

@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import { errorMessage } from '../util/errors';
 import { POOLS_PER_TURN, nextTurn } from '../util/turn';
 import { loadSnapshot, saveSnapshot } from './snapshotFile';
+import { servingKey } from '../model/serving';
 import type { PoolView } from '../model/types';
 import type { Store, StoreChange, StoreSnapshot, StoreStatus } from '../store/types';
 
@@ -40,15 +41,6 @@ const FIRST_RETRY_MS = 500;
 const MAX_RETRY_MS = 5000;
 /** Pools re-read concurrently when many notifications arrive at once. */
 const READ_CONCURRENCY = 32;
-
-/** What answers depend on: everything but last-probe details, which change on every probe. */
-function servingKey(view: PoolView | undefined): string {
-  if (!view) return '';
-  return JSON.stringify([view.config, view.members.map((m) => [
-    m.ip, m.weight, m.port, m.admin, m.addedAtMs, m.verdict, m.verdictSinceMs,
-    m.observations.map((o) => [o.instance, o.state, o.sinceMs]),
-  ])]);
-}
 
 export class StoreSync extends EventEmitter<StoreSyncEvents> {
   private readonly store: Store;
@@ -114,7 +106,7 @@ export class StoreSync extends EventEmitter<StoreSyncEvents> {
     // A check may wait for messages in flight (inSync): never two at once, nor one during a
     // full read, which would take its zones and instances over the check's newer ones.
     if (this.stopped || this.checking || this.fullReading) return;
-    if (this.unwatch && this.fromStore && this.store.inSync) {
+    if (this.unwatch && this.fromStore) {
       this.checking = true;
       try {
         const same = await this.store.inSync();

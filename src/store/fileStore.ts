@@ -13,13 +13,13 @@ import { buildRecord } from './decode';
 import { readHeadSeq, watchFile, type FileWatch } from './fileWatch';
 import { isPoolName } from '../model/names';
 import {
-  checkInstanceName, opAddMember, opRecompute, opRecordObservation, opRefreshObservation, opRemoveMember, opRemovePool, opSetAdmin, opUpdatePool,
+  checkInstanceName, opRecompute, opRecordObservation, opRefreshObservation, opRemoveMember, opRemovePool, opUpdateMember, opUpdatePool,
   type OpResult,
 } from './ops';
 import { emptyMutation, isEmptyMutation, newRecord, toPoolView, type PoolRecord } from './record';
 import { checkZones, parseZoneList } from './storeUtil';
-import type { AdminState, Member, Observation, PoolConfig, PoolView, Verdict } from '../model/types';
-import type { InSync, Store, StoreChange, StoreSnapshot, StoreStatus } from './types';
+import type { MemberView, Observation, PoolConfig, PoolView, Verdict } from '../model/types';
+import type { InSync, MemberChange, MemberUpdate, Store, StoreChange, StoreSnapshot, StoreStatus } from './types';
 
 // The embedded store (`file:PATH`, docs/store.md): one JSON document, the same rules as Redis
 // (ops.ts), plus the heartbeats in a small sidecar (PATH.live, fileLive.ts) so the beat every
@@ -367,16 +367,12 @@ export class FileStore implements Store {
       !rec && present ? { mutation: { ...emptyMutation(), removePool: true, notify: true }, result: true } : opRemovePool(rec));
   }
 
-  async addMember(pool: string, member: Omit<Member, 'admin' | 'addedAtMs'>): Promise<void> {
-    await this.poolTx(pool, (rec) => opAddMember(rec, pool, member, this.opts.nowMs()));
+  updateMember(pool: string, ip: string, change: MemberChange): Promise<MemberUpdate> {
+    return this.poolTx(pool, (rec) => opUpdateMember(rec, pool, ip, change, this.opts.nowMs()));
   }
 
   removeMember(pool: string, ip: string): Promise<boolean> {
     return this.poolTx(pool, (rec) => opRemoveMember(rec, pool, ip));
-  }
-
-  async setAdmin(pool: string, ip: string, admin: AdminState): Promise<void> {
-    await this.poolTx(pool, (rec) => opSetAdmin(rec, pool, ip, admin));
   }
 
   recordObservation(pool: string, ip: string, obs: Observation): Promise<Verdict> {
@@ -491,6 +487,29 @@ export class FileStore implements Store {
  * records then), and the health loop and the state-dir save read the rest right after. The
  * document read is never edited in place, so decoding later gives what decoding now would.
  */
+class LazyPoolView implements PoolView {
+  /** The pool's own entry until its members are decoded (an unused view holds only its pool). */
+  private raw: unknown;
+  private decoded: MemberView[] | undefined;
+
+  constructor(readonly config: PoolConfig, raw: unknown, private readonly report: (problem: string) => void) {
+    this.raw = raw;
+  }
+
+  get members(): MemberView[] {
+    if (!this.decoded) {
+      this.decoded = toPoolView(decodeRawPool(this.config.name, this.raw, this.report).record ?? newRecord(this.config)).members;
+      this.raw = undefined;
+    }
+    return this.decoded;
+  }
+
+  /** The state-dir save writes views as JSON: the members, not the private fields. */
+  toJSON(): PoolView {
+    return { config: this.config, members: this.members };
+  }
+}
+
 function lazyPoolView(doc: FileDoc, name: string, report: (problem: string) => void): PoolView | undefined {
   const raw = own(doc.pools, name);
   if (raw === undefined) return undefined;
@@ -504,18 +523,5 @@ function lazyPoolView(doc: FileDoc, name: string, report: (problem: string) => v
     if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) decodeRawPool(name, raw, report);
     return undefined;
   }
-  const config = head.config;
-  const view = { config } as PoolView;
-  Object.defineProperty(view, 'members', {
-    enumerable: true,
-    configurable: true,
-    get(): PoolView['members'] {
-      // The pool's own entry, not the document: an unused view holds only its pool.
-      const members = toPoolView(decodeRawPool(name, raw, report).record ?? newRecord(config)).members;
-      // From now on a plain property: the getter, and with it the entry, are let go.
-      Object.defineProperty(view, 'members', { value: members, enumerable: true, configurable: true, writable: true });
-      return members;
-    },
-  });
-  return view;
+  return new LazyPoolView(head.config, raw, report);
 }

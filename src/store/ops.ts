@@ -5,7 +5,8 @@ import { isInstanceName, toMember, toObservation } from './codec';
 import { toPoolConfig } from '../model/poolConfig';
 import { initialVerdict } from '../model/verdict';
 import { emptyMutation, type PoolMutation, type PoolRecord } from './record';
-import type { AdminState, Member, Observation, PoolConfig, Verdict } from '../model/types';
+import type { Member, Observation, PoolConfig, Verdict } from '../model/types';
+import type { MemberChange, MemberUpdate } from './types';
 
 // Every store operation as a pure function: (current record, arguments) → mutation + result.
 // A throw means "refuse, change nothing"; the stores run these inside their atomic sections.
@@ -73,23 +74,36 @@ export function opRemovePool(rec: PoolRecord | undefined): OpResult<boolean> {
   return { mutation, result: true };
 }
 
-export function opAddMember(
-  rec: PoolRecord | undefined, pool: string, input: Omit<Member, 'admin' | 'addedAtMs'>, nowMs: number,
-): OpResult<void> {
+/**
+ * Store.updateMember on a record: the fields `change` gives, the rest as stored (a new member:
+ * weight 1, the pool's port, enabled). Unchanged members are not written nor announced.
+ */
+export function opUpdateMember(
+  rec: PoolRecord | undefined, pool: string, ip: string, change: MemberChange, nowMs: number,
+): OpResult<MemberUpdate> {
   if (!rec) throw noPool(pool);
-  const ip = canonicalIp(input.ip);
-  const existing = rec.members.get(ip);
-  const next: Member = existing
-    ? { ip, weight: input.weight, admin: existing.admin, addedAtMs: existing.addedAtMs }
-    : { ip, weight: input.weight, admin: 'enabled', addedAtMs: nowMs };
-  if (input.port !== undefined) next.port = input.port;
-  const member = asBadValue(() => toMember(next));
+  const key = canonicalIp(ip);
+  if (change.admin !== undefined && change.admin !== 'enabled' && change.admin !== 'drained') {
+    throw new TierdnsError('TIERDNS_E_BAD_VALUE', 'admin state must be enabled or drained');
+  }
+  const before = rec.members.get(key);
+  if (!before && !change.create) throw new TierdnsError('TIERDNS_E_NO_MEMBER', `pool ${pool} has no member ${key}`);
+  const next: Member = {
+    ip: key,
+    weight: change.weight ?? before?.weight ?? 1,
+    admin: change.admin ?? before?.admin ?? 'enabled',
+    addedAtMs: before?.addedAtMs ?? nowMs,
+  };
+  const port = change.port === null ? undefined : change.port ?? before?.port;
+  if (port !== undefined) next.port = port;
+  const after = asBadValue(() => toMember(next));
   const mutation = emptyMutation();
-  if (JSON.stringify(member) === JSON.stringify(existing)) return { mutation, result: undefined };
-  mutation.setMembers.push(member);
-  if (!existing) mutation.setVerdicts.push([ip, initialVerdict(member)]);
-  mutation.notify = true;
-  return { mutation, result: undefined };
+  if (JSON.stringify(after) !== JSON.stringify(before)) {
+    mutation.setMembers.push(after);
+    if (!before) mutation.setVerdicts.push([key, initialVerdict(after)]);
+    mutation.notify = true;
+  }
+  return { mutation, result: before ? { before, after } : { after } };
 }
 
 export function opRemoveMember(rec: PoolRecord | undefined, pool: string, ip: string): OpResult<boolean> {
@@ -100,17 +114,6 @@ export function opRemoveMember(rec: PoolRecord | undefined, pool: string, ip: st
   mutation.removeMembers.push(key);
   mutation.notify = true;
   return { mutation, result: true };
-}
-
-export function opSetAdmin(rec: PoolRecord | undefined, pool: string, ip: string, admin: AdminState): OpResult<void> {
-  if (admin !== 'enabled' && admin !== 'drained') throw new TierdnsError('TIERDNS_E_BAD_VALUE', `admin state must be enabled or drained`);
-  const [, member] = requireMember(rec, pool, canonicalIp(ip));
-  const mutation = emptyMutation();
-  if (member.admin !== admin) {
-    mutation.setMembers.push({ ...member, admin });
-    mutation.notify = true;
-  }
-  return { mutation, result: undefined };
 }
 
 /** An observation as callers pass it, checked (TIERDNS_E_BAD_VALUE). */

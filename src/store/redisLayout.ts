@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { TierdnsError } from '../util/errors';
 import { buildRecord, type ReportProblem, type Stored } from './decode';
 import { isPoolName } from '../model/names';
@@ -97,42 +96,60 @@ export class RedisKeys {
   }
 }
 
-/** One pool's four keys read atomically (a script runs alone), in one round trip. */
-export const READ_POOL = `
-return { redis.call('GET', KEYS[1]), redis.call('HGETALL', KEYS[2]), redis.call('HGETALL', KEYS[3]), redis.call('HGETALL', KEYS[4]) }
-`;
-
 /**
- * servingDigest of many pools (KEYS in groups of four), computed by Redis: a full read that has
- * the previous views fetches 40 bytes per pool first and then only the pools that differ.
- * Must build the very bytes servingDigest hashes.
+ * The serving digest of one pool, as a Lua function the read scripts share: a hash of the
+ * stored form of what answers depend on (servingKey, model/serving.ts): the config, the
+ * members, the verdicts, and each observation's field with its state and sinceMs, not its
+ * last-probe details. A full read that has the previous views fetches these 40 bytes per pool
+ * first and re-reads only the pools whose digest moved. Computed by Redis alone, so the read
+ * scripts and DIGEST_POOLS cannot disagree.
  */
-export const DIGEST_POOLS = `
-local out = {}
-for i = 1, #KEYS, 4 do
-  local parts = { redis.call('GET', KEYS[i]) or '\\1' }
-  for _, key in ipairs({ KEYS[i + 1], KEYS[i + 2] }) do
+const SERVING_DIGEST = `
+local function servingDigest(config, members, verdicts, observations)
+  local parts = { config or '\\1' }
+  for _, flat in ipairs({ members, verdicts }) do
     parts[#parts + 1] = '\\2'
-    for _, item in ipairs(redis.call('HGETALL', key)) do
+    for _, item in ipairs(flat) do
       parts[#parts + 1] = item
       parts[#parts + 1] = '\\0'
     end
   end
   parts[#parts + 1] = '\\3'
-  for _, field in ipairs(redis.call('HKEYS', KEYS[i + 3])) do
-    parts[#parts + 1] = field
+  for i = 1, #observations, 2 do
+    parts[#parts + 1] = observations[i]
+    local ok, o = pcall(cjson.decode, observations[i + 1])
+    if ok and type(o) == 'table' then
+      parts[#parts + 1] = '\\4' .. tostring(o.state) .. '\\4' .. tostring(o.sinceMs)
+    end
     parts[#parts + 1] = '\\0'
   end
-  out[#out + 1] = redis.sha1hex(table.concat(parts))
+  return redis.sha1hex(table.concat(parts))
+end
+local function readPool(k1, k2, k3, k4)
+  local c, m, v, o = redis.call('GET', k1), redis.call('HGETALL', k2), redis.call('HGETALL', k3), redis.call('HGETALL', k4)
+  return { c, m, v, o, servingDigest(c, m, v, o) }
+end
+`;
+
+/** One pool's four keys read atomically (a script runs alone), in one round trip, with its serving digest. */
+export const READ_POOL = `${SERVING_DIGEST}
+return readPool(KEYS[1], KEYS[2], KEYS[3], KEYS[4])
+`;
+
+/** The serving digest of many pools (KEYS in groups of four, as RedisKeys.pool orders them). */
+export const DIGEST_POOLS = `${SERVING_DIGEST}
+local out = {}
+for i = 1, #KEYS, 4 do
+  out[#out + 1] = readPool(KEYS[i], KEYS[i + 1], KEYS[i + 2], KEYS[i + 3])[5]
 end
 return out
 `;
 
-/** Many pools' keys (KEYS in groups of four, as RedisKeys.pool orders them), each group read atomically. */
-export const READ_POOLS = `
+/** Many pools' keys (KEYS in groups of four), each group read atomically, as READ_POOL replies. */
+export const READ_POOLS = `${SERVING_DIGEST}
 local out = {}
 for i = 1, #KEYS, 4 do
-  out[#out + 1] = { redis.call('GET', KEYS[i]), redis.call('HGETALL', KEYS[i + 1]), redis.call('HGETALL', KEYS[i + 2]), redis.call('HGETALL', KEYS[i + 3]) }
+  out[#out + 1] = readPool(KEYS[i], KEYS[i + 1], KEYS[i + 2], KEYS[i + 3])
 end
 return out
 `;
@@ -181,6 +198,8 @@ export interface DecodedPool {
   present: boolean;
   /** Every raw field of the observations hash, so removing a member removes malformed ones too. */
   observationFields: string[];
+  /** The pool's serving digest as the read script computed it (SERVING_DIGEST). */
+  digest?: string;
 }
 
 function pairs(flat: unknown): Array<[string, string]> {
@@ -192,10 +211,10 @@ function pairs(flat: unknown): Array<[string, string]> {
 
 /** Decode a READ_POOL reply; bad entries are reported and skipped, never thrown. */
 export function decodePool(name: string, reply: unknown, report: ReportProblem): DecodedPool {
-  if (!Array.isArray(reply) || reply.length !== 4) {
+  if (!Array.isArray(reply) || reply.length !== 5) {
     throw new TierdnsError('TIERDNS_E_STORE_DATA', `pool ${name}: unexpected reply from the read script`);
   }
-  const [configJson, members, verdicts, observations] = reply as [unknown, unknown, unknown, unknown];
+  const [configJson, members, verdicts, observations, digest] = reply as [unknown, unknown, unknown, unknown, unknown];
   const memberPairs = pairs(members);
   const verdictPairs = pairs(verdicts);
   const obsPairs = pairs(observations);
@@ -214,28 +233,8 @@ export function decodePool(name: string, reply: unknown, report: ReportProblem):
   const present = configJson != null || memberPairs.length + verdictPairs.length + obsPairs.length > 0;
   const decoded: DecodedPool = { present, observationFields: obsPairs.map(([f]) => f) };
   if (record) decoded.record = record;
+  if (typeof digest === 'string') decoded.digest = digest;
   return decoded;
-}
-
-/**
- * A digest of what answers depend on in one pool's READ_POOL reply: the config, the members,
- * the verdicts and which observations exist, not what they say. Observations change state only
- * with a notification (which re-reads the pool); without one they change only their last-probe
- * details, which answers never use. Undefined for a malformed reply.
- */
-export function servingDigest(reply: unknown): string | undefined {
-  if (!Array.isArray(reply) || reply.length !== 4) return undefined;
-  const [config, members, verdicts, observations] = reply as unknown[];
-  if (!Array.isArray(members) || !Array.isArray(verdicts) || !Array.isArray(observations)) return undefined;
-  const h = createHash('sha1');
-  h.update(config == null ? '\x01' : String(config));
-  for (const part of [members, verdicts]) {
-    h.update('\x02');
-    for (const item of part) h.update(String(item)).update('\0');
-  }
-  h.update('\x03');
-  for (let i = 0; i < observations.length; i += 2) h.update(String(observations[i])).update('\0');
-  return h.digest('hex');
 }
 
 export function checkPrefix(prefix: string): string {

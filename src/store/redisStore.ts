@@ -3,18 +3,18 @@ import type { Logger } from 'pino';
 import { TierdnsError } from '../util/errors';
 import { nextTurn } from '../util/turn';
 import {
-  DIGEST_POOLS, HEARTBEAT, LAYOUT_VERSION, NOTIFY, parseChangeCount, READ_POOL, READ_POOLS, REFRESH_OBSERVATION, RedisKeys, decodePool, servingDigest, validPoolNames, type DecodedPool,
+  DIGEST_POOLS, HEARTBEAT, LAYOUT_VERSION, NOTIFY, parseChangeCount, READ_POOL, READ_POOLS, REFRESH_OBSERVATION, RedisKeys, decodePool, validPoolNames, type DecodedPool,
 } from './redisLayout';
 import { RedisConnection } from './redisConnection';
 import { ChangeCounts, subscribeChanges } from './redisWatch';
 import { KeyedMutex, Mutex, checkZones, parseZoneList, retryPause } from './storeUtil';
 import {
-  canonicalIp, checkInstanceName, checkObservation, opAddMember, opRecompute, opRecordObservation, opRemoveMember, opRemovePool, opSetAdmin, opUpdatePool,
+  canonicalIp, checkInstanceName, checkObservation, opRecompute, opRecordObservation, opRemoveMember, opRemovePool, opUpdateMember, opUpdatePool,
   type OpResult,
 } from './ops';
 import { emptyMutation, isEmptyMutation, toPoolView, type PoolMutation, type PoolRecord } from './record';
-import type { AdminState, Member, Observation, PoolConfig, PoolView, Verdict } from '../model/types';
-import type { InSync, Store, StoreChange, StoreSnapshot, StoreStatus } from './types';
+import type { Observation, PoolConfig, PoolView, Verdict } from '../model/types';
+import type { InSync, MemberChange, MemberUpdate, Store, StoreChange, StoreSnapshot, StoreStatus } from './types';
 import type { RedisLocation } from './url';
 
 // The shared store (docs/store.md). Reads of a pool are one Lua script (atomic); writes are
@@ -63,9 +63,8 @@ const READ_BATCH = 20;
 /**
  * A periodic resync reads everything at least every this many calls of inSync() (5 min at the
  * default 30 s), even when the change count has not moved: edits of config, members and
- * verdicts made behind tierdns's back (redis-cli), which do not count, are picked up that way.
- * (Observations are compared by name only, see servingDigest: a hand edit of one's state is
- * not; answers go by the verdicts.)
+ * verdicts made behind tierdns's back (redis-cli), which do not count, are picked up that way
+ * (the serving digest, SERVING_DIGEST in redisLayout.ts, tells which pools they touched).
  */
 const FULL_READ_EVERY = 10;
 /** How long inSync() waits for messages published before it read the change count. */
@@ -75,6 +74,8 @@ const KEYS_BATCH = 500;
 
 export class RedisStore implements Store {
   readonly description: string;
+  /** A refresh is one small script (refreshObservation), cheap enough every 5 s per member. */
+  readonly observationRefreshMs = 5000;
   private readonly keys: RedisKeys;
   private readonly conn: RedisConnection;
   private sub: RedisConnection | undefined;
@@ -84,7 +85,7 @@ export class RedisStore implements Store {
   private lastCount: number | undefined;
   /** Change counts heard by watch(). */
   private readonly counts = new ChangeCounts();
-  /** The serving digest of each view this store decoded (see servingDigest). */
+  /** The serving digest of each view this store decoded (SERVING_DIGEST in redisLayout.ts). */
   private readonly digests = new WeakMap<PoolView, string>();
   private sinceFullRead = 0;
   private closed = false;
@@ -175,10 +176,9 @@ export class RedisStore implements Store {
 
   /** Decode one pool's reply into a view that a later full read may keep (see snapshot). */
   private viewOf(name: string, reply: unknown): PoolView | undefined {
-    const rec = decodePool(name, reply, this.report).record;
-    if (!rec) return undefined;
-    const view = toPoolView(rec);
-    const digest = servingDigest(reply);
+    const { record, digest } = decodePool(name, reply, this.report);
+    if (!record) return undefined;
+    const view = toPoolView(record);
     if (digest !== undefined) this.digests.set(view, digest);
     return view;
   }
@@ -381,16 +381,12 @@ export class RedisStore implements Store {
     });
   }
 
-  async addMember(pool: string, member: Omit<Member, 'admin' | 'addedAtMs'>): Promise<void> {
-    await this.transact(pool, (rec) => opAddMember(rec, pool, member, this.opts.nowMs()));
+  async updateMember(pool: string, ip: string, change: MemberChange): Promise<MemberUpdate> {
+    return this.transact(pool, (rec) => opUpdateMember(rec, pool, ip, change, this.opts.nowMs()));
   }
 
   async removeMember(pool: string, ip: string): Promise<boolean> {
     return this.transact(pool, (rec) => opRemoveMember(rec, pool, ip));
-  }
-
-  async setAdmin(pool: string, ip: string, admin: AdminState): Promise<void> {
-    await this.transact(pool, (rec) => opSetAdmin(rec, pool, ip, admin));
   }
 
   async recordObservation(pool: string, ip: string, obs: Observation): Promise<Verdict> {

@@ -19,6 +19,23 @@ export type StoreChange = { kind: 'pool'; name: string } | { kind: 'all' };
 
 export type StoreStatus = 'connecting' | 'ready' | 'down';
 
+/** What Store.updateMember changes; an absent field is kept as stored. */
+export interface MemberChange {
+  /** 1..1000. */
+  weight?: number;
+  /** Probe port 1..65535; null removes the member's own port (the pool's applies). */
+  port?: number | null;
+  admin?: AdminState;
+  /** Add the member when the pool has none at this address. */
+  create?: boolean;
+}
+
+/** The member as it was (undefined: just created) and as it is now. */
+export interface MemberUpdate {
+  before?: Member;
+  after: Member;
+}
+
 export interface Store {
   /** Human-readable location for logs (no password). */
   readonly description: string;
@@ -34,41 +51,43 @@ export interface Store {
   /** Create or replace a pool's config; members and verdicts are kept. */
   setPool(config: PoolConfig): Promise<void>;
   /**
-   * Optional: read-modify-write of one pool's config in one atomic step (`pool set` changes only
-   * the flags given). `update` sees the current config (undefined for a new pool) and may throw
-   * to refuse, which changes nothing.
+   * Read-modify-write of one pool's config in one atomic step (`pool set` changes only the
+   * flags given). `update` sees the current config (undefined for a new pool) and may throw to
+   * refuse, which changes nothing.
    */
-  updatePool?(name: string, update: (current: PoolConfig | undefined) => PoolConfig): Promise<PoolConfig>;
-  /** Optional: the zones serving instances published, without reading every pool. */
-  readZones?(): Promise<string[]>;
+  updatePool(name: string, update: (current: PoolConfig | undefined) => PoolConfig): Promise<PoolConfig>;
+  /** The zones serving instances published, without reading every pool. */
+  readZones(): Promise<string[]>;
   /** Remove a pool with its members and observations; false when absent. */
   removePool(name: string): Promise<boolean>;
-  /** Add a member, or update its weight/port when present (admin state kept). */
-  addMember(pool: string, member: Omit<Member, 'admin' | 'addedAtMs'>): Promise<void>;
+  /**
+   * Change one member in one atomic step: the fields `change` gives, the rest kept as stored.
+   * With `create`, an absent member is added (weight 1, no port of its own, enabled, unless
+   * given); without, it is TIERDNS_E_NO_MEMBER. TIERDNS_E_NO_POOL when the pool is absent.
+   */
+  updateMember(pool: string, ip: string, change: MemberChange): Promise<MemberUpdate>;
   removeMember(pool: string, ip: string): Promise<boolean>;
-  setAdmin(pool: string, ip: string, admin: AdminState): Promise<void>;
   /** Record this instance's observation of a member and recompute the shared verdict atomically. */
   recordObservation(pool: string, ip: string, obs: Observation): Promise<Verdict>;
   /**
-   * Optional: store the last-probe details of an observation whose state and sinceMs the store
-   * already holds for this instance (nothing a verdict depends on changes). Resolves false when
-   * it does not hold them (call recordObservation instead); rejects TIERDNS_E_NO_MEMBER when the
-   * member is gone. Cheaper than recordObservation: no transaction, no verdict recompute.
+   * Store the last-probe details of an observation whose state and sinceMs the store already
+   * holds for this instance (nothing a verdict depends on changes). Resolves false when it does
+   * not hold them (call recordObservation instead); rejects TIERDNS_E_NO_MEMBER when the member
+   * is gone. Cheaper than recordObservation: no verdict recompute, no notification.
    */
-  refreshObservation?(pool: string, ip: string, obs: Observation): Promise<boolean>;
+  refreshObservation(pool: string, ip: string, obs: Observation): Promise<boolean>;
   /**
-   * Shortest time between two last-probe refreshes of one member this store affords (ms);
-   * the health loop's default (5 s) when absent. State changes are written at once regardless.
+   * Shortest time between two last-probe refreshes of one member this store affords (ms).
+   * State changes are written at once regardless.
    */
-  readonly observationRefreshMs?: number;
+  readonly observationRefreshMs: number;
   /**
-   * Optional: whether this store's watches have reported every change to a pool there is, so
-   * a periodic full read would find no pool changed (the file store compares seq numbers, the
-   * Redis store change counts). In sync, it may hand back the zones and live instances as
-   * they are now, read without the pools. Stores without it are read in full at every
-   * periodic resync.
+   * Whether this store's watches have reported every change to a pool there is, so a periodic
+   * full read would find no pool changed (the file store compares seq numbers, the Redis store
+   * change counts). In sync, it may hand back the zones and live instances as they are now,
+   * read without the pools; false means "read everything".
    */
-  inSync?(): Promise<InSync | false>;
+  inSync(): Promise<InSync | false>;
   /** Refresh this instance's heartbeat and recompute verdicts affected by instances that went stale. */
   heartbeat(instance: string, ttlMs: number, nowMs: number): Promise<void>;
   /** Publish the zones this instance serves. */

@@ -34,7 +34,7 @@ async function direct() {
   try {
     // Queued together, the file store applies them in one lock + rewrite per flush.
     await Promise.all(pools.map((p) => store.setPool(config(p))));
-    await Promise.all(pools.flatMap((p) => p.members.map((ip) => store.addMember(p.name, { ip, weight: 1 }))));
+    await Promise.all(pools.flatMap((p) => p.members.map((ip) => store.updateMember(p.name, ip, { create: true }))));
   } finally {
     await store.close();
   }

@@ -48,6 +48,20 @@ export interface HealthLoopOptions {
   refreshMs?: number;
   /** Refresh writes per second, all members together (default 200). */
   refreshPerSecond?: number;
+  /**
+   * This instance's own state of a member, whenever it is decided or changes (undefined: the
+   * member is no longer probed here). The serving thread answers with these while the store
+   * cannot be reached (PRODUCT.md §6, docs/health.md "While the store is down").
+   */
+  onOwnState?: (pool: string, ip: string, own: OwnState | undefined) => void;
+  /** Whether this instance's observations reach the store: false once a write fails or hangs, true once one lands again. */
+  onWritesOk?: (ok: boolean) => void;
+}
+
+/** One instance's own view of a member: what it would serve if it were alone. */
+export interface OwnState {
+  state: 'up' | 'down';
+  sinceMs: number;
 }
 
 /** What the loop needs of a member: where to probe, the verdict served, this instance's stored observation (others' may be there too). */
@@ -119,6 +133,7 @@ export class HealthLoop {
       {
         store: this.store, log: this.log, clock: this.clock,
         refreshMs: opts.refreshMs, refreshPerSecond: opts.refreshPerSecond,
+        onHealth: opts.onWritesOk,
       },
       (key) => this.observationOf(key),
     );
@@ -201,6 +216,7 @@ export class HealthLoop {
       generation: 0, inFlight: false, verdict: m.verdict,
     };
     this.members.set(key, t);
+    this.reportOwn(t);
     if (this.started) this.scheduleFirst(t);
   }
 
@@ -235,6 +251,8 @@ export class HealthLoop {
   }
 
   private remove(key: string): void {
+    const t = this.members.get(key);
+    if (t && t.health.state !== 'unknown') this.opts.onOwnState?.(t.pool, t.ip, undefined);
     this.members.delete(key);
     this.scheduler.cancel(key);
     this.writer.forget(key);
@@ -324,7 +342,13 @@ export class HealthLoop {
       : change.streak > 0 ? ` (${change.streak} success${change.streak === 1 ? '' : 'es'})` : '';
     this.log.info({ pool: t.pool, member: t.ip, port: t.target.port, check: t.target.kind, from: change.from, to: change.to, error },
       `health: ${t.ip}:${t.target.port} in ${t.pool} is ${change.to} here${why}`);
+    this.reportOwn(t);
     this.writer.changed(t.key);
+  }
+
+  private reportOwn(t: Tracked): void {
+    const { state, sinceMs } = t.health;
+    if (state !== 'unknown') this.opts.onOwnState?.(t.pool, t.ip, { state, sinceMs });
   }
 
   private observationOf(key: string): { pool: string; ip: string; obs: Observation } | undefined {

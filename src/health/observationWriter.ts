@@ -19,6 +19,8 @@ export interface ObservationWriterOptions {
   refreshPerSecond?: number;
   /** Writes in flight at once (default 4; the stores serialize their transactions anyway). */
   concurrency?: number;
+  /** Told false when a write fails or a state change hangs past STALL_MS, true when one lands again. */
+  onHealth?: (ok: boolean) => void;
 }
 
 /** What to write for a key, read at write time so the latest observation wins. */
@@ -26,6 +28,11 @@ export type ObservationSource = (key: string) => { pool: string; ip: string; obs
 
 const FIRST_BACKOFF_MS = 500;
 const MAX_BACKOFF_MS = 5000;
+/**
+ * A state change not recorded after this long means the store cannot be reached, even before
+ * the connection notices (a silent network cut): the instance then serves its own verdicts.
+ */
+const STALL_MS = 500;
 
 export class ObservationWriter {
   private readonly urgent = new Set<string>();
@@ -42,6 +49,10 @@ export class ObservationWriter {
   private backoffMs = FIRST_BACKOFF_MS;
   private failedWrites = 0;
   private active = false;
+  private healthy = true;
+  private stallTimer: TimerHandle | undefined;
+  /** State changes in flight, with when each was sent. */
+  private readonly urgentInFlight = new Map<string, number>();
 
   constructor(private readonly opts: ObservationWriterOptions, private readonly source: ObservationSource) {
     this.refreshMs = opts.refreshMs ?? opts.store.observationRefreshMs;
@@ -59,6 +70,16 @@ export class ObservationWriter {
   /** Begin writing (queued entries included). */
   start(): void {
     this.active = true;
+    // A store back after an outage takes the writes waiting out their back-off at once: the
+    // shared verdicts resume only once this instance's votes are in.
+    this.opts.store.onStatus((status) => {
+      if (status !== 'ready' || !this.active) return;
+      this.pausedUntilMs = 0;
+      this.backoffMs = FIRST_BACKOFF_MS;
+      this.opts.clock.clearTimeout(this.timer);
+      this.timer = undefined;
+      this.pump();
+    });
     this.pump();
   }
 
@@ -93,6 +114,7 @@ export class ObservationWriter {
   async stop(graceMs = 2000): Promise<void> {
     this.active = false;
     this.opts.clock.clearTimeout(this.timer);
+    this.opts.clock.clearTimeout(this.stallTimer);
     let timer: NodeJS.Timeout | undefined;
     const grace = new Promise<void>((resolve) => { timer = setTimeout(resolve, graceMs); });
     await Promise.race([Promise.allSettled([...this.inFlight.values()]), grace]);
@@ -124,6 +146,7 @@ export class ObservationWriter {
     this.refresh.delete(key);
     const entry = this.source(key);
     if (!entry) return this.forget(key);
+    if (wasUrgent) this.watchStall(key);
     // Promise.resolve().then: a store that throws synchronously fails this write, not the caller.
     const done = Promise.resolve().then(() => this.persist(entry, wasUrgent)).then(
       () => this.written(key),
@@ -132,6 +155,7 @@ export class ObservationWriter {
       this.opts.log.error(`health: internal error while recording an observation: ${errorMessage(err)}`);
     }).finally(() => {
       this.inFlight.delete(key);
+      this.urgentInFlight.delete(key);
       this.pump();
     });
     this.inFlight.set(key, done);
@@ -148,8 +172,33 @@ export class ObservationWriter {
     await store.recordObservation(entry.pool, entry.ip, entry.obs);
   }
 
+  /** Track a state change in flight: one that hangs past STALL_MS marks the store unreachable. */
+  private watchStall(key: string): void {
+    this.urgentInFlight.set(key, this.opts.clock.now());
+    if (this.stallTimer === undefined) this.armStall(STALL_MS);
+  }
+
+  private armStall(ms: number): void {
+    this.stallTimer = this.opts.clock.setTimeout(() => {
+      this.stallTimer = undefined;
+      // The oldest write still in flight (a Map keeps insertion order: the first one).
+      const oldest = this.urgentInFlight.values().next();
+      if (oldest.done) return;
+      const age = this.opts.clock.now() - oldest.value;
+      if (age >= STALL_MS) this.setHealthy(false);
+      this.armStall(age >= STALL_MS ? STALL_MS : STALL_MS - age);
+    }, ms);
+  }
+
+  private setHealthy(ok: boolean): void {
+    if (ok === this.healthy) return;
+    this.healthy = ok;
+    this.opts.onHealth?.(ok);
+  }
+
   private written(key: string): void {
     this.lastWriteMs.set(key, this.opts.clock.now());
+    this.setHealthy(true);
     this.backoffMs = FIRST_BACKOFF_MS;
     if (this.failedWrites > 0) {
       this.opts.log.info({ failedWrites: this.failedWrites }, 'health: store writable again');
@@ -166,6 +215,7 @@ export class ObservationWriter {
     }
     // A state change must reach the store eventually; a refresh can wait for the next probe.
     if (wasUrgent && this.source(key)) this.urgent.add(key);
+    this.setHealthy(false);
     if (this.failedWrites++ === 0) this.opts.log.warn({ pool: entry.pool, member: entry.ip }, `health: cannot record observation, will retry: ${errorMessage(err)}`);
     else this.opts.log.debug({ pool: entry.pool, member: entry.ip }, `health: cannot record observation: ${errorMessage(err)}`);
     this.pausedUntilMs = this.opts.clock.now() + this.backoffMs;

@@ -5,7 +5,7 @@ import { openStore } from '../store/open';
 import { errorMessage } from '../util/errors';
 import { useNativeAddon } from '../util/native';
 import { LOG_OPTIONS } from '../util/log';
-import { HealthLoop } from './loop';
+import { HealthLoop, type OwnState } from './loop';
 import type { FromProbeWorker, ProbeWorkerData, ToProbeWorker } from './thread';
 
 // The probe thread's side of ./thread: a HealthLoop with its own store connection, fed pool
@@ -22,9 +22,17 @@ function main(): void {
   if (data.nice > 0) lowerPriority(data.nice, log);
   useNativeAddon(data.native);
   const store = openStore(data.storeUrl, { log, prefix: data.prefix });
-  // The heartbeat is the serving thread's (./thread): it goes on while this thread restarts.
-  const loop = new HealthLoop({ store, instance: data.instance, log, heartbeatMs: 0, sourceAddress: data.sourceAddress });
   const post = (msg: FromProbeWorker) => port.postMessage(msg);
+  // Own states go to the serving thread once per turn: a mass failure is one message.
+  let own: Array<[string, string, OwnState | null]> = [];
+  const onOwnState = (pool: string, ip: string, state: OwnState | undefined): void => {
+    if (own.length === 0) setImmediate(() => { const updates = own; own = []; post({ type: 'own', updates }); });
+    own.push([pool, ip, state ?? null]);
+  };
+  // The heartbeat is the serving thread's (./thread): it goes on while this thread restarts.
+  const loop = new HealthLoop({
+    store, instance: data.instance, log, heartbeatMs: 0, sourceAddress: data.sourceAddress, onOwnState, onWritesOk: (ok) => post({ type: 'writes', ok }),
+  });
   let lastTotal = -1;
   const statsTimer = setInterval(() => {
     const stats = loop.stats();

@@ -6,7 +6,7 @@ import type { Store } from '../store/types';
 import { errorMessage } from '../util/errors';
 import { POOLS_PER_TURN, nextTurn } from '../util/turn';
 import { HEARTBEAT_EVERY_MS, Heartbeat, INSTANCE_TTL_MS } from './heartbeat';
-import type { ProbeStats, ProbedPool } from './loop';
+import type { OwnState, ProbeStats, ProbedPool } from './loop';
 import { systemClock } from './clock';
 
 // The health-probe loop of a serving instance, run on a thread of its own (./probeWorker).
@@ -39,6 +39,10 @@ export interface ProbeThreadOptions {
   sourceAddress?: string;
   /** Use the native addon's tcp prober where it is built (default true). */
   native?: boolean;
+  /** As HealthLoopOptions.onOwnState, from the probe thread. */
+  onOwnState?: (pool: string, ip: string, own: OwnState | undefined) => void;
+  /** As HealthLoopOptions.onWritesOk, from the probe thread. */
+  onWritesOk?: (ok: boolean) => void;
 }
 
 /** What the worker is given at start (workerData). */
@@ -58,7 +62,11 @@ export type ToProbeWorker =
   | { type: 'start' }
   | { type: 'stop' };
 
-export type FromProbeWorker = { type: 'stats'; stats: ProbeStats };
+export type FromProbeWorker =
+  | { type: 'stats'; stats: ProbeStats }
+  /** Own states decided or changed since the last message (null: no longer probed). */
+  | { type: 'own'; updates: Array<[pool: string, ip: string, own: OwnState | null]> }
+  | { type: 'writes'; ok: boolean };
 
 /** Pool updates per message: a start with 10,000 pools is sent in slices, not one 40,000-member clone. */
 const UPDATES_PER_MESSAGE = POOLS_PER_TURN;
@@ -169,11 +177,16 @@ export class ProbeThread {
     // The sockets keep a serving process alive; a worker left behind by a failed start must not.
     worker.unref();
     this.worker = worker;
+    // A new thread has no failed writes behind it.
+    this.opts.onWritesOk?.(true);
     this.spawnedAtMs = Date.now();
     this.current = zeroStats();
     this.exited = new Promise<void>((resolve) => {
       worker.on('message', (msg: FromProbeWorker) => {
-        if (msg.type === 'stats' && this.worker === worker) this.current = msg.stats;
+        if (this.worker !== worker) return;
+        if (msg.type === 'stats') this.current = msg.stats;
+        else if (msg.type === 'own') for (const [pool, ip, own] of msg.updates) this.opts.onOwnState?.(pool, ip, own ?? undefined);
+        else if (msg.type === 'writes') this.opts.onWritesOk?.(msg.ok);
       });
       worker.on('error', (err) => log.error(`health: probe thread failed: ${errorMessage(err)}`));
       worker.on('exit', (code) => {

@@ -4,6 +4,7 @@ import { HealthLoop, type ProbeStats } from '../health/loop';
 import { ProbeThread } from '../health/thread';
 import { openStore } from '../store/open';
 import { StoreSync } from './sync';
+import { OwnVerdicts } from './ownVerdicts';
 import type { PoolView } from '../model/types';
 import type { Store } from '../store/types';
 import { TierdnsError, errorMessage } from '../util/errors';
@@ -67,6 +68,7 @@ export class Instance {
   readonly dns: DnsServer;
   private store?: Store;
   private sync?: StoreSync;
+  private own?: OwnVerdicts;
   private health?: Prober;
   private zones: ZoneData[] = [];
   private publishTimer?: NodeJS.Timeout;
@@ -94,23 +96,32 @@ export class Instance {
     this.store = store;
     const sync = new StoreSync({ store, stateDir: this.opts.stateDir, resyncMs: this.opts.resyncMs, log, instance: this.opts.instance });
     this.sync = sync;
+    const own = new OwnVerdicts({
+      instance: this.opts.instance, log, serve: (name, view) => this.snapshot.setPool(name, view),
+      views: () => sync.current().pools, lastSyncMs: () => sync.lastSyncMs,
+    });
+    this.own = own;
     if (this.opts.probe) {
       const { instance } = this.opts;
       const { probeSource: sourceAddress, prefix } = this.opts;
+      const onOwnState = own.setOwn.bind(own);
+      const onWritesOk = own.setWritesOk.bind(own);
       this.health = (this.opts.probeThread ?? true)
         ? new ProbeThread({
           storeUrl: this.opts.storeUrl, store, instance, log, pools: () => sync.current().pools,
-          nice: this.opts.probeNice, sourceAddress, prefix, native: this.opts.native,
+          nice: this.opts.probeNice, sourceAddress, prefix, native: this.opts.native, onOwnState, onWritesOk,
         })
-        : new HealthLoop({ store, instance, log, sourceAddress });
+        : new HealthLoop({ store, instance, log, sourceAddress, onOwnState, onWritesOk });
     }
     sync.on('pool', (name: string, view) => {
-      this.snapshot.setPool(name, view);
+      own.pool(name, view);
       this.health?.updatePool(name, view);
     });
+    sync.on('status', (status) => own.setStoreReady(status === 'ready'));
     // Pools (with their stored verdicts) are in memory before the first answer (docs/health.md).
     await sync.start();
-    for (const [name, view] of sync.current().pools) this.snapshot.setPool(name, view);
+    own.setStoreReady(sync.storeStatus === 'ready');
+    for (const [name, view] of sync.current().pools) own.pool(name, view);
     this.bound = await this.dns.listen(this.opts.listen);
     // After listening: tracking 40,000 members takes a while and probing starts later anyway.
     // Pools changed meanwhile reached the loop through 'pool'; updatePool is idempotent.
@@ -132,7 +143,7 @@ export class Instance {
         this.opts.metrics,
         {
           queries: this.dns.handler.stats,
-          store: () => ({ status: sync.storeStatus, snapshot: sync.current() }),
+          store: () => ({ status: sync.storeStatus, snapshot: sync.current(), verdicts: own.verdictSource }),
           probes: this.health ? () => this.health!.stats() : undefined,
         },
         log,
@@ -192,6 +203,7 @@ export class Instance {
     clearTimeout(this.startupGcTimer);
     this.metricsServer?.close();
     await this.health?.stop();
+    this.own?.stop();
     await this.dns.close(graceMs);
     await this.sync?.stop();
     await this.store?.close();

@@ -7,6 +7,7 @@ import { servedVerdict } from '../model/verdict';
 import type { PoolView } from '../model/types';
 import type { StoreSnapshot, StoreStatus } from '../store/types';
 import { TierdnsError } from '../util/errors';
+import type { VerdictSource } from './ownVerdicts';
 import type { ListenAddress } from '../util/listen';
 import { acceptErrorLogger } from '../util/acceptErrors';
 
@@ -14,7 +15,7 @@ const RCODE_NAMES = ['NOERROR', 'FORMERR', 'SERVFAIL', 'NXDOMAIN', 'NOTIMP', 'RE
 
 export interface MetricsSources {
   queries: QueryStats;
-  store: () => { status: StoreStatus; snapshot: StoreSnapshot };
+  store: () => { status: StoreStatus; snapshot: StoreSnapshot; verdicts?: VerdictSource };
   probes?: () => ProbeStats;
 }
 
@@ -43,8 +44,10 @@ export function renderMetrics(src: MetricsSources): string {
   buckets.push([`_bucket{le="+Inf"}`, q.latencySamples], ['_sum', q.latencySumUs / 1e6], ['_count', q.latencySamples]);
   metric('tierdns_answer_seconds', 'histogram', 'Time to compute an answer (sampled: 1 query in 64).', buckets);
 
-  const { status, snapshot } = src.store();
+  const { status, snapshot, verdicts } = src.store();
   metric('tierdns_store_up', 'gauge', 'Whether the store is reachable (1) or not (0).', [['', status === 'ready' ? 1 : 0]]);
+  metric('tierdns_own_verdicts', 'gauge', 'Whether answers use this instance\'s own verdicts (1: the store is or was just unreachable) or the shared ones (0).',
+    [['', verdicts === undefined || verdicts === 'shared' ? 0 : 1]]);
   metric('tierdns_pool_members', 'gauge', 'Pool members by verdict (drained counted apart).', []);
   for (const [name, pool] of snapshot.pools) out.push(poolMemberRows(name, pool));
   metric('tierdns_live_instances', 'gauge', 'Instances with a fresh heartbeat in the store.', [['', snapshot.instances.size]]);

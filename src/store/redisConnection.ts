@@ -6,17 +6,31 @@ import { redactSecrets, type RedisLocation } from './url';
 
 // One ioredis connection with the failure behaviour docs/store.md describes: commands fail
 // fast while Redis is away (no offline queue, so the CLI prints one line and a query path
-// never waits), while the connection itself keeps reconnecting with capped backoff.
+// never waits), while the connection itself keeps reconnecting with short, capped backoff.
+// A connection that is up but stuck (a silent network cut: the link stays up and packets
+// vanish, so TCP itself notices nothing for many seconds) is noticed by a PING every
+// PING_EVERY_MS and a deadline on every reply (SOCKET_TIMEOUT_MS), on the subscriber too;
+// the socket is then dropped, the store reported down, and a new connection tried
+// (docs/store.md "When Redis fails").
 
-/** Reconnect backoff: 100 ms doubling, capped so a recovered Redis is noticed within ~3 s. */
-const MAX_BACKOFF_MS = 3000;
-/** A command without a reply for this long means a dead socket (e.g. a silent network drop). */
-const COMMAND_TIMEOUT_MS = 5000;
+/** Reconnect backoff: 50 ms doubling, capped so a recovered Redis is noticed within about a second. */
+const MAX_BACKOFF_MS = 1000;
+/** A connection with a reply outstanding and no byte from Redis for this long is dead: dropped and replaced. */
+export const SOCKET_TIMEOUT_MS = 1500;
+/** Every ready connection sends a PING this often, so a dead one is noticed even while idle. */
+export const PING_EVERY_MS = 500;
+/**
+ * One connection attempt (TCP, TLS, the ready check) may take this long: a SYN lost to a cut
+ * is retried by the kernel only after 1 s, 3 s, 7 s…; a new attempt is quicker after a heal.
+ */
+const CONNECT_TIMEOUT_MS = 2000;
+/** TCP keepalive for connections idle at the TCP level (between PINGs there are none for long). */
+const KEEPALIVE_MS = 5000;
 
 export type StatusListener = (status: StoreStatus, detail?: string) => void;
 
 function retryDelay(times: number): number {
-  return Math.min(100 * 2 ** Math.min(times - 1, 8), MAX_BACKOFF_MS) + Math.floor(Math.random() * 100);
+  return Math.min(50 * 2 ** Math.min(times - 1, 8), MAX_BACKOFF_MS) + Math.floor(Math.random() * 50);
 }
 
 function clientOptions(loc: RedisLocation, connectWaitMs: number, subscriber: boolean): RedisOptions {
@@ -27,11 +41,12 @@ function clientOptions(loc: RedisLocation, connectWaitMs: number, subscriber: bo
     enableOfflineQueue: subscriber,
     maxRetriesPerRequest: subscriber ? null : 0,
     autoResendUnfulfilledCommands: false,
-    connectTimeout: Math.max(connectWaitMs, 500),
+    connectTimeout: Math.max(Math.min(connectWaitMs, CONNECT_TIMEOUT_MS), 500),
+    socketTimeout: SOCKET_TIMEOUT_MS,
+    keepAlive: KEEPALIVE_MS,
     // CLIENT SETINFO would need one more ACL permission for no benefit to operators.
     disableClientInfo: true,
   };
-  if (!subscriber) o.commandTimeout = COMMAND_TIMEOUT_MS;
   if (loc.username !== undefined) o.username = loc.username;
   if (loc.password !== undefined) o.password = loc.password;
   if (loc.sentinels) {
@@ -57,6 +72,7 @@ export class RedisConnection {
   private lastError: string | undefined;
   private closed = false;
   private readonly listeners = new Set<StatusListener>();
+  private pingTimer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly loc: RedisLocation,
@@ -80,6 +96,17 @@ export class RedisConnection {
     // After a failure the status stays 'down' through the reconnect attempts, until 'ready'.
     this.client.on('close', () => this.setStatus('down', this.lastError ?? 'connection closed'));
     this.client.on('end', () => this.setStatus('down', this.lastError ?? 'connection ended'));
+    this.pingTimer = setInterval(() => this.ping(), PING_EVERY_MS);
+    this.pingTimer.unref();
+  }
+
+  /**
+   * The watchdog's PING: its reply is due within SOCKET_TIMEOUT_MS like any other (ioredis then
+   * destroys the socket and reconnects). Allowed on a subscriber connection too.
+   */
+  private ping(): void {
+    if (this.closed || this.client.status !== 'ready') return;
+    this.client.ping().catch(() => undefined);
   }
 
   get currentStatus(): StoreStatus {
@@ -159,6 +186,7 @@ export class RedisConnection {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    clearInterval(this.pingTimer);
     if (this.client.status === 'ready') {
       // QUIT lets in-flight replies arrive; a hung server must not hold up shutdown.
       const quit = this.client.quit().catch(() => undefined);

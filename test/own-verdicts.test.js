@@ -1,5 +1,5 @@
 'use strict';
-// Which verdicts an instance answers with (PRODUCT.md §6): the shared ones normally, its own
+// Which verdicts an instance answers with: the shared ones normally, its own
 // while the store cannot be reached, and the shared ones again only once the store holds this
 // instance's votes and agrees. A fake clock, views built by hand; the end-to-end proof with a
 // real Redis and real DNS is store-outage-health.test.js.

@@ -1,5 +1,5 @@
 'use strict';
-// A silent network cut between an instance and Redis (PRODUCT.md §6): the link stays up and
+// A silent network cut between an instance and Redis: the link stays up and
 // packets vanish, in network namespaces this test makes (./helpers/netns.js). The stuck
 // connections are noticed and the store is reported down while it is; a balancer that dies
 // during the cut leaves the answers within the §5 bound (own verdicts); and once the cut heals

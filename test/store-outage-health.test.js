@@ -1,5 +1,5 @@
 'use strict';
-// Health does not freeze while the store is down (PRODUCT.md §6): two real instances on a real
+// Health does not freeze while the store is down: two real instances on a real
 // redis-server that is killed by PID; a balancer that dies during the outage leaves both
 // instances' answers within the §5 bound, one that recovers during it returns within its bound,
 // and when Redis is back the shared verdicts take over without handing the dead one out again.

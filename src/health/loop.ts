@@ -51,7 +51,7 @@ export interface HealthLoopOptions {
   /**
    * This instance's own state of a member, whenever it is decided or changes (undefined: the
    * member is no longer probed here). The serving thread answers with these while the store
-   * cannot be reached (PRODUCT.md §6, docs/health.md "While the store is down").
+   * cannot be reached (docs/health.md "While the store is down").
    */
   onOwnState?: (pool: string, ip: string, own: OwnState | undefined) => void;
   /** Whether this instance's observations reach the store: false once a write fails or hangs, true once one lands again. */

@@ -3,7 +3,7 @@ import { systemClock, type Clock, type TimerHandle } from '../health/clock';
 import type { OwnState } from '../health/loop';
 import type { MemberView, PoolView } from '../model/types';
 
-// Which verdicts an instance answers with (PRODUCT.md §6, docs/health.md "While the store is
+// Which verdicts an instance answers with (docs/health.md "While the store is
 // down"). Normally the shared ones, from the store. While the store cannot be reached, shared
 // verdicts cannot change, so the instance answers with its own probes' states, as a lone
 // instance would: a balancer that dies during a Redis outage still leaves the answers within

@@ -10,7 +10,9 @@ const pino = require('pino');
 const { OwnVerdicts, CATCH_UP_MAX_MS, withOwn } = require('../dist/server/ownVerdicts');
 const { ObservationWriter } = require('../dist/health/observationWriter');
 const { ManualClock } = require('../dist/health/clock');
-const { defaultConfig } = require('./helpers/memory-store');
+const { defaultPoolConfig } = require('../dist/model/poolConfig');
+
+const defaultConfig = (name, over = {}) => ({ ...defaultPoolConfig(name), ...over });
 
 const POOL = 'ws.lb.example.com';
 const silent = pino({ level: 'silent' });

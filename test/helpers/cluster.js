@@ -92,7 +92,7 @@ async function setupPool(t, url, ips, port, over = {}) {
   const admin = openStore(url);
   t.after(() => admin.close());
   await admin.setPool({ ...defaultPoolConfig(POOL), ...FAST, port, ...over });
-  for (const ip of ips) await admin.addMember(POOL, { ip, weight: 1 });
+  for (const ip of ips) await admin.updateMember(POOL, ip, { weight: 1, create: true });
   return admin;
 }
 

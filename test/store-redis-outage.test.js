@@ -81,3 +81,30 @@ test('an unreachable Redis fails a command within the wait, and a black-holed on
     await store.close();
   }
 });
+
+test('the logged cause of an outage is that outage\'s: a reconnect forgets the previous error', async (t) => {
+  const server = await startPrivateRedis();
+  t.after(() => server.stop());
+  const { log, entries } = captureLog();
+  const store = openStore(`${server.url}?prefix=${uniquePrefix()}`, { connectWaitMs: 500, log });
+  t.after(() => store.close());
+  const statuses = [];
+  store.onStatus((s, detail) => statuses.push([s, detail]));
+  await store.readZones();
+  const warnings = () => entries.filter((e) => e.level === 40 && /redis unreachable/.test(e.msg));
+  // First outage: the server is gone, reconnects are refused.
+  await server.kill();
+  await waitFor(() => warnings().length === 1, 3000, 'first outage warning');
+  await waitFor(() => entries.some((e) => /ECONNREFUSED/.test(e.err ?? '')), 3000, 'a refused reconnect');
+  await server.start();
+  await waitFor(() => statuses.at(-1)?.[0] === 'ready', 10_000, 'reconnect');
+  // Second outage: the server closes the connection without any error on our side.
+  const raw = await rawClient(server.url);
+  t.after(() => raw.disconnect());
+  await raw.client('KILL', 'TYPE', 'normal', 'SKIPME', 'yes');
+  await waitFor(() => warnings().length === 2, 3000, 'second outage warning');
+  assert.match(warnings()[0].err, /ECONNREFUSED|closed/);
+  assert.doesNotMatch(warnings()[1].err, /ECONNREFUSED/, JSON.stringify(warnings()[1]));
+  await waitFor(() => statuses.at(-1)?.[0] === 'ready', 10_000, 'second reconnect');
+  assert.deepEqual(await store.readZones(), []);
+});

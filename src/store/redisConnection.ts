@@ -83,6 +83,8 @@ export class RedisConnection {
   ) {
     this.client = new Redis(clientOptions(loc, connectWaitMs, role === 'subscriber'));
     this.client.on('ready', () => {
+      // A cause belongs to one outage: the next one must not be blamed on this one's error.
+      this.lastError = undefined;
       if (this.status !== 'ready') {
         const level = role === 'transactions' ? 'debug' : 'info';
         this.log[level]({ store: loc.description, role }, 'store: redis connection ready');

@@ -9,7 +9,9 @@
 //   meta    uint32 [0, batch)          length of datagram i (0 when it did not fit its slot)
 //           uint32 [batch, 2*batch)    out[j]: index of the datagram response j answers
 //           uint32 [2*batch, 3*batch)  out[j]: length of response j
-// Client addresses stay here (addr[i]) and are only referenced by index, so JS never
+//           uint32 [3*batch, 7*batch)  source address of datagram i at 3*batch + 4*i: four
+//                                      big-endian words (IPv4 in the first), for rate limiting
+// Client addresses stay here (addr[i]) and answers reference them by index, so JS never
 // builds address strings. Everything JS writes into meta is bounds-checked before use.
 #define _GNU_SOURCE
 #ifndef NAPI_VERSION
@@ -20,6 +22,7 @@
 
 #include <errno.h>
 #include <net/if.h>
+#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -35,6 +38,8 @@
 #define MAX_SLOT 65536
 #define MAX_OUT (64u << 20)
 #define MAX_UDP_PAYLOAD 65507
+// uint32 words of meta per datagram: length, out index, out length, four of source address.
+#define META_WORDS 7
 // Batches read per readable event: bounded so TCP, timers and store updates still get
 // their turn during a flood; epoll is level-triggered, so what is left wakes us again.
 #define MAX_ROUNDS 8
@@ -149,7 +154,7 @@ static napi_value construct(napi_env env, napi_callback_info info) {
   s->in = p;
   if (napi_create_arraybuffer(env, out_cap, &p, &out_ab) != napi_ok) goto fail;
   s->out = p;
-  if (napi_create_arraybuffer(env, (size_t)batch * 3 * sizeof(uint32_t), &p, &meta_ab) != napi_ok) goto fail;
+  if (napi_create_arraybuffer(env, (size_t)batch * META_WORDS * sizeof(uint32_t), &p, &meta_ab) != napi_ok) goto fail;
   s->meta = p;
   if (napi_set_named_property(env, self, "inBuf", in_ab) != napi_ok ||
       napi_set_named_property(env, self, "outBuf", out_ab) != napi_ok ||
@@ -240,6 +245,19 @@ static void set_events(sock_t *s, int events) {
   uv_poll_start(&s->poll, events, on_poll);
 }
 
+// A datagram's source address as four host-order words of its big-endian bytes.
+static void put_source(uint32_t *words, const struct sockaddr_storage *sa) {
+  memset(words, 0, 4 * sizeof(uint32_t));
+  if (sa->ss_family == AF_INET) {
+    words[0] = ntohl(((const struct sockaddr_in *)sa)->sin_addr.s_addr);
+  } else if (sa->ss_family == AF_INET6) {
+    const uint8_t *b = ((const struct sockaddr_in6 *)sa)->sin6_addr.s6_addr;
+    for (int w = 0; w < 4; w++) {
+      words[w] = ((uint32_t)b[4 * w] << 24) | ((uint32_t)b[4 * w + 1] << 16) | ((uint32_t)b[4 * w + 2] << 8) | b[4 * w + 3];
+    }
+  }
+}
+
 // Read up to `batch` datagrams; returns how many (0 when none is waiting).
 static uint32_t recv_batch(sock_t *s) {
   for (uint32_t i = 0; i < s->batch; i++) s->rmsg[i].msg_hdr.msg_namelen = sizeof(struct sockaddr_storage);
@@ -257,6 +275,7 @@ static uint32_t recv_batch(sock_t *s) {
       s->truncated++;
     }
     s->meta[i] = len;
+    put_source(s->meta + 3 * (size_t)s->batch + 4 * (size_t)i, &s->addr[i]);
   }
   s->received += (uint64_t)n;
   s->batches++;

@@ -110,3 +110,19 @@ bench('mixed (bench mix), in place', () => {
   mi = mi + 1 === mixedSlots.length ? 0 : mi + 1;
   return handler.answer(s, len, 'udp', outBuf, 0);
 });
+
+// The same with response rate limiting on but never limiting (docs/rrl.md): its bookkeeping.
+const { IpWords } = require(path.join(dist, 'util/cidr'));
+const from = new IpWords();
+from.setText('192.0.2.77');
+const limited = new QueryHandler(() => snap, pino({ level: 'silent' }), { ratePerSecond: 100000000, slip: 2, exempt: [] });
+bench('mixed (bench mix), in place, RRL on', () => {
+  const [s, len] = mixedSlots[mi];
+  mi = mi + 1 === mixedSlots.length ? 0 : mi + 1;
+  return limited.answer(s, len, 'udp', outBuf, 0, from);
+});
+bench('mixed (bench mix), in place, RRL off', () => {
+  const [s, len] = mixedSlots[mi];
+  mi = mi + 1 === mixedSlots.length ? 0 : mi + 1;
+  return handler.answer(s, len, 'udp', outBuf, 0, from);
+});

@@ -49,7 +49,9 @@ async function serve() {
     ip: `192.0.2.${i}`, weight: 1, admin: 'enabled', addedAtMs: 0, verdict: 'up', verdictSinceMs: 0, observations: [],
   }));
   snapshot.setPool(config.name, { config, members });
-  const server = new DnsServer(snapshot, pino({ level: 'warn' }));
+  const { DEFAULT_RRL } = require(path.join(ROOT, 'dist/dns/rrl'));
+  // Saturation from one source: response rate limiting off, as in run.sh.
+  const server = new DnsServer(snapshot, pino({ level: 'warn' }), undefined, { ...DEFAULT_RRL, ratePerSecond: 0 });
   const [bound] = await server.listen([{ host: '127.0.0.1', port: 0 }]);
   process.stdout.write(`${JSON.stringify({ port: bound.port, udp: server.udpImplementation ?? 'node' })}\n`);
   process.on('SIGTERM', () => server.close(0).then(() => process.exit(0)));

@@ -8,10 +8,13 @@
 #
 # Environment (defaults):
 #   SERVERS="tierdns knot"        any of: tierdns knot gdnsd pdns
-#   MIXES="ws mixed tcp lat latu workers scale"   also: micro (runs scripts/bench/micro-*.js)
+#   MIXES="ws mixed tcp rrl lat latu workers scale"   also: micro (runs scripts/bench/micro-*.js)
 #     ws      only `ws.lb.example.com A` (a pool of 4), UDP, saturation
 #     mixed   90% names of 1,000 pools, 10% NXDOMAIN, 30% with EDNS (half + COOKIE), UDP
 #     tcp     `ws` pipelined on persistent TCP connections (dnsperf -m tcp)
+#     rrl     tierdns only: `ws` and `mixed` with response rate limiting off (--rrl-rate 0, as in
+#             every other run) and on but never limiting (--rrl-exempt none --rrl-rate
+#             100000000), interleaved: what RRL's bookkeeping costs per answer
 #     lat     `ws` at LAT_FRACTION (0.5) of tierdns's measured ws peak (dnsperf -Q): p99
 #             (its own interleaved rounds after the saturation ones, so the peak is known)
 #     latu    the same rate, measured by lib/udplat.c (built here with cc) instead of
@@ -47,7 +50,7 @@ source "$HERE/lib/common.sh"
 cd "$ROOT" || exit 1
 
 SERVERS="${SERVERS:-tierdns knot}"
-MIXES="${MIXES:-ws mixed tcp lat latu workers scale}"
+MIXES="${MIXES:-ws mixed tcp rrl lat latu workers scale}"
 ROUNDS="${ROUNDS:-3}"
 DURATION="${DURATION:-5}"
 WARMUP="${WARMUP:-2}"
@@ -74,7 +77,7 @@ CPUWATCH=("$NODE" "$HERE/lib/cpuwatch.js")
 
 has() { local x="$1"; shift; for y in "$@"; do [ "$x" = "$y" ] && return 0; done; return 1; }
 for s in $SERVERS; do has "$s" tierdns knot gdnsd pdns || { echo "unknown server '$s' (tierdns knot gdnsd pdns)" >&2; exit 2; }; done
-for m in $MIXES; do has "$m" ws mixed tcp lat latu workers scale micro || { echo "unknown mix '$m' (ws mixed tcp lat latu workers scale micro)" >&2; exit 2; }; done
+for m in $MIXES; do has "$m" ws mixed tcp rrl lat latu workers scale micro || { echo "unknown mix '$m' (ws mixed tcp rrl lat latu workers scale micro)" >&2; exit 2; }; done
 [ "$NPROC" -ge 2 ] || echo "WARNING: fewer than 2 CPUs; server and dnsperf pinning overlap" >&2
 
 # --- tools (Debian packages, installed with apt-get when absent)
@@ -303,6 +306,22 @@ if [ ${#SAT[@]} -gt 0 ]; then
       stop_server
     done
   done
+fi
+
+# --- phase 1b: RRL bookkeeping cost (tierdns only, pinned like phase 1): off vs on-but-unlimited
+if has rrl $MIXES && has tierdns $SERVERS; then
+  for round in $(seq "$ROUNDS"); do
+    for cfg in off on; do
+      export PIN_CPUS="$SERVER_CPU" WORKERS=1; unset TIERDNS_WORKERS
+      if [ "$cfg" = on ]; then export TIERDNS_RRL_ARGS="--rrl-rate 100000000 --rrl-exempt none"; else unset TIERDNS_RRL_ARGS; fi
+      IDLE_SECONDS=0 start_server tierdns "tierdns-rrl-$cfg" "$round" || continue
+      run_dnsperf "$SPORT" "$CLIENT_CPU" "$RAW/r$round-tierdns-rrl-$cfg-warmup.txt" -d "$DATA/queries/ws.txt" -c "$CLIENTS" -T 1 -l "$WARMUP"
+      measure tierdns "tierdns-rrl-$cfg" "$round" rrl-ws "$SPORT" "$SPID" "$CLIENT_CPU" -- -d "$DATA/queries/ws.txt" -c "$CLIENTS" -T 1 -l "$DURATION"
+      measure tierdns "tierdns-rrl-$cfg" "$round" rrl-mixed "$SPORT" "$SPID" "$CLIENT_CPU" -- -B -d "$DATA/queries/mixed.bin" -c "$CLIENTS" -T 1 -l "$DURATION"
+      stop_server
+    done
+  done
+  unset TIERDNS_RRL_ARGS
 fi
 
 # ws peak of SERVER from this run's ws measurements: median of the quiet runs, else the best

@@ -6,6 +6,8 @@ import { CHECK_KINDS, LIMITS, defaultPoolConfig, defaultPort, poolConfigProblem 
 import { isInZone, normalizePoolName, normalizeZoneName } from '../model/names';
 import type { CheckKind, PoolConfig, WhenAllDown } from '../model/types';
 import type { Store } from '../store/types';
+import type { RrlOptions } from '../dns/rrl';
+import { parseCidr, type Cidr } from '../util/cidr';
 
 // Operator input → validated values. Each parser throws a TierdnsError whose message names
 // the flag and the accepted range, so the CLI prints one precise line and changes nothing.
@@ -20,6 +22,20 @@ export function parseIntIn(text: string, flag: string, min: number, max: number)
     throw bad(flag, `must be an integer ${min}..${max}, got '${text}'`);
   }
   return Number(text);
+}
+
+/** serve's --rrl-rate, --rrl-slip and --rrl-exempt (docs/rrl.md). */
+export function parseRrlFlags(rate: string, slip: string, exempt: string): RrlOptions {
+  const exemptList = exempt.trim() === 'none' ? [] : exempt.split(',').map((text): Cidr => {
+    const cidr = parseCidr(text.trim());
+    if (!cidr) throw bad('--rrl-exempt', `must be IP addresses or CIDRs separated by commas, or 'none'; got '${text}'`);
+    return cidr;
+  });
+  return {
+    ratePerSecond: parseIntIn(rate, '--rrl-rate', 0, 100_000_000),
+    slip: parseIntIn(slip, '--rrl-slip', 0, 100),
+    exempt: exemptList,
+  };
 }
 
 /** Milliseconds within [minMs, maxMs]; bare numbers are seconds. */

@@ -8,6 +8,8 @@ import { parseListen, type ListenAddress } from '../util/listen';
 import { useNativeAddon } from '../util/native';
 import { DEFAULT_STORE_URL, ENVIRONMENT_HELP, readEnvironment, type Environment } from './config';
 import { LOG_OPTIONS } from '../util/log';
+import { DEFAULT_RRL_EXEMPT, type RrlOptions } from '../dns/rrl';
+import { parseRrlFlags } from './options';
 
 interface ServeFlags {
   zones: string;
@@ -18,6 +20,9 @@ interface ServeFlags {
   instance: string;
   workers: string;
   logLevel: string;
+  rrlRate: string;
+  rrlSlip: string;
+  rrlExempt: string;
 }
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
@@ -33,6 +38,10 @@ export function registerServeCommand(program: Command): void {
     .option('--metrics <host:port>', 'serve Prometheus metrics over HTTP here')
     .option('--instance <name>', 'name of this instance in the store (default: host name)', hostname())
     .option('--workers <n>', 'worker processes answering queries (one per core)', '1')
+    // Response rate limiting of UDP answers (docs/rrl.md); TCP answers are never limited.
+    .option('--rrl-rate <n>', 'UDP answers per second per client /24 (IPv4) or /56 (IPv6) for the same answer; 0 = off', '200')
+    .option('--rrl-slip <n>', 'every Nth rate-limited answer is sent truncated (TC=1) so a real client retries over TCP; 0 = drop all', '2')
+    .option('--rrl-exempt <cidrs>', "CIDRs never rate limited, comma-separated, or 'none'", DEFAULT_RRL_EXEMPT)
     .addOption(new Option('--log-level <level>', 'pino log level').choices(LOG_LEVELS).default('info'))
     .addHelpText('after', ENVIRONMENT_HELP)
     .action(async (flags: ServeFlags) => {
@@ -41,9 +50,10 @@ export function registerServeCommand(program: Command): void {
       if (!Number.isInteger(workers) || workers < 1 || workers > 256) {
         throw new TierdnsError('TIERDNS_E_BAD_VALUE', `--workers must be an integer from 1 to 256, got "${flags.workers}"`);
       }
+      const rrl = parseRrlFlags(flags.rrlRate, flags.rrlSlip, flags.rrlExempt);
       const log = pino({ ...LOG_OPTIONS, level: flags.logLevel, base: { instance: flags.instance, pid: process.pid } });
       if (workers > 1 && cluster.isPrimary) return runPrimary(workers, log);
-      await runInstance(flags, readEnvironment(), listen, log);
+      await runInstance(flags, readEnvironment(), listen, rrl, log);
     });
 }
 
@@ -56,7 +66,7 @@ function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
 }
 
-async function runInstance(flags: ServeFlags, env: Environment, listen: ListenAddress[], log: Logger): Promise<void> {
+async function runInstance(flags: ServeFlags, env: Environment, listen: ListenAddress[], rrl: RrlOptions, log: Logger): Promise<void> {
   const workerId = env.workerIndex;
   useNativeAddon(env.native);
   const instance = new Instance({
@@ -68,6 +78,7 @@ async function runInstance(flags: ServeFlags, env: Environment, listen: ListenAd
     probeNice: env.probeNice,
     probeSource: env.probeSource,
     native: env.native,
+    rrl,
     stateDir: flags.stateDir,
     instance: flags.instance,
     log,

@@ -4,6 +4,7 @@ import { TierdnsError, errorMessage } from '../util/errors';
 import type { QueryHandler } from './handler';
 import type { UdpBatchAddon, UdpBatchSocket, UdpBatchStats } from '../util/native';
 import type { UdpListener } from './udpServer';
+import { IpWords } from '../util/cidr';
 
 /** Datagrams read per wakeup and answered by one JS call. */
 const BATCH = 64;
@@ -41,7 +42,7 @@ export class BatchUdpServer implements UdpListener {
       return Promise.reject(new TierdnsError('TIERDNS_E_BIND', `cannot listen on udp ${host}:${port}: ${errorMessage(err)}`, { cause: err }));
     }
     this.socket = socket;
-    socket.start(this.answerer(socket));
+    socket.start(this.answerer(socket, host.includes(':')));
     this.log.debug({ host, port: bound }, 'dns: udp via the native batching addon');
     return Promise.resolve(bound);
   }
@@ -65,7 +66,7 @@ export class BatchUdpServer implements UdpListener {
   }
 
   /** The per-batch callback: answer datagrams 0..count-1 straight into outBuf for sendmmsg. */
-  private answerer(socket: UdpBatchSocket): (count: number) => number {
+  private answerer(socket: UdpBatchSocket, v6: boolean): (count: number) => number {
     const handler = this.handler;
     const inBuf = Buffer.from(socket.inBuf);
     const outBuf = Buffer.from(socket.outBuf);
@@ -73,11 +74,21 @@ export class BatchUdpServer implements UdpListener {
     // One view per slot, made once: a datagram is slots[i][0, meta[i]), valid only during
     // this call (the next batch overwrites it), and answering it allocates nothing.
     const slots = Array.from({ length: BATCH }, (_, i) => inBuf.subarray(i * SLOT_BYTES, (i + 1) * SLOT_BYTES));
+    // The socket's family is the sources' (an IPv6 socket is IPv6-only); the addon writes each
+    // source's words into meta (docs/native.md).
+    const from = new IpWords();
+    from.v6 = v6;
+    const sources = 3 * BATCH;
     return (count) => {
       let answers = 0;
       let offset = 0;
       for (let i = 0; i < count; i++) {
-        const n = handler.answer(slots[i] as Buffer, meta[i] as number, 'udp', outBuf, offset);
+        const w = sources + 4 * i;
+        from.words[0] = meta[w] as number;
+        from.words[1] = meta[w + 1] as number;
+        from.words[2] = meta[w + 2] as number;
+        from.words[3] = meta[w + 3] as number;
+        const n = handler.answer(slots[i] as Buffer, meta[i] as number, 'udp', outBuf, offset, from);
         if (n === 0) continue;
         meta[BATCH + answers] = i;
         meta[2 * BATCH + answers] = n;

@@ -4,6 +4,8 @@ import { parseQuery, Query } from '../wire/query';
 import { respond } from './resolve';
 import type { Snapshot } from './snapshot';
 import { ResponseWriter } from '../wire/writer';
+import type { IpWords } from '../util/cidr';
+import { ResponseRateLimiter, type RrlOptions } from './rrl';
 
 export type Transport = 'udp' | 'tcp';
 
@@ -14,6 +16,9 @@ export class QueryStats {
   readonly byType = new Float64Array(257);
   dropped = 0;
   failures = 0;
+  /** Answers response rate limiting dropped, and those it sent as truncated slips (rrl.ts). */
+  rrlDropped = 0;
+  rrlSlipped = 0;
   /** Answer-time histogram in µs, sampled on one query in 64 to keep the hot path cheap. */
   readonly latencyBucketsUs = [10, 25, 50, 100, 250, 500, 1000, 5000];
   readonly latencyCounts = new Float64Array(9);
@@ -38,19 +43,26 @@ export class QueryHandler {
   private readonly query = new Query();
   private readonly writer = new ResponseWriter();
   readonly stats = new QueryStats();
+  private readonly rrl?: ResponseRateLimiter;
 
+  /** rrl: response rate limiting of UDP answers; off when absent or its rate is 0. */
   constructor(
     private snapshot: () => Snapshot,
     private readonly log: Logger,
-  ) {}
+    rrl?: RrlOptions,
+  ) {
+    if (rrl && rrl.ratePerSecond > 0) this.rrl = new ResponseRateLimiter(rrl, this.stats);
+  }
 
   /**
    * The answer to the message msg[0, len) (msg may be a longer receive slot), written into
    * out[at, ...): returns its length, or 0 when there is no answer. The transport gives out
    * room for its largest answer (EDNS_MAX_UDP bytes for UDP, 65535 for TCP); with less, the
-   * answer is truncated to fit. A pool answer allocates nothing.
+   * answer is truncated to fit. A UDP transport passes the client's address, `from`, for
+   * response rate limiting; TCP does not (a TCP client cannot forge its address). A pool
+   * answer allocates nothing.
    */
-  answer(msg: Buffer, len: number, transport: Transport, out: Buffer, at: number): number {
+  answer(msg: Buffer, len: number, transport: Transport, out: Buffer, at: number, from?: IpWords): number {
     const q = this.query;
     const stats = this.stats;
     const sampled = (++stats.sampleTick & 63) === 0;
@@ -58,9 +70,10 @@ export class QueryHandler {
     try {
       const snap = this.snapshot();
       parseQuery(msg, q, len, snap.pools.names);
-      const n = respond(q, snap, transport === 'udp' ? q.udpLimit() : 65535, this.writer, out, at);
+      let n = respond(q, snap, transport === 'udp' ? q.udpLimit() : 65535, this.writer, out, at);
+      if (n === 0) stats.dropped++;
+      else if (from !== undefined && this.rrl !== undefined) n = this.rrl.admit(from, q, snap, out, at, n);
       if (n > 0) this.count(out[at + 3] as number);
-      else stats.dropped++;
       if (sampled) stats.observeLatency((performance.now() - t0) * 1000);
       return n;
     } catch (err) {

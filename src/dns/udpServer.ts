@@ -2,6 +2,7 @@ import dgram from 'node:dgram';
 import type { Logger } from 'pino';
 import { TierdnsError } from '../util/errors';
 import { EDNS_MAX_UDP } from '../wire/constants';
+import { IpWords } from '../util/cidr';
 import type { QueryHandler } from './handler';
 
 /** What DnsServer needs of a UDP server: this class (dgram) and BatchUdpServer (native addon). */
@@ -38,8 +39,9 @@ export class UdpServer implements UdpListener {
         }
         socket.on('error', (err) => this.log.warn({ err }, 'dns: udp socket error'));
         const out = Buffer.allocUnsafe(EDNS_MAX_UDP);
+        const from = new IpWords();
         socket.on('message', (msg, rinfo) => {
-          const n = this.handler.answer(msg, msg.length, 'udp', out, 0);
+          const n = this.handler.answer(msg, msg.length, 'udp', out, 0, from.setText(rinfo.address) ? from : undefined);
           // Copied: the send may complete after the next answer is written into out. No callback:
           // Node then skips a nextTick per datagram, and a failed send is simply a lost datagram
           // (the client retries, as with any UDP loss).

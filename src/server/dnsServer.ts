@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import { QueryHandler } from '../dns/handler';
+import { DEFAULT_RRL, type RrlOptions } from '../dns/rrl';
 import type { Snapshot } from '../dns/snapshot';
 import { DEFAULT_TCP_LIMITS, TcpServer, type TcpLimits } from '../dns/tcpServer';
 import { BatchUdpServer } from '../dns/batchUdpServer';
@@ -20,8 +21,9 @@ export class DnsServer {
     private readonly snapshot: Snapshot,
     private readonly log: Logger,
     private readonly tcpLimits: TcpLimits = DEFAULT_TCP_LIMITS,
+    rrl: RrlOptions = DEFAULT_RRL,
   ) {
-    this.handler = new QueryHandler(() => this.snapshot, log);
+    this.handler = new QueryHandler(() => this.snapshot, log, rrl);
     // The addon when it was built and TIERDNS_NATIVE is not 0; otherwise dgram, which answers the same.
     const native = nativeUdp();
     if (native.problem) log.warn(`dns: ${native.problem}; using Node's dgram for UDP`);

@@ -15,6 +15,7 @@ import { loadZoneDir } from '../zone/load';
 import { formatProblem, type ZoneData } from '../zone/types';
 import { DnsServer } from './dnsServer';
 import type { TcpLimits } from '../dns/tcpServer';
+import type { RrlOptions } from '../dns/rrl';
 import type { Server } from 'node:http';
 import { getHeapStatistics } from 'node:v8';
 import { serveMetrics } from './metrics';
@@ -47,6 +48,8 @@ export interface InstanceOptions {
   rotationStart?: number;
   resyncMs?: number;
   tcpLimits?: TcpLimits;
+  /** Response rate limiting of UDP answers (default DEFAULT_RRL). */
+  rrl?: RrlOptions;
   /** Serve Prometheus metrics here. */
   metrics?: ListenAddress;
 }
@@ -81,7 +84,7 @@ export class Instance {
       rotationStart: opts.rotationStart,
       warn: (message) => opts.log.error(`pool: ${message}`),
     });
-    this.dns = new DnsServer(this.snapshot, opts.log, opts.tcpLimits);
+    this.dns = new DnsServer(this.snapshot, opts.log, opts.tcpLimits, opts.rrl);
   }
 
   async start(): Promise<void> {

@@ -11,7 +11,7 @@ import type { VerdictSource } from './ownVerdicts';
 import type { ListenAddress } from '../util/listen';
 import { acceptErrorLogger } from '../util/acceptErrors';
 
-const RCODE_NAMES = ['NOERROR', 'FORMERR', 'SERVFAIL', 'NXDOMAIN', 'NOTIMP', 'REFUSED'];
+const RCODE_NAMES = ['NOERROR', 'FORMERR', 'SERVFAIL', 'NXDOMAIN', 'NOTIMP', 'REFUSED', 'YXDOMAIN', 'YXRRSET', 'NXRRSET', 'NOTAUTH'];
 
 export interface MetricsSources {
   queries: QueryStats;
@@ -35,6 +35,8 @@ export function renderMetrics(src: MetricsSources): string {
   metric('tierdns_queries_total', 'counter', 'Queries answered, by QTYPE.', types);
   metric('tierdns_queries_dropped_total', 'counter', 'Packets dropped unanswered (short, or QR=1).', [['', q.dropped]]);
   metric('tierdns_answer_failures_total', 'counter', 'Answers that threw and became SERVFAIL.', [['', q.failures]]);
+  metric('tierdns_rrl_dropped_total', 'counter', 'UDP answers dropped by response rate limiting (docs/rrl.md).', [['', q.rrlDropped]]);
+  metric('tierdns_rrl_slipped_total', 'counter', 'UDP answers response rate limiting sent truncated (TC=1) instead.', [['', q.rrlSlipped]]);
   const buckets: [string, number][] = [];
   let cumulative = 0;
   q.latencyBucketsUs.forEach((le, i) => {

@@ -32,9 +32,8 @@ export class NameTable {
     if (this.keys.delete(key)) this.rebuild(this.hashes.length);
   }
 
-  /** The key of the name in buf[start, end) (wire labels without the root), or undefined. */
-  find(buf: Buffer, start: number, end: number): string | undefined {
-    const h = foldedHash(buf, start, end);
+  /** The key of the name in buf[start, end) (wire labels without the root; h its foldedHash), or undefined. */
+  find(buf: Buffer, start: number, end: number, h: number): string | undefined {
     const mask = this.hashes.length - 1;
     for (let slot = h & mask; ; slot = (slot + 1) & mask) {
       const known = this.bytes[slot];
@@ -63,7 +62,7 @@ export class NameTable {
 }
 
 /** FNV-1a of the folded bytes, cut to 30 bits so it stays a small integer (no heap number). */
-function foldedHash(buf: Buffer, start: number, end: number): number {
+export function foldedHash(buf: Buffer, start: number, end: number): number {
   let h = 0x811c9dc5;
   for (let i = start; i < end; i++) h = Math.imul(h ^ (LOWER[buf[i] as number] as number), 0x01000193);
   return h & 0x3fffffff;

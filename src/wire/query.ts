@@ -1,5 +1,5 @@
 import { CLASSIC_UDP, EDNS_MAX_UDP, OPCODE_QUERY, TYPE } from './constants';
-import { LOWER, type NameTable } from './nameTable';
+import { foldedHash, LOWER, type NameTable } from './nameTable';
 
 /** Why a packet gets no normal answer: dropped silently, or answered with an error rcode. */
 export type QueryProblem = 'drop' | 'formerr' | 'notimp' | 'badvers' | undefined;
@@ -22,6 +22,8 @@ export class Query {
   qnameEnd = 0;
   /** Lower-case wire bytes of the name as latin1 text: a cheap exact-match key. */
   qkey = '';
+  /** A 30-bit hash of qkey (nameTable.ts foldedHash), computed from the wire bytes. */
+  qhash = 0;
   qtype = 0;
   qclass = 0;
   /** End of the question section (exclusive). */
@@ -70,6 +72,7 @@ export function parseQuery(buf: Buffer, q: Query, len = buf.length, names?: Name
   q.dnssecOk = false;
   q.tsigAt = -1;
   q.qkey = '';
+  q.qhash = 0;
   q.qtype = 0;
   q.qclass = 0;
   q.qnameEnd = 12;
@@ -216,7 +219,8 @@ function readQuestion(buf: Buffer, q: Query, len: number, names: NameTable | und
   if (off + 1 - 12 > 255) return false; // RFC 1035 §2.3.4
   if (off + 5 > len) return false;
   q.qnameEnd = off + 1;
-  const known = names?.find(buf, 12, off);
+  q.qhash = foldedHash(buf, 12, off);
+  const known = names?.find(buf, 12, off, q.qhash);
   if (known !== undefined) {
     q.qkey = known;
   } else {

@@ -147,6 +147,31 @@ for (const mix of ['ws', 'mixed', 'tcp']) {
   out.push('');
 }
 
+{
+  // RRL bookkeeping (run.sh's rrl mix): the same workloads with limiting off and on but never
+  // limiting, tierdns only, interleaved rounds.
+  const mixes = ['rrl-ws', 'rrl-mixed'].filter((m) => servers(m).length);
+  if (mixes.length) {
+    out.push('### rrl: what response rate limiting costs when nothing is limited (`--rrl-rate 0` vs `--rrl-exempt none --rrl-rate 100000000`)', '');
+    out.push('| workload | RRL | queries/s | CPU µs/answer | × off | server CPU % | dnsperf CPU % | quiet runs |');
+    out.push('|---|---|---|---|---|---|---|---|');
+    for (const mix of mixes) {
+      const offC = median(vals(of('tierdns-rrl-off', mix), 'cpu_us_per_answer'));
+      for (const cfg of ['off', 'on']) {
+        const rs = of(`tierdns-rrl-${cfg}`, mix);
+        if (!rs.all.length) continue;
+        const c = median(vals(rs, 'cpu_us_per_answer'));
+        out.push(`| ${mix.slice(4)} | ${cfg} | ${mmm(rs, 'qps')} | ${mmm(rs, 'cpu_us_per_answer', 2)} | ${ratio(c, offC)} `
+          + `| ${fmt(median(vals(rs, 'server_cpu_pct')))} | ${fmt(median(vals(rs, 'client_cpu_pct')))} | ${quietCol(rs)} |`);
+        if (cfg === 'on' && c !== null && offC) {
+          bars.push(`- RRL bookkeeping, ${mix.slice(4)}: CPU per answer ${ratio(c, offC)} of RRL off → **${c <= 1.1 * offC ? 'PASS' : 'FAIL'}** (bar: ≤ 1.10×)${noisy(rs) === rs.length ? ' — **no quiet runs**' : ''}`);
+        }
+      }
+    }
+    out.push('');
+  }
+}
+
 for (const [mix, how] of [['lat', 'dnsperf -v'], ['latu', 'udplat: one sleeping client thread, its own timestamps']]) {
   const ss = servers(mix);
   if (!ss.length) continue;

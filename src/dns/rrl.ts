@@ -1,0 +1,148 @@
+import { cidrContains, parseCidr, type Cidr, type IpWords } from '../util/cidr';
+import { RCODE } from '../wire/constants';
+import type { Query } from '../wire/query';
+import type { Snapshot } from './snapshot';
+
+/** Response rate limiting settings (docs/rrl.md); `serve --rrl-*` sets them. */
+export interface RrlOptions {
+  /** Answers per second per source prefix and answer (--rrl-rate; default 200; 0 turns RRL off). */
+  ratePerSecond: number;
+  /** Every Nth limited answer is sent as a truncated (TC=1) slip (--rrl-slip; default 2; 0 = none). */
+  slip: number;
+  /** Sources never limited (--rrl-exempt; default 127.0.0.0/8 and ::1). */
+  exempt: Cidr[];
+  /** Buckets in the table, a power of two (default 65536). */
+  tableSize?: number;
+  /** Milliseconds on a monotonic clock (default performance.now; tests pass their own). */
+  now?: () => number;
+}
+
+export const DEFAULT_RRL_EXEMPT = '127.0.0.0/8,::1';
+
+export const DEFAULT_RRL: RrlOptions = {
+  ratePerSecond: 200,
+  slip: 2,
+  exempt: DEFAULT_RRL_EXEMPT.split(',').map((c) => parseCidr(c) as Cidr),
+};
+
+/** Drops and slips, for metrics and tests. */
+export interface RrlCounters {
+  rrlDropped: number;
+  rrlSlipped: number;
+}
+
+/**
+ * The answer classes a bucket is kept for, as Knot and BIND split them: a source gets its own
+ * budget for each name's positive answers, for its empty answers, for its large ones, for
+ * NXDOMAIN in each zone (so random names share one bucket) and for all its errors.
+ */
+const enum AnswerClass { Normal = 1, Empty, Large, Nxdomain, Error }
+
+/** Answers at least this large are classed apart (Knot's threshold). */
+const LARGE_BYTES = 1024;
+
+/**
+ * Response rate limiting (docs/rrl.md), after NSD, Knot and BIND: a token bucket per (source
+ * /24 or /56, answer class, name) refilled at ratePerSecond and holding one second's worth;
+ * over it, every slip-th answer becomes a bare truncated reply and the rest are dropped. The
+ * buckets live in a fixed table of typed arrays, one per hash of the key (a colliding key takes
+ * the slot over with a full bucket), so a query allocates nothing here.
+ */
+export class ResponseRateLimiter {
+  private readonly rate: number;
+  private readonly slip: number;
+  private readonly exempt: Cidr[];
+  private readonly now: () => number;
+  private readonly mask: number;
+  /** Per bucket: a second hash of its key, to tell keys sharing a slot apart (0 = empty). */
+  private readonly tags: Int32Array;
+  private readonly tokens: Float64Array;
+  private readonly stampsMs: Float64Array;
+  private readonly limited: Uint32Array;
+  /** Random per process, so a client cannot aim its keys at another's bucket. */
+  private readonly seed = (Math.random() * 0x7fffffff) | 0;
+
+  constructor(opts: RrlOptions, private readonly counters: RrlCounters) {
+    const size = opts.tableSize ?? 65536;
+    if (size < 1 || (size & (size - 1)) !== 0) throw new RangeError('RRL table size must be a power of two');
+    this.rate = opts.ratePerSecond;
+    this.slip = opts.slip;
+    this.exempt = opts.exempt;
+    this.now = opts.now ?? (() => performance.now());
+    this.mask = size - 1;
+    this.tags = new Int32Array(size);
+    this.tokens = new Float64Array(size);
+    this.stampsMs = new Float64Array(size);
+    this.limited = new Uint32Array(size);
+  }
+
+  /**
+   * The answer out[at, at + length) to q from `from`: returns the length to send — length
+   * itself, a shorter truncated slip written over it, or 0 to drop it.
+   */
+  admit(from: IpWords, q: Query, snap: Snapshot, out: Buffer, at: number, length: number): number {
+    for (let i = 0; i < this.exempt.length; i++) if (cidrContains(this.exempt[i] as Cidr, from)) return length;
+    const cls = answerClass(out, at, length);
+    const name = cls === AnswerClass.Error ? 0 : cls === AnswerClass.Nxdomain ? zoneHash(snap, q) : q.qhash;
+    const w = from.words;
+    // The source's /24 (IPv4) or /56 (IPv6): the host bits are left out of the key.
+    let h = mix(this.seed ^ cls, name);
+    if (from.v6) h = mix(mix(h, w[0] as number), (w[1] as number) & 0xffffff00);
+    else h = mix(h, (w[0] as number) & 0xffffff00);
+    const slot = h & this.mask;
+    const tag = mix(h, 0x5bd1e995) | 1;
+    const now = this.now();
+    if (this.tags[slot] !== tag) {
+      this.tags[slot] = tag;
+      this.tokens[slot] = this.rate;
+      this.stampsMs[slot] = now;
+      this.limited[slot] = 0;
+    } else {
+      const refill = ((now - (this.stampsMs[slot] as number)) * this.rate) / 1000;
+      this.tokens[slot] = Math.min(this.rate, (this.tokens[slot] as number) + refill);
+      this.stampsMs[slot] = now;
+    }
+    if ((this.tokens[slot] as number) >= 1) {
+      this.tokens[slot] = (this.tokens[slot] as number) - 1;
+      return length;
+    }
+    const n = ++this.limited[slot];
+    if (this.slip > 0 && n % this.slip === 0) {
+      this.counters.rrlSlipped++;
+      return slipInPlace(out, at, q);
+    }
+    this.counters.rrlDropped++;
+    return 0;
+  }
+}
+
+function answerClass(out: Buffer, at: number, length: number): AnswerClass {
+  const rcode = (out[at + 3] as number) & 0x0f;
+  if (rcode === RCODE.NXDOMAIN) return AnswerClass.Nxdomain;
+  if (rcode !== RCODE.NOERROR) return AnswerClass.Error;
+  if (length >= LARGE_BYTES) return AnswerClass.Large;
+  return out[at + 6] === 0 && out[at + 7] === 0 ? AnswerClass.Empty : AnswerClass.Normal;
+}
+
+/** NXDOMAIN is kept per zone, not per name: a flood of random names shares one bucket. */
+function zoneHash(snap: Snapshot, q: Query): number {
+  const key = snap.findZone(q.qkey)?.key ?? '';
+  let h = 0x811c9dc5;
+  for (let i = 0; i < key.length; i++) h = Math.imul(h ^ key.charCodeAt(i), 0x01000193);
+  return h;
+}
+
+/** The answer cut to its header and question, TC=1: the client asks again over TCP (RFC 1035 §4.2.1). */
+function slipInPlace(out: Buffer, at: number, q: Query): number {
+  out[at + 2] = (out[at + 2] as number) | 0x02;
+  for (let i = 6; i < 12; i++) out[at + i] = 0;
+  const echoed = out[at + 4] === 0 && out[at + 5] === 1;
+  return echoed ? q.questionEnd : 12;
+}
+
+/** One round of a 32-bit multiplicative mix (murmur3's finalizer constants). */
+function mix(h: number, v: number): number {
+  h = Math.imul(h ^ v, 0xcc9e2d51);
+  h = (h << 15) | (h >>> 17);
+  return Math.imul(h, 0x1b873593) ^ (h >>> 13);
+}

@@ -2,7 +2,7 @@ import cluster from 'node:cluster';
 import type { Logger } from 'pino';
 import { TierdnsError, errorMessage } from '../util/errors';
 import type { QueryHandler } from './handler';
-import type { UdpBatchAddon, UdpBatchSocket, UdpBatchStats } from '../util/native';
+import { META_WORDS_PER_DATAGRAM, type UdpBatchAddon, type UdpBatchSocket, type UdpBatchStats } from '../util/native';
 import type { UdpListener } from './udpServer';
 import { IpWords } from '../util/cidr';
 
@@ -78,7 +78,7 @@ export class BatchUdpServer implements UdpListener {
     // source's words into meta (docs/native.md).
     const from = new IpWords();
     from.v6 = v6;
-    const sources = 3 * BATCH;
+    const sources = (META_WORDS_PER_DATAGRAM - 4) * BATCH;
     return (count) => {
       let answers = 0;
       let offset = 0;

@@ -21,8 +21,9 @@ export interface UdpBatchStats {
 
 /**
  * One UDP socket of the addon. Buffer layout (see native/udp_batch.c): inBuf holds `batch`
- * slots of slotBytes; meta is uint32 [in lengths | out indexes | out lengths], `batch` each;
- * outBuf holds the responses of one batch back to back.
+ * slots of slotBytes; meta is uint32 [in lengths | out indexes | out lengths], `batch` each,
+ * then [source addresses], four words per datagram; outBuf holds the responses of one batch
+ * back to back.
  */
 export interface UdpBatchSocket {
   readonly inBuf: ArrayBuffer;
@@ -55,6 +56,9 @@ export interface UdpBatchAddon {
 /** Built by node-gyp at install (binding.gyp): the UDP socket and the tcp prober; absent where it could not build. */
 export const NATIVE_ADDON_PATH = path.join(__dirname, '..', '..', 'build', 'Release', 'udp_batch.node');
 
+/** uint32 words of meta per datagram in the addon this code expects (see UdpBatchSocket). */
+export const META_WORDS_PER_DATAGRAM = 7;
+
 let loaded: { addon?: UdpBatchAddon; problem?: string } | undefined;
 
 let disabled = false;
@@ -73,6 +77,11 @@ export function nativeUdp(): { addon?: UdpBatchAddon; problem?: string } {
   if (!loaded) {
     try {
       loaded = fs.existsSync(NATIVE_ADDON_PATH) ? { addon: require(NATIVE_ADDON_PATH) as UdpBatchAddon } : {};
+      // An addon built from older sources has a shorter meta (no source addresses): not used.
+      const meta = loaded.addon && new loaded.addon.UdpBatchSocket(1, 512, 512).meta.byteLength;
+      if (meta !== undefined && meta !== META_WORDS_PER_DATAGRAM * 4) {
+        loaded = { problem: `${NATIVE_ADDON_PATH} is out of date (rebuild it: npm run install)` };
+      }
     } catch (err) {
       loaded = { problem: `cannot load ${NATIVE_ADDON_PATH}: ${err instanceof Error ? err.message : String(err)}` };
     }

@@ -1,9 +1,9 @@
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { readdirSync, statSync } from 'node:fs';
 import { TierdnsError } from '../util/errors';
 import { parseDuration } from '../util/duration';
 import { parseIp } from '../util/ip';
 import { CHECK_KINDS, LIMITS, defaultPoolConfig, defaultPort, poolConfigProblem } from '../model/poolConfig';
-import { isInZone, normalizePoolName, normalizeZoneName } from '../model/names';
+import { normalizePoolName, normalizeZoneName } from '../model/names';
 import type { CheckKind, PoolConfig, WhenAllDown } from '../model/types';
 import type { Store } from '../store/types';
 import type { RrlOptions } from '../dns/rrl';
@@ -129,31 +129,6 @@ export function zonesFromDir(dir: string): string[] {
     }
   }
   return zones;
-}
-
-/**
- * Refuse a pool name outside every zone. Zones come from --zones DIR, else ./zones when it
- * exists, else the zones running servers published in the store.
- */
-export async function checkInZone(name: string, zonesDir: string | undefined, store: Store): Promise<void> {
-  let zones: string[];
-  let source: string;
-  if (zonesDir !== undefined || existsSync('zones')) {
-    const dir = zonesDir ?? 'zones';
-    zones = zonesFromDir(dir);
-    source = `the *.zone files in ${dir}`;
-  } else {
-    zones = await store.readZones();
-    source = 'the zones running servers published';
-    if (zones.length === 0) {
-      throw new TierdnsError('TIERDNS_E_NOT_IN_ZONE',
-        `cannot check that ${name} lies in a served zone: give --zones DIR (no ./zones here) or start a server that publishes its zones`);
-    }
-  }
-  if (!zones.some((z) => isInZone(name, z))) {
-    const list = zones.length > 0 ? zones.join(', ') : 'none';
-    throw new TierdnsError('TIERDNS_E_NOT_IN_ZONE', `${name} is outside every zone (${source}: ${list})`);
-  }
 }
 
 /** `pool set` flags as commander hands them over (strings; absent when not given). */

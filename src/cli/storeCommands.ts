@@ -7,9 +7,10 @@ import { LIMITS } from '../model/poolConfig';
 import type { PoolConfig } from '../model/types';
 import type { Store } from '../store/types';
 import {
-  bad, checkBackup, checkInZone, mergePoolConfig, parseIntIn, parseMemberIp, parsePoolFlags, precheck, type PoolSetFlags,
+  bad, checkBackup, mergePoolConfig, parseIntIn, parseMemberIp, parsePoolFlags, precheck, type PoolSetFlags,
 } from './options';
 import { DEFAULT_STORE_URL, readEnvironment } from './config';
+import { checkPoolName } from './poolNameCheck';
 import { poolJson, renderPoolList, renderStatus, statusJson } from './storeStatus';
 
 // `tierdns pool …`, `tierdns member …` and `tierdns status` (docs/cli.md). Every input is
@@ -83,7 +84,7 @@ function registerPool(program: Command): void {
       const patch = parsePoolFlags(flags);
       precheck(name, patch);
       await withStore(flags, async (store) => {
-        await checkInZone(name, flags.zones, store);
+        await checkPoolName(name, flags.zones, store);
         const target = patch.whenAllDown?.startsWith('pool:') ? patch.whenAllDown.slice(5) : undefined;
         if (target !== undefined && target !== name) await checkBackup(store, name, target);
         let before: PoolConfig | undefined;

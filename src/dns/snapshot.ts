@@ -1,7 +1,8 @@
-import { TYPE } from '../wire/constants';
 import { PoolTable } from '../pool/poolTable';
 import type { PoolView } from '../model/types';
 import { ZoneIndex } from '../zone/lookup';
+import { zonePoolRules } from '../zone/poolRules';
+import { PoolNameRules, type ZonePoolRules } from '../model/poolNameRules';
 import type { ZoneData } from '../zone/types';
 import { nameToKey } from '../wire/query';
 
@@ -17,6 +18,9 @@ export class Snapshot {
   /** Every pool view as last received, so zone reloads can re-validate them. */
   private readonly views = new Map<string, PoolView>();
   private readonly warn: SnapshotWarning;
+  /** What each zone says about where pools can be; instances publish it so the CLI checks by the same rules. */
+  zoneRules: readonly ZonePoolRules[] = [];
+  private rules = new PoolNameRules([]);
 
   constructor(opts: { rotationStart?: number; warn?: SnapshotWarning } = {}) {
     this.pools = new PoolTable(opts.rotationStart ?? 0);
@@ -26,6 +30,8 @@ export class Snapshot {
   /** Replace every zone (a reload) and re-check every pool against the new zones. */
   setZones(zones: readonly ZoneData[]): void {
     this.zones.clear();
+    this.zoneRules = zones.map(zonePoolRules);
+    this.rules = new PoolNameRules(this.zoneRules);
     for (const z of zones) {
       const index = new ZoneIndex(z);
       this.zones.set(index.key, index);
@@ -52,18 +58,9 @@ export class Snapshot {
   }
 
   private poolProblem(name: string): string | undefined {
-    const key = nameToKey(name);
-    const zone = this.findZone(key);
-    if (!zone) return `pool ${name} is outside every zone; not served`;
-    if (zone.findCut(key)) return `pool ${name} is below a delegation in ${zone.file}; not served`;
-    // RFC 6672 §2.4: names below a DNAME owner are occluded; queries for them get the DNAME.
-    if (zone.findDname(key) !== undefined) return `pool ${name} is below a DNAME in ${zone.file}; not served`;
-    const node = zone.nodes.get(key);
-    for (const type of [TYPE.A, TYPE.AAAA, TYPE.CNAME, TYPE.DNAME]) {
-      if (node?.rrsets.has(type)) {
-        return `${zone.file}: static ${type === TYPE.A ? 'A' : type === TYPE.AAAA ? 'AAAA' : type === TYPE.CNAME ? 'CNAME' : 'DNAME'} records at pool name ${name}; the pool is not served until they are removed`;
-      }
-    }
-    return undefined;
+    const problem = this.rules.problem(name);
+    if (!problem) return undefined;
+    const file = problem.zone === undefined ? undefined : this.zones.get(nameToKey(problem.zone))?.file;
+    return `pool ${name} ${problem.message}${file ? ` (${file})` : ''}; not served`;
   }
 }

@@ -193,7 +193,7 @@ export class Instance {
     clearTimeout(this.publishTimer);
     const store = this.store;
     if (!store) return;
-    store.publishZones(this.opts.instance, this.zones.map((z) => z.origin)).catch((err: unknown) => {
+    store.publishZones(this.opts.instance, this.zones.map((z) => z.origin), this.snapshot.zoneRules).catch((err: unknown) => {
       // The store may be down: try again later, answers do not depend on it.
       this.opts.log.warn(`store: cannot publish zones: ${errorMessage(err)}`);
       this.publishTimer = setTimeout(() => this.publishZones(), 5000);

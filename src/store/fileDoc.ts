@@ -10,7 +10,8 @@ import type { PoolMutation, PoolRecord } from './record';
 //     "recent": [{ "seq": N, "pools": [names a write changed, "*" = everything] }, … last 32],
 //     "pools": { name: { "config": PoolConfig, "members": { ip: Member },
 //                        "verdicts": { ip: {verdict, sinceMs} }, "observations": { ip: { instance: Observation } } } },
-//     "instances": {}, "zones": { instance: [zone, …] } }
+//     "instances": {}, "zones": { instance: [zone, …] },
+//     "zoneRules": { zone: ZonePoolRules } }   (where pools cannot be: model/poolNameRules.ts)
 // Heartbeats are not in this document but in a small sidecar, PATH.live (fileLive.ts): every
 // instance beats once a second, and rewriting a few hundred bytes instead of the whole document
 // keeps a store of thousands of pools from stalling the event loop each second. Earlier builds
@@ -34,10 +35,12 @@ export interface FileDoc {
   pools: Obj;
   instances: Obj;
   zones: Obj;
+  /** Per zone origin, the last published ZonePoolRules (an older build drops it on rewrite; it is published again). */
+  zoneRules: Obj;
 }
 
 export function emptyDoc(): FileDoc {
-  return { format: FILE_FORMAT, version: FILE_VERSION, seq: 0, recent: [], pools: {}, instances: {}, zones: {} };
+  return { format: FILE_FORMAT, version: FILE_VERSION, seq: 0, recent: [], pools: {}, instances: {}, zones: {}, zoneRules: {} };
 }
 
 function isObj(v: unknown): v is Obj {
@@ -85,6 +88,7 @@ export function parseDoc(text: string, path: string): FileDoc {
     pools: isObj(raw.pools) ? raw.pools : {},
     instances: isObj(raw.instances) ? raw.instances : {},
     zones: isObj(raw.zones) ? raw.zones : {},
+    zoneRules: isObj(raw.zoneRules) ? raw.zoneRules : {},
   };
 }
 
@@ -210,7 +214,7 @@ const SEP = Buffer.from(',\n  ');
 /** The document as chunks to write in order (the pools' chunks are shared between rewrites). */
 export function serializeDocChunks(doc: FileDoc): Buffer[] {
   // Key order matters: format, version, seq, recent first (see readHead). One pool per line.
-  const { format, version, seq, recent, pools, instances, zones } = doc;
+  const { format, version, seq, recent, pools, instances, zones, zoneRules } = doc;
   const chunks: Buffer[] = [Buffer.from(
     `{\n "format": ${JSON.stringify(format)},\n "version": ${String(version)},\n "seq": ${String(seq)},\n "recent": ${JSON.stringify(recent)},\n "pools": {`,
   )];
@@ -220,14 +224,14 @@ export function serializeDocChunks(doc: FileDoc): Buffer[] {
     chunks.push(first ? SEP_FIRST : SEP, poolEntry(name, pools[name]));
     first = false;
   }
-  chunks.push(Buffer.from(`${first ? '}' : '\n }'},\n "instances": ${JSON.stringify(instances)},\n "zones": ${JSON.stringify(zones)}\n}\n`));
+  chunks.push(Buffer.from(`${first ? '}' : '\n }'},\n "instances": ${JSON.stringify(instances)},\n "zones": ${JSON.stringify(zones)},\n "zoneRules": ${JSON.stringify(zoneRules)}\n}\n`));
   return chunks;
 }
 
 /** A document whose top-level maps may be edited without touching `doc` (pools are replaced, not edited: applyToDoc). */
 export function shallowCopy(doc: FileDoc): FileDoc {
   // Spread defines own properties, so a key like "__proto__" stays a key.
-  return { ...doc, recent: [...doc.recent], pools: { ...doc.pools }, instances: { ...doc.instances }, zones: { ...doc.zones } };
+  return { ...doc, recent: [...doc.recent], pools: { ...doc.pools }, instances: { ...doc.instances }, zones: { ...doc.zones }, zoneRules: { ...doc.zoneRules } };
 }
 
 /** Instances with an observation in a pool's raw entry. */

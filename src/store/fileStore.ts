@@ -12,6 +12,7 @@ import {
 import { buildRecord } from './decode';
 import { readHeadSeq, watchFile, type FileWatch } from './fileWatch';
 import { isPoolName } from '../model/names';
+import { parseZonePoolRules, type ZonePoolRules } from '../model/poolNameRules';
 import {
   checkInstanceName, opRecompute, opRecordObservation, opRefreshObservation, opRemoveMember, opRemovePool, opUpdateMember, opUpdatePool,
   type OpResult,
@@ -424,15 +425,24 @@ export class FileStore implements Store {
     }, beatOnly);
   }
 
-  async publishZones(instance: string, zones: string[]): Promise<void> {
+  async publishZones(instance: string, zones: string[], rules: readonly ZonePoolRules[] = []): Promise<void> {
     checkInstanceName(instance);
     const list = checkZones(zones);
     await this.transaction((tx) => {
       // Unchanged (every restart of the same instance): no rewrite of the whole document.
       const current = own(tx.doc.zones, instance);
-      if (Array.isArray(current) && current.length === list.length && current.every((z, i) => z === list[i])) return;
-      put(tx.edit().zones, instance, list);
+      if (!(Array.isArray(current) && current.length === list.length && current.every((z, i) => z === list[i]))) {
+        put(tx.edit().zones, instance, list);
+      }
+      for (const r of rules) {
+        if (JSON.stringify(own(tx.doc.zoneRules, r.origin)) !== JSON.stringify(r)) put(tx.edit().zoneRules, r.origin, r);
+      }
     });
+  }
+
+  async readZoneRules(): Promise<ZonePoolRules[]> {
+    const doc = await this.readDoc();
+    return this.zonesOf(doc).flatMap((z) => parseZonePoolRules(own(doc.zoneRules, z)) ?? []);
   }
 
   async watch(onChange: (change: StoreChange) => void): Promise<() => void> {

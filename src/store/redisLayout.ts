@@ -15,6 +15,8 @@ export type { ReportProblem } from './decode';
 //   <p>obs:<name>         hash    "<ip>|<instance>" → JSON Observation
 //   <p>instances          zset    instance → last heartbeat (ms since epoch)
 //   <p>zones              hash    instance → JSON array of the zone origins it serves
+//   <p>zonerules          hash    zone origin → JSON ZonePoolRules, the last publisher's (where pools
+//                                 cannot be; the CLI refuses such names: model/poolNameRules.ts)
 //   <p>changes            channel pub/sub: "<pool> <count>" after that pool changed (count: the value
 //                                 <p>changecount was INCR'd to by the same script), "*" for "re-read
 //                                 everything"; a bare pool name (a hand edit) is understood too
@@ -62,6 +64,7 @@ export class RedisKeys {
   readonly pools: string;
   readonly instances: string;
   readonly zones: string;
+  readonly zoneRules: string;
   readonly channel: string;
   readonly changeCount: string;
 
@@ -70,6 +73,7 @@ export class RedisKeys {
     this.pools = `${prefix}pools`;
     this.instances = `${prefix}instances`;
     this.zones = `${prefix}zones`;
+    this.zoneRules = `${prefix}zonerules`;
     this.channel = `${prefix}changes`;
     this.changeCount = `${prefix}changecount`;
   }

@@ -13,6 +13,7 @@ import {
   type OpResult,
 } from './ops';
 import { emptyMutation, isEmptyMutation, toPoolView, type PoolMutation, type PoolRecord } from './record';
+import { parseZonePoolRules, type ZonePoolRules } from '../model/poolNameRules';
 import type { Observation, PoolConfig, PoolView, Verdict } from '../model/types';
 import type { InSync, MemberChange, MemberUpdate, Store, StoreChange, StoreSnapshot, StoreStatus } from './types';
 import type { RedisLocation } from './url';
@@ -436,10 +437,36 @@ export class RedisStore implements Store {
     });
   }
 
-  async publishZones(instance: string, zones: string[]): Promise<void> {
+  async publishZones(instance: string, zones: string[], rules: readonly ZonePoolRules[] = []): Promise<void> {
     checkInstanceName(instance);
     const list = checkZones(zones);
-    await this.run(() => this.conn.client.hset(this.keys.zones, instance, JSON.stringify(list)));
+    await this.run(async () => {
+      const tx = this.conn.client.multi().hset(this.keys.zones, instance, JSON.stringify(list));
+      for (const r of rules) tx.hset(this.keys.zoneRules, r.origin, JSON.stringify(r));
+      const replies = await tx.exec();
+      const failed = replies?.find(([err]) => err);
+      if (failed) throw failed[0];
+    });
+  }
+
+  async readZoneRules(): Promise<ZonePoolRules[]> {
+    return this.run(async () => {
+      const { zones } = await this.readZonesAndInstances();
+      if (zones.length === 0) return [];
+      const raw = await this.conn.client.hmget(this.keys.zoneRules, ...zones);
+      return raw.flatMap((json, i) => {
+        if (json === null) return [];
+        let parsed: unknown;
+        try {
+          parsed = JSON.parse(json) as unknown;
+        } catch {
+          parsed = undefined;
+        }
+        const rules = parseZonePoolRules(parsed);
+        if (!rules || rules.origin !== zones[i]) this.report(`zone rules of ${zones[i]}: malformed; skipped`);
+        return rules && rules.origin === zones[i] ? [rules] : [];
+      });
+    });
   }
 
   async watch(onChange: (change: StoreChange) => void): Promise<() => void> {

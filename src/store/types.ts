@@ -1,3 +1,4 @@
+import type { ZonePoolRules } from '../model/poolNameRules';
 import type { AdminState, Member, Observation, PoolConfig, PoolView, Verdict } from '../model/types';
 
 // The Store interface: what the Redis store and the file store both implement.
@@ -90,8 +91,13 @@ export interface Store {
   inSync(): Promise<InSync | false>;
   /** Refresh this instance's heartbeat and recompute verdicts affected by instances that went stale. */
   heartbeat(instance: string, ttlMs: number, nowMs: number): Promise<void>;
-  /** Publish the zones this instance serves. */
-  publishZones(instance: string, zones: string[]): Promise<void>;
+  /**
+   * Publish the zones this instance serves, and what each says about where pools cannot be
+   * (kept per zone, the last publisher's; the CLI checks new pool names against them).
+   */
+  publishZones(instance: string, zones: string[], rules?: readonly ZonePoolRules[]): Promise<void>;
+  /** The published rules of the zones serving instances publish (a zone published without any is left out). */
+  readZoneRules(): Promise<ZonePoolRules[]>;
   /** Change notifications; the returned function unsubscribes. */
   watch(onChange: (change: StoreChange) => void): Promise<() => void>;
   onStatus(listener: (status: StoreStatus, detail?: string) => void): void;

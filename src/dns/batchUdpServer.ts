@@ -1,6 +1,6 @@
 import cluster from 'node:cluster';
 import type { Logger } from 'pino';
-import { TierdnsError, errorMessage } from '../util/errors';
+import { bindError } from '../util/listen';
 import type { QueryHandler } from './handler';
 import { META_WORDS_PER_DATAGRAM, type UdpBatchAddon, type UdpBatchSocket, type UdpBatchStats } from '../util/native';
 import type { UdpListener } from './udpServer';
@@ -39,7 +39,7 @@ export class BatchUdpServer implements UdpListener {
       // process does not, so a port another server holds is still EADDRINUSE.
       bound = socket.bind(host, port, cluster.isWorker);
     } catch (err) {
-      return Promise.reject(new TierdnsError('TIERDNS_E_BIND', `cannot listen on udp ${host}:${port}: ${errorMessage(err)}`, { cause: err }));
+      return Promise.reject(bindError('udp', host, port, err));
     }
     this.socket = socket;
     socket.start(this.answerer(socket, host.includes(':')));

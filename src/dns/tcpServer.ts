@@ -1,6 +1,6 @@
 import net from 'node:net';
 import type { Logger } from 'pino';
-import { TierdnsError } from '../util/errors';
+import { bindError } from '../util/listen';
 import type { QueryHandler } from './handler';
 
 export interface TcpLimits {
@@ -36,7 +36,7 @@ export class TcpServer {
     server.maxConnections = this.limits.maxConnections;
     this.server = server;
     return new Promise((resolve, reject) => {
-      server.once('error', (err) => reject(new TierdnsError('TIERDNS_E_BIND', `cannot listen on tcp ${host}:${port}: ${err.message}`, { cause: err })));
+      server.once('error', (err) => reject(bindError('tcp', host, port, err)));
       server.listen({ host, port, ipv6Only: host.includes(':') }, () => {
         server.removeAllListeners('error');
         server.on('error', (err) => this.log.warn({ err }, 'dns: tcp server error'));

@@ -1,6 +1,6 @@
 import dgram from 'node:dgram';
 import type { Logger } from 'pino';
-import { TierdnsError } from '../util/errors';
+import { bindError } from '../util/listen';
 import { EDNS_MAX_UDP } from '../wire/constants';
 import { IpWords } from '../util/cidr';
 import type { QueryHandler } from './handler';
@@ -29,7 +29,7 @@ export class UdpServer implements UdpListener {
     const socket = dgram.createSocket({ type, ipv6Only: type === 'udp6', lookup: literalLookup });
     this.socket = socket;
     return new Promise((resolve, reject) => {
-      socket.once('error', (err) => reject(new TierdnsError('TIERDNS_E_BIND', `cannot listen on udp ${host}:${port}: ${err.message}`, { cause: err })));
+      socket.once('error', (err) => reject(bindError('udp', host, port, err)));
       socket.bind({ address: host, port }, () => {
         socket.removeAllListeners('error');
         try {

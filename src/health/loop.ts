@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { Member, Observation, PoolConfig, Verdict } from '../model/types';
 import type { Store } from '../store/types';
 import { errorMessage } from '../util/errors';
+import { hostPort } from '../util/listen';
 import { describeError } from './attempt';
 import { systemClock, type Clock } from './clock';
 import { HEARTBEAT_EVERY_MS, Heartbeat, INSTANCE_TTL_MS } from './heartbeat';
@@ -329,7 +330,7 @@ export class HealthLoop {
     else {
       if (!result.ok && this.log.isLevelEnabled('debug')) {
         this.log.debug({ pool: t.pool, member: t.ip, port: t.target.port, error: result.error, state: t.health.state },
-          `health: probe of ${t.ip}:${t.target.port} in ${t.pool} failed: ${result.error ?? 'unknown'}`);
+          `health: probe of ${hostPort(t.ip, t.target.port)} in ${t.pool} failed: ${result.error ?? 'unknown'}`);
       }
       this.writer.probed(t.key);
     }
@@ -341,7 +342,7 @@ export class HealthLoop {
     const why = change.to === 'down' ? ` (${change.streak} failure${change.streak === 1 ? '' : 's'}: ${error ?? 'unknown'})`
       : change.streak > 0 ? ` (${change.streak} success${change.streak === 1 ? '' : 'es'})` : '';
     this.log.info({ pool: t.pool, member: t.ip, port: t.target.port, check: t.target.kind, from: change.from, to: change.to, error },
-      `health: ${t.ip}:${t.target.port} in ${t.pool} is ${change.to} here${why}`);
+      `health: ${hostPort(t.ip, t.target.port)} in ${t.pool} is ${change.to} here${why}`);
     this.reportOwn(t);
     this.writer.changed(t.key);
   }

@@ -1,4 +1,5 @@
 import { getSystemErrorName } from 'node:util';
+import { hostPort } from '../util/listen';
 import { nativeUdp, type TcpProber } from '../util/native';
 import type { ProbeResult, ProbeTarget } from './probeTypes';
 
@@ -68,7 +69,7 @@ function errorText(t: ProbeTarget, err: number): string {
   } catch {
     code = `errno ${err}`;
   }
-  const text = `connect ${code} ${t.ip}:${t.port}`;
+  const text = `connect ${code} ${hostPort(t.ip, t.port)}`;
   lastError.set(t, { err, text });
   return text;
 }

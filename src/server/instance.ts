@@ -166,7 +166,7 @@ export class Instance {
       log.debug({ pauseMs: ms === undefined ? undefined : Math.round(ms), heapMB: [before, heapMB()] }, 'serve: start-up garbage collected');
     }, STARTUP_GC_DELAY_MS);
     this.startupGcTimer.unref();
-    log.info({ listen: this.bound, zones: this.zones.map((z) => z.origin), store: store.description, instance: this.opts.instance }, 'serve: ready');
+    log.info({ listen: this.bound, zones: this.zones.map((z) => z.origin), store: store.description }, 'serve: ready');
   }
 
   /** Load the zones directory; a zone whose file is broken keeps its previous version. */

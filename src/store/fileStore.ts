@@ -17,10 +17,12 @@ import {
   checkInstanceName, opRecompute, opRecordObservation, opRefreshObservation, opRemoveMember, opRemovePool, opUpdateMember, opUpdatePool,
   type OpResult,
 } from './ops';
-import { emptyMutation, isEmptyMutation, newRecord, toPoolView, type PoolRecord } from './record';
+import { opRemoveForSync, opSyncPool, opUpdateMembers } from './bulkOps';
+import { emptyMutation, isEmptyMutation, newRecord, toPoolView, type PoolMutation, type PoolRecord } from './record';
 import { checkZones, parseZoneList } from './storeUtil';
 import type { MemberView, Observation, PoolConfig, PoolView, Verdict } from '../model/types';
 import type { InSync, MemberChange, MemberUpdate, Store, StoreChange, StoreSnapshot, StoreStatus } from './types';
+import type { PoolPlan, PoolSpec } from '../model/poolPlan';
 
 // The embedded store (`file:PATH`, docs/store.md): one JSON document, the same rules as Redis
 // (ops.ts), plus the heartbeats in a small sidecar (PATH.live, fileLive.ts) so the beat every
@@ -370,6 +372,38 @@ export class FileStore implements Store {
 
   updateMember(pool: string, ip: string, change: MemberChange): Promise<MemberUpdate> {
     return this.poolTx(pool, (rec) => opUpdateMember(rec, pool, ip, change, this.opts.nowMs()));
+  }
+
+  updateMembers(pool: string, changes: Array<[ip: string, change: MemberChange]>): Promise<MemberUpdate[]> {
+    return this.poolTx(pool, (rec) => opUpdateMembers(rec, pool, changes, this.opts.nowMs()));
+  }
+
+  /** Every pool in one transaction: one lock, one rewrite of the document, whatever the count. */
+  syncPools(pools: PoolSpec[], remove: string[]): Promise<PoolPlan[]> {
+    return this.transaction((tx) => {
+      const nowMs = this.opts.nowMs();
+      const plans: PoolPlan[] = [];
+      const writes: Array<[string, PoolMutation]> = [];
+      // Every op runs before the first write: a refused pool leaves the document untouched.
+      for (const spec of pools) {
+        const name = spec.config.name;
+        const { mutation, result } = opSyncPool(decodeDocPool(tx.doc, name, this.report).record, spec, nowMs);
+        plans.push(result);
+        writes.push([name, mutation]);
+      }
+      for (const name of remove) {
+        const { record, present } = decodeDocPool(tx.doc, name, this.report);
+        const { mutation, result } = opRemoveForSync(record, present);
+        if (result) plans.push(result);
+        writes.push([name, mutation]);
+      }
+      for (const [name, mutation] of writes) {
+        if (isEmptyMutation(mutation)) continue;
+        applyToDoc(tx.edit(), name, mutation);
+        if (mutation.notify) tx.pools.add(name);
+      }
+      return plans;
+    });
   }
 
   removeMember(pool: string, ip: string): Promise<boolean> {

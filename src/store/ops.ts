@@ -35,7 +35,7 @@ export function canonicalIp(ip: string): string {
 }
 
 /** Rethrow a record check as the caller's fault, not the store's. */
-function asBadValue<T>(check: () => T): T {
+export function asBadValue<T>(check: () => T): T {
   try {
     return check();
   } catch (err) {

@@ -252,3 +252,18 @@ export function checkPrefix(prefix: string): string {
 export function validPoolNames(names: string[], report: ReportProblem): string[] {
   return names.filter((n) => isPoolName(n) || (report(`pool set holds an invalid name '${n}'; skipped`), false));
 }
+
+/**
+ * Delete every observation of the given members, including fields written after the caller
+ * read the hash (a bulk write does not WATCH observations, which probes rewrite every few
+ * seconds). KEYS: obs. ARGV: member IPs.
+ */
+export const DROP_OBSERVATIONS = `
+local drop = {}
+for i = 1, #ARGV do drop[ARGV[i]] = true end
+for _, f in ipairs(redis.call('HKEYS', KEYS[1])) do
+  local bar = string.find(f, '|', 1, true)
+  if bar and drop[string.sub(f, 1, bar - 1)] then redis.call('HDEL', KEYS[1], f) end
+end
+return 0
+`;

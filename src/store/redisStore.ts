@@ -12,10 +12,13 @@ import {
   canonicalIp, checkInstanceName, checkObservation, opRecompute, opRecordObservation, opRemoveMember, opRemovePool, opUpdateMember, opUpdatePool,
   type OpResult,
 } from './ops';
+import { opUpdateMembers } from './bulkOps';
+import { syncPoolsOnce } from './redisBulk';
 import { emptyMutation, isEmptyMutation, toPoolView, type PoolMutation, type PoolRecord } from './record';
 import { parseZonePoolRules, type ZonePoolRules } from '../model/poolNameRules';
 import type { Observation, PoolConfig, PoolView, Verdict } from '../model/types';
 import type { InSync, MemberChange, MemberUpdate, Store, StoreChange, StoreSnapshot, StoreStatus } from './types';
+import type { PoolPlan, PoolSpec } from '../model/poolPlan';
 import type { RedisLocation } from './url';
 
 // The shared store (docs/store.md). Reads of a pool are one Lua script (atomic); writes are
@@ -384,6 +387,26 @@ export class RedisStore implements Store {
 
   async updateMember(pool: string, ip: string, change: MemberChange): Promise<MemberUpdate> {
     return this.transact(pool, (rec) => opUpdateMember(rec, pool, ip, change, this.opts.nowMs()));
+  }
+
+  async updateMembers(pool: string, changes: Array<[ip: string, change: MemberChange]>): Promise<MemberUpdate[]> {
+    return this.transact(pool, (rec) => opUpdateMembers(rec, pool, changes, this.opts.nowMs()));
+  }
+
+  /** Every pool in one MULTI/EXEC (redisBulk.ts), retried when another writer got there first. */
+  async syncPools(pools: PoolSpec[], remove: string[]): Promise<PoolPlan[]> {
+    const ctx = { keys: this.keys, report: this.report, nowMs: this.opts.nowMs(), queue: this.queueMutation.bind(this) };
+    for (let attempt = 1; ; attempt++) {
+      const lane = this.lane();
+      lane.waiting++;
+      const plans = await lane.lock.run(() => this.run(async () => {
+        await lane.conn.ready();
+        return syncPoolsOnce(lane.conn.client, pools, remove, ctx);
+      })).finally(() => { lane.waiting--; });
+      if (plans) return plans;
+      if (attempt >= MAX_ATTEMPTS) throw new TierdnsError('TIERDNS_E_STORE_UNREACHABLE', `gave up after ${attempt} conflicting writes`);
+      await retryPause(attempt);
+    }
   }
 
   async removeMember(pool: string, ip: string): Promise<boolean> {

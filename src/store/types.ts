@@ -1,5 +1,6 @@
 import type { ZonePoolRules } from '../model/poolNameRules';
 import type { AdminState, Member, Observation, PoolConfig, PoolView, Verdict } from '../model/types';
+import type { PoolPlan, PoolSpec } from '../model/poolPlan';
 
 // The Store interface: what the Redis store and the file store both implement.
 
@@ -67,6 +68,15 @@ export interface Store {
    * given); without, it is TIERDNS_E_NO_MEMBER. TIERDNS_E_NO_POOL when the pool is absent.
    */
   updateMember(pool: string, ip: string, change: MemberChange): Promise<MemberUpdate>;
+  /** Several updateMember calls on one pool as one atomic step: all of them, or none when one is refused. */
+  updateMembers(pool: string, changes: Array<[ip: string, change: MemberChange]>): Promise<MemberUpdate[]>;
+  /**
+   * Make each pool of `pools` hold exactly its config and members (weight, port, admin; members
+   * that stay keep their verdicts and observations) and remove the pools named in `remove`, all
+   * in one atomic step: readers see every change or none. Returns what changed, one plan per
+   * pool given (action 'same' when it already matched) and per pool removed that existed.
+   */
+  syncPools(pools: PoolSpec[], remove: string[]): Promise<PoolPlan[]>;
   removeMember(pool: string, ip: string): Promise<boolean>;
   /** Record this instance's observation of a member and recompute the shared verdict atomically. */
   recordObservation(pool: string, ip: string, obs: Observation): Promise<Verdict>;

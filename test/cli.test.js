@@ -20,6 +20,10 @@ function workDir(t) {
   return cwd;
 }
 
+function firstLine(r) {
+  return r.stdout.split('\n')[0];
+}
+
 function oneLine(r) {
   const lines = r.stderr.split('\n').filter((l) => l !== '');
   assert.equal(lines.length, 1, `expected one stderr line, got: ${JSON.stringify(r.stderr)}`);
@@ -40,19 +44,21 @@ for (const backend of [redisBackend(), fileBackend()]) {
     }
 
     test('pools and members: create, change, drain, list, remove', async (t) => {
-      const { run } = setup(t);
+      const { loc, run } = setup(t);
       let r = await run('pool', 'set', 'WS.LB.Example.COM.');
       assert.equal(r.code, 0, r.stderr);
-      assert.equal(r.stdout, `pool ${P} created\n`);
+      assert.equal(firstLine(r), `pool ${P} created`);
+      // Every change says which store it went to, without secrets.
+      assert.equal(r.stdout.split('\n')[1], `store: ${loc.file ? loc.url : `redis://127.0.0.1:${new URL(loc.url).port}/0 (prefix ${loc.prefix})`}`);
       r = await run('pool', 'set', P, '--check', 'https', '--path', '/healthz', '--interval', '4s', '--expect', '204', '--max-answers', '2');
-      assert.equal(r.stdout, `pool ${P} updated\n`, r.stderr);
+      assert.equal(firstLine(r), `pool ${P} updated`, r.stderr);
       r = await run('pool', 'set', P, '--ttl', '30');
       assert.equal(r.code, 0, r.stderr);
       assert.equal((await run('member', 'add', P, '10.0.0.1', '--weight', '5')).code, 0);
       assert.equal((await run('member', 'add', P, '2001:DB8::0:1', '--port', '8443')).code, 0);
       assert.equal((await run('member', 'drain', P, '10.0.0.1')).code, 0);
       r = await run('member', 'add', P, '10.0.0.1', '--port', '81');
-      assert.equal(r.stdout, `member 10.0.0.1 updated in ${P}\n`);
+      assert.equal(firstLine(r), `member 10.0.0.1 updated in ${P}`);
       r = await run('pool', 'ls', '--json');
       const [cfg] = JSON.parse(r.stdout).pools;
       assert.deepEqual(
@@ -77,8 +83,9 @@ for (const backend of [redisBackend(), fileBackend()]) {
         assert.equal(typeof m.sinceSeconds, 'number');
       }
       r = await run('status', P);
-      assert.match(r.stdout, /MEMBER +WEIGHT +ADMIN +VERDICT +FOR +LAST PROBE +LATENCY +OBSERVATIONS/);
+      assert.match(r.stdout, /MEMBER +WEIGHT +ADMIN +VERDICT +OBSERVED +LAST PROBE/);
       assert.match(r.stdout, /10\.0\.0\.1:81 +5 +drained +unknown/);
+      assert.match(r.stdout, /\[2001:db8::1\]:8443 +1 +enabled +unknown/);
       assert.equal((await run('member', 'undrain', P, '10.0.0.1')).code, 0);
       assert.equal((await run('member', 'rm', P, '2001:db8::1')).code, 0);
       r = await run('status', '--json');
@@ -89,7 +96,7 @@ for (const backend of [redisBackend(), fileBackend()]) {
     });
 
     test('status shows observations, verdicts and instances', async (t) => {
-      const { loc, run } = setup(t);
+      const { loc, cwd, run } = setup(t);
       const store = loc.open();
       await store.setPool({ ...require('../dist/model/poolConfig').defaultPoolConfig(P) });
       await store.updateMember(P, '10.0.0.1', { create: true });
@@ -105,9 +112,10 @@ for (const backend of [redisBackend(), fileBackend()]) {
       assert.deepEqual(Object.keys(m.observations[0]).sort(), ['instance', 'lastError', 'lastLatencyMs', 'lastOk', 'lastProbeMs', 'live', 'sinceMs', 'state']);
       assert.equal(m.observations[0].live, true);
       assert.deepEqual(JSON.parse(r.stdout).instances.map((i) => i.name), ['ns1']);
-      const human = (await run('status')).stdout;
-      assert.match(human, /fail .* ago \(ns1\): ECONNREFUSED +2\.5ms +ns1=down/);
-      assert.match(human, /instances: ns1/);
+      // A terminal wider than 80 columns shows the whole error text.
+      const human = (await runCli(['status', P, '--store', loc.url], { cwd, env: { COLUMNS: '200' } })).stdout;
+      assert.match(human, /down \d+s +ns1=down +fail .* ago ns1 2\.5ms: ECONNREFUSED/);
+      assert.match((await run('status')).stdout, /instances: ns1/);
     });
 
     test('status: members of a check-none pool are up (what answers do), since they were added', async (t) => {
@@ -135,7 +143,9 @@ for (const backend of [redisBackend(), fileBackend()]) {
         [['member', 'add', P, '10.0.0.2', '--weight', '1e3'], /--weight/],
         [['member', 'add', P, '10.0.0.2', '--port', '70000'], /--port.*TIERDNS_E_BAD_VALUE/],
         [['member', 'add', P, '10.0.0.2', '--bogus'], /unknown option '--bogus'/],
-        [['member', 'add', P, '10.0.0.2', 'extra'], /too many arguments/],
+        [['member', 'add', P, '10.0.0.2', 'extra'], /'extra' is not an IPv4.*TIERDNS_E_BAD_IP/],
+        [['member', 'add', P, '10.0.0.2', '127.0.0.14:8080'], /127\.0\.0\.14 --port 8080.*TIERDNS_E_BAD_IP/],
+        [['member', 'add', P, '10.0.0.2', '[2001:db8::10]:8080'], /2001:db8::10 --port 8080.*TIERDNS_E_BAD_IP/],
         [['member', 'add', 'nope.lb.example.com', '10.0.0.2'], /nope\.lb\.example\.com.*TIERDNS_E_NO_POOL/],
         [['member', 'rm', P, '10.9.9.9'], /10\.9\.9\.9.*TIERDNS_E_NO_MEMBER/],
         [['member', 'drain', P, '10.9.9.9'], /TIERDNS_E_NO_MEMBER/],
@@ -199,7 +209,7 @@ for (const backend of [redisBackend(), fileBackend()]) {
       const [cfg] = JSON.parse((await run('pool', 'ls', '--json')).stdout).pools;
       assert.deepEqual([cfg.rise, cfg.intervalMs, cfg.fastIntervalMs, cfg.check, cfg.port, cfg.host], [4, 8000, 2000, 'https', 443, null]);
       const r = await run('pool', 'set', P, '--rise', '4');
-      assert.equal(r.stdout, `pool ${P} unchanged\n`);
+      assert.equal(firstLine(r), `pool ${P} unchanged`);
     });
 
     test('20 concurrent member add processes all land', async (t) => {
@@ -233,7 +243,8 @@ for (const backend of [redisBackend(), fileBackend()]) {
     });
 
     test('status --watch redraws until Ctrl-C', async (t) => {
-      const { loc, cwd } = setup(t);
+      const { loc, cwd, run } = setup(t);
+      assert.equal((await run('pool', 'set', P)).code, 0);
       const { spawn } = require('node:child_process');
       const { CLI } = require('./helpers/cli');
       const child = spawn(process.execPath, [CLI, 'status', '--watch', '--store', loc.url], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });

@@ -97,10 +97,21 @@ export function parseWhenAllDown(text: string): WhenAllDown {
   throw bad('--when-all-down', `must be all, none or pool:<name>, got '${text}'`);
 }
 
+/** IP:PORT or [IPv6]:PORT, as HAProxy and nginx write servers; undefined for anything else. */
+export function ipWithPort(text: string): { ip: string; port: string } | undefined {
+  const m = /^\[([^\]]+)\]:(\d{1,5})$/.exec(text.trim()) ?? /^([^:]+):(\d{1,5})$/.exec(text.trim());
+  return m && parseIp(m[1] as string) ? { ip: m[1] as string, port: m[2] as string } : undefined;
+}
+
 /** A canonical unicast address a resolver can be handed. */
 export function parseMemberIp(text: string): string {
   const ip = parseIp(text.trim());
-  if (!ip) throw new TierdnsError('TIERDNS_E_BAD_IP', `'${text}' is not an IPv4 or IPv6 address`);
+  if (!ip) {
+    // Operators used to HAProxy and nginx write server lines as IP:PORT.
+    const withPort = ipWithPort(text);
+    const hint = withPort ? `; give the probe port apart: ${withPort.ip} --port ${withPort.port}` : '';
+    throw new TierdnsError('TIERDNS_E_BAD_IP', `'${text}' is not an IPv4 or IPv6 address${hint}`);
+  }
   const b = ip.bytes;
   const unspecified = b.every((x) => x === 0);
   const multicast = ip.family === 4 ? (b[0] as number) >= 224 : b[0] === 0xff;

@@ -84,10 +84,6 @@ export function table(rows: string[][], indent = ''): string {
   return rows.map((r) => indent + r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i] as number))).join('  ')).join('\n');
 }
 
-function ago(nowMs: number, ms: number): string {
-  return `${formatDuration(Math.max(0, nowMs - ms))} ago`;
-}
-
 export function poolSummary(p: PoolJson): string {
   const probe = p.check === 'none' ? 'check none'
     : `${p.check}:${p.port}${p.check === 'tcp' ? '' : p.path}${p.check !== 'tcp' && p.host ? ` host ${p.host}` : ''}`;
@@ -96,34 +92,6 @@ export function poolSummary(p: PoolJson): string {
     `timeout ${formatDuration(p.timeoutMs)}`, `rise ${p.rise}`, `fall ${p.fall}`,
     `max-answers ${p.maxAnswers === 0 ? 'all' : p.maxAnswers}`, `when-all-down ${p.whenAllDown}`,
   ].join('  ');
-}
-
-export function renderStatus(s: StatusJson, nowMs: number): string {
-  const out: string[] = [];
-  if (s.pools.length === 0) out.push('no pools');
-  for (const p of s.pools) {
-    out.push(`${p.name}  ${poolSummary(p)}`);
-    if (p.members.length === 0) {
-      out.push('  (no members)');
-    } else {
-      const rows = [['MEMBER', 'WEIGHT', 'ADMIN', 'VERDICT', 'FOR', 'LAST PROBE', 'LATENCY', 'OBSERVATIONS']];
-      for (const m of p.members) {
-        const lp = m.lastProbe;
-        rows.push([
-          m.port === null ? m.ip : `${m.ip.includes(':') ? `[${m.ip}]` : m.ip}:${m.port}`, String(m.weight), m.admin, m.verdict,
-          formatDuration(m.sinceSeconds * 1000),
-          lp ? `${lp.ok === false ? 'fail' : 'ok'} ${ago(nowMs, lp.atMs)} (${lp.instance})${lp.ok === false && lp.error ? `: ${lp.error}` : ''}` : '-',
-          lp?.latencyMs != null ? `${lp.latencyMs.toFixed(1)}ms` : '-',
-          m.observations.map((o) => `${o.instance}=${o.state}${o.live ? '' : '(stale)'}`).join(' ') || '-',
-        ]);
-      }
-      out.push(table(rows, '  '));
-    }
-    out.push('');
-  }
-  out.push(s.instances.length === 0 ? 'instances: none live'
-    : `instances: ${s.instances.map((i) => `${i.name} (heartbeat ${formatDuration(i.ageSeconds * 1000)} ago)`).join(', ')}`);
-  return `${out.join('\n')}\n`;
 }
 
 export function renderPoolList(snap: StoreSnapshot): string {

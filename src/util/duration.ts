@@ -62,3 +62,18 @@ export function formatDuration(ms: number): string {
   }
   return neg + parts.join('');
 }
+
+/** Duration text that parseDuration reads back to exactly `ms`: 500ms, 2s, 1.5s, 1m30s, 1h. */
+export function exactDuration(ms: number): string {
+  if (ms === 0) return '0s';
+  if (ms < 1000 || (ms < 60_000 && ms % 1000 !== 0)) return ms < 1000 ? `${ms}ms` : `${ms / 1000}s`;
+  let rest = ms;
+  let out = '';
+  for (const [unit, size] of [['h', 3_600_000], ['m', 60_000], ['s', 1000]] as const) {
+    if (rest >= size) {
+      out += `${Math.floor(rest / size)}${unit}`;
+      rest %= size;
+    }
+  }
+  return rest > 0 ? `${out}${rest}ms` : out;
+}

@@ -16,6 +16,11 @@ const WILDCARD = '\x01*';
  * answer (the hot path) is copied from the pool's template and allocates nothing.
  */
 export function respond(q: Query, snap: Snapshot, maxSize: number, w: ResponseWriter, out: Buffer, at: number): number {
+  // The hot path first: A or AAAA of a well-formed query at a pool name, from the template.
+  if (q.problem === undefined && q.tsigAt < 0 && q.qclass === CLASS_IN && (q.qtype === TYPE.A || q.qtype === TYPE.AAAA)) {
+    const size = writePoolAnswer(q, snap, Math.min(maxSize, out.length - at), out, at);
+    return size > 0 ? size : answerFromZones(q, snap, maxSize, w, out, at);
+  }
   switch (q.problem) {
     case 'drop':
       return 0;
@@ -35,10 +40,7 @@ export function respond(q: Query, snap: Snapshot, maxSize: number, w: ResponseWr
   }
   if (q.qclass !== CLASS_IN) return errorAnswer(q, w, out, at, maxSize, RCODE.REFUSED);
   const qtype = q.qtype;
-  if (qtype === TYPE.A || qtype === TYPE.AAAA) {
-    const size = writePoolAnswer(q, snap, Math.min(maxSize, out.length - at), out, at);
-    if (size > 0) return size;
-  } else if (qtype === TYPE.AXFR || qtype === TYPE.IXFR) {
+  if (qtype === TYPE.AXFR || qtype === TYPE.IXFR) {
     // No zone transfers: the zone's truth is the zone file plus the store.
     return errorAnswer(q, w, out, at, maxSize, RCODE.REFUSED);
   } else if (qtype === TYPE.OPT || qtype === 0) {
@@ -47,6 +49,11 @@ export function respond(q: Query, snap: Snapshot, maxSize: number, w: ResponseWr
     // Meta-types other than ANY and transfers (RFC 6895 §3.1): not implemented.
     return errorAnswer(q, w, out, at, maxSize, RCODE.NOTIMP);
   }
+  return answerFromZones(q, snap, maxSize, w, out, at);
+}
+
+/** The general path: the zone's data (and pools) by the general writer, or REFUSED outside every zone. */
+function answerFromZones(q: Query, snap: Snapshot, maxSize: number, w: ResponseWriter, out: Buffer, at: number): number {
   const zone = snap.findZone(q.qkey);
   if (!zone) return errorAnswer(q, w, out, at, maxSize, RCODE.REFUSED);
   w.begin(q, out, at, maxSize, true, q.hasOpt);

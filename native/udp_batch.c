@@ -32,6 +32,7 @@
 #include <unistd.h>
 
 #include "tcp_probe.h"
+#include "tcp_socket.h"
 
 #define MAX_BATCH 1024
 #define MIN_SLOT 512
@@ -525,7 +526,8 @@ static napi_value init(napi_env env, napi_value exports) {
   napi_value cls;
   CHECK(env, napi_define_class(env, "UdpBatchSocket", NAPI_AUTO_LENGTH, construct, NULL, sizeof methods / sizeof methods[0], methods, &cls));
   CHECK(env, napi_set_named_property(env, exports, "UdpBatchSocket", cls));
-  return tcp_probe_init(env, exports);
+  if (tcp_probe_init(env, exports) == NULL) return NULL;
+  return tcp_socket_init(env, exports);
 }
 
 NAPI_MODULE(NODE_GYP_MODULE_NAME, init)

@@ -28,4 +28,4 @@ const [cmd, args] = gyp ? [process.execPath, [gyp, 'rebuild']] : ['node-gyp', ['
 const r = spawnSync(cmd, args, { cwd: root, stdio: 'inherit' });
 if (r.error) fallback(`cannot run node-gyp: ${r.error.message}`);
 if (r.status !== 0 || !fs.existsSync(addon)) fallback('node-gyp rebuild failed, see above');
-console.log('tierdns: native addon built (build/Release/udp_batch.node: UDP batching, tcp prober)');
+console.log('tierdns: native addon built (build/Release/udp_batch.node: UDP batching, tcp prober, TCP send limits)');

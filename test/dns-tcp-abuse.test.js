@@ -6,13 +6,20 @@ const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const path = require('node:path');
 const http = require('node:http');
+const { execFileSync } = require('node:child_process');
 const { tempDir, startServe, runCli } = require('./helpers/serve');
 const { freePort } = require('./helpers/redis');
-const { ask } = require('./helpers/dns');
-const { holdConnections, legitRate } = require('./helpers/tcpAttack');
+const { ask, buildQuery } = require('./helpers/dns');
+const { attacks, holdConnections, legitRate, framed } = require('./helpers/tcpAttack');
 const ZONE = require('./fixtures/example.zone');
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/** Established connections the server holds on `port`, as the kernel counts them (ss, iproute2). */
+function serverConnections(port) {
+  const out = execFileSync('ss', ['-Htn', 'state', 'established', `( sport = :${port} )`], { encoding: 'utf8' });
+  return out.split('\n').filter((l) => l.trim()).length;
+}
 
 function setup(t) {
   const dir = tempDir(t);
@@ -62,4 +69,117 @@ test('idle connections to the metrics listener never take the descriptors DNS an
   flood.stop();
   assert.equal((await eventually(async () => (await scrape(mport)).status === 200)), true, 'metrics answer again once the flood stops');
   assert.ok(!s.logs.some((l) => l.code === 'EMFILE'), 'no accept failed for lack of descriptors');
+});
+
+// Small caps, so a few dozen connections prove each one.
+const CAPS = ['--tcp-max-per-source', '4', '--tcp-max-connections', '24', '--tcp-idle-timeout', '1s', '--tcp-partial-timeout', '300ms'];
+
+async function serveWithCaps(t, extra = []) {
+  const { zones, store } = setup(t);
+  return startServe(t, ['--zones', zones, '--store', store, ...CAPS, ...extra]);
+}
+
+/** Legitimate TCP queries from 127.0.0.1 while an attack runs: every one must be answered. */
+async function assertLegitServed(port, what) {
+  const r = await legitRate(port, { tries: 10, gapMs: 50, timeoutMs: 1500 });
+  assert.equal(r.ok, r.tries, `${what}: ${r.ok} of ${r.tries} legitimate TCP queries answered`);
+}
+
+const addresses = (first, n) => [...Array(n)].map((_, i) => `127.0.0.${first + i}`);
+
+test('idle connections: one address holds at most its cap; another address is answered', async (t) => {
+  const s = await serveWithCaps(t);
+  const attack = attacks.idle(s.port, ['127.0.0.2'], 100);
+  t.after(() => attack.stop());
+  await attack.ready;
+  await sleep(100);
+  assert.ok(attack.open() <= 4, `${attack.open()} idle connections held by one address`);
+  await assertLegitServed(s.port, 'one address idling');
+});
+
+test('idle connections from many addresses: a newcomer still gets a slot', async (t) => {
+  const s = await serveWithCaps(t);
+  // 8 addresses x 4 = 32 connections for 24 slots.
+  const attack = attacks.idle(s.port, addresses(2, 8), 4, { reconnect: true, maxConnects: 200 });
+  t.after(() => attack.stop());
+  await attack.ready;
+  await sleep(100);
+  assert.ok(attack.open() <= 24, `${attack.open()} connections held`);
+  await assertLegitServed(s.port, 'eight addresses idling');
+});
+
+test('empty frames and dropped messages do not keep a connection open', async (t) => {
+  const s = await serveWithCaps(t);
+  const empty = attacks.empty(s.port, ['127.0.0.2'], 4, { everyMs: 200 });
+  // A response (QR=1) is dropped unanswered (RFC 8906): it must not count as activity either.
+  const response = framed(Buffer.from(buildQuery('example.com', 'SOA').map((b, i) => (i === 2 ? b | 0x80 : b))));
+  const dropped = holdConnections(s.port, ['127.0.0.3'], 4, (sock) => {
+    const timer = setInterval(() => sock.writable && sock.write(response), 200);
+    return () => clearInterval(timer);
+  });
+  t.after(() => {
+    empty.stop();
+    dropped.stop();
+  });
+  await Promise.all([empty.ready, dropped.ready]);
+  assert.equal(empty.open() + dropped.open(), 8);
+  await assertLegitServed(s.port, 'empty frames and dropped messages');
+  // The idle timeout is 1 s: by 2.5 s every one of them is closed.
+  const closed = await eventually(() => empty.open() + dropped.open() === 0, 2500);
+  assert.ok(closed, `${empty.open()} empty-frame and ${dropped.open()} dropped-message connections still open`);
+});
+
+test('slow loris: a query trickled a byte at a time is closed at the partial timeout', async (t) => {
+  // Idle timeout 5 s, partial 300 ms: a close within 1.5 s is the partial timer's.
+  const s = await serveWithCaps(t, ['--tcp-idle-timeout', '5s']);
+  const lifetimes = [];
+  const loris = holdConnections(s.port, ['127.0.0.2'], 4, (sock) => {
+    const bytes = framed(buildQuery('example.com', 'SOA'));
+    const at = Date.now();
+    let i = 0;
+    sock.write(bytes.subarray(i, ++i));
+    const timer = setInterval(() => sock.writable && i < bytes.length - 1 && sock.write(bytes.subarray(i, ++i)), 100);
+    return () => {
+      clearInterval(timer);
+      lifetimes.push(Date.now() - at);
+    };
+  }, { reconnect: true, maxConnects: 40 });
+  t.after(() => loris.stop());
+  await loris.ready;
+  await assertLegitServed(s.port, 'slow loris');
+  await eventually(() => lifetimes.length >= 8, 3000);
+  assert.ok(lifetimes.length >= 8, `only ${lifetimes.length} trickling connections closed`);
+  assert.ok(Math.max(...lifetimes) < 1500, `lifetimes ${lifetimes.join(', ')} ms`);
+});
+
+test('clients that never read: answers stop at the queue cap, others are served, the stuck ones closed', async (t) => {
+  const mport = await freePort();
+  const s = await serveWithCaps(t, ['--metrics', `127.0.0.1:${mport}`]);
+  const ready = s.logs.find((l) => l.msg === 'serve: ready');
+  const answered = async () => {
+    const m = /^tierdns_answers_total\{rcode="NOERROR"\} (\d+)$/m.exec((await scrape(mport)).body);
+    return m ? Number(m[1]) : 0;
+  };
+  const before = await answered();
+  // 4 addresses x 4 connections, each pipelining 10,000 queries with ~1.1 KB answers (11 MB).
+  const attack = attacks.nonreader(s.port, addresses(2, 4), 4, { queries: 10_000 });
+  t.after(() => attack.stop());
+  await attack.ready;
+  await assertLegitServed(s.port, 'non-reading clients');
+  assert.ok(await ask(s.port, 'example.com', 'SOA'), 'UDP answered too');
+  // Wait until the server stops answering them.
+  let last = -1;
+  let now = await answered();
+  for (let i = 0; i < 50 && now !== last; i++) {
+    await sleep(200);
+    [last, now] = [now, await answered()];
+  }
+  const perConnection = (now - before - 11) / 16;
+  // Without TCP_NOTSENT_LOWAT (no native addon) the kernel's send buffer takes megabytes more.
+  const bound = ready.tcp.kernelUnsentBytes ? 1000 : 5000;
+  assert.ok(perConnection < bound, `${Math.round(perConnection)} answers per non-reading connection`);
+  // Nothing answered for the idle timeout (1 s): the server closes them (the clients, not
+  // reading, do not notice; the kernel does).
+  assert.ok(await eventually(() => serverConnections(s.port) === 0, 3000), `${serverConnections(s.port)} non-reading connections still open`);
+  await assertLegitServed(s.port, 'after the non-readers');
 });

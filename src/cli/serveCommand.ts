@@ -10,8 +10,10 @@ import { DEFAULT_STORE_URL, ENVIRONMENT_HELP, readEnvironment, type Environment 
 import { LOG_OPTIONS } from '../util/log';
 import { DEFAULT_RRL_EXEMPT, type RrlOptions } from '../dns/rrl';
 import { parseRrlFlags } from './options';
+import { addTcpOptions, parseTcpFlags, type TcpFlags } from './tcpFlags';
+import type { TcpLimits } from '../dns/tcpLimits';
 
-interface ServeFlags {
+interface ServeFlags extends TcpFlags {
   zones: string;
   listen: string[];
   store?: string;
@@ -28,7 +30,7 @@ interface ServeFlags {
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
 export function registerServeCommand(program: Command): void {
-  program
+  const serve = program
     .command('serve')
     .description('answer DNS for the zones in --zones and the pools in --store')
     .option('--zones <dir>', 'directory of <zone>.zone files', 'zones')
@@ -42,7 +44,8 @@ export function registerServeCommand(program: Command): void {
     .option('--rrl-rate <n>', 'UDP answers per second per client /24 (IPv4) or /56 (IPv6) for the same answer; 0 = off', '200')
     .option('--rrl-slip <n>', 'every Nth rate-limited answer is sent truncated (TC=1) so a real client retries over TCP; 0 = drop all', '2')
     .option('--rrl-exempt <cidrs>', "CIDRs never rate limited, comma-separated, or 'none'", DEFAULT_RRL_EXEMPT)
-    .addOption(new Option('--log-level <level>', 'pino log level').choices(LOG_LEVELS).default('info'))
+    .addOption(new Option('--log-level <level>', 'pino log level').choices(LOG_LEVELS).default('info'));
+  addTcpOptions(serve)
     .addHelpText('after', ENVIRONMENT_HELP)
     .action(async (flags: ServeFlags) => {
       const listen = (flags.listen.length ? flags.listen : ['127.0.0.1:5300']).map(parseListen);
@@ -51,9 +54,10 @@ export function registerServeCommand(program: Command): void {
         throw new TierdnsError('TIERDNS_E_BAD_VALUE', `--workers must be an integer from 1 to 256, got "${flags.workers}"`);
       }
       const rrl = parseRrlFlags(flags.rrlRate, flags.rrlSlip, flags.rrlExempt);
+      const tcpLimits = parseTcpFlags(flags);
       const log = pino({ ...LOG_OPTIONS, level: flags.logLevel, base: { instance: flags.instance, pid: process.pid } });
       if (workers > 1 && cluster.isPrimary) return runPrimary(workers, log);
-      await runInstance(flags, readEnvironment(), listen, rrl, log);
+      await runInstance(flags, readEnvironment(), listen, { rrl, tcpLimits }, log);
     });
 }
 
@@ -66,7 +70,8 @@ function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
 }
 
-async function runInstance(flags: ServeFlags, env: Environment, listen: ListenAddress[], rrl: RrlOptions, log: Logger): Promise<void> {
+async function runInstance(flags: ServeFlags, env: Environment, listen: ListenAddress[], limits: { rrl: RrlOptions; tcpLimits: TcpLimits }, log: Logger): Promise<void> {
+  const { rrl, tcpLimits } = limits;
   const workerId = env.workerIndex;
   useNativeAddon(env.native);
   const instance = new Instance({
@@ -80,6 +85,7 @@ async function runInstance(flags: ServeFlags, env: Environment, listen: ListenAd
     native: env.native,
     rrl,
     stateDir: flags.stateDir,
+    tcpLimits,
     instance: flags.instance,
     log,
     // One prober per instance: in a cluster only the first worker probes.

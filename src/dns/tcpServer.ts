@@ -1,113 +1,146 @@
 import net from 'node:net';
 import type { Logger } from 'pino';
+import { acceptErrorLogger } from '../util/acceptErrors';
 import { bindError } from '../util/listen';
 import type { QueryHandler } from './handler';
+import { TcpAdmission } from './tcpAdmission';
+import { TcpConnection, tcpScratch, type TcpCloseReason } from './tcpConnection';
+import { DEFAULT_TCP_LIMITS, KERNEL_UNSENT_BYTES, sourceKey, type TcpLimits } from './tcpLimits';
 
-export interface TcpLimits {
-  /** Close a connection that completes no query for this long (RFC 7766 §6.2.3; default 10000). */
-  idleMs: number;
-  /** Concurrent connections per listener (default 1000). */
-  maxConnections: number;
-  /** Unsent answer bytes per connection before we stop reading its queries (default 256 KiB). */
-  maxQueuedBytes: number;
+export { DEFAULT_TCP_LIMITS, type TcpLimits } from './tcpLimits';
+
+/** Counters of every TCP listener of the process (metrics, tests). */
+export class TcpStats {
+  accepted = 0;
+  /** Refused because their source already held maxPerSource connections. */
+  refusedPerSource = 0;
+  /** Refused because every slot was taken and none could be given up fairly. */
+  refusedFull = 0;
+  /** Closed by us, by reason (evicted: to make room for another source). */
+  readonly closed: Record<TcpCloseReason, number> = { idle: 0, partial: 0, evicted: 0, shutdown: 0 };
 }
 
-export const DEFAULT_TCP_LIMITS: TcpLimits = { idleMs: 10_000, maxConnections: 1000, maxQueuedBytes: 256 * 1024 };
+/** Limits the kernel's unsent bytes of a socket (TCP_NOTSENT_LOWAT); returns 0 or an errno. */
+export type KernelQueueLimiter = (fd: number, bytes: number) => number;
 
 /**
- * DNS over TCP (RFC 7766): length-prefixed messages, pipelined, answered as they complete.
- * A client that stops reading is paused, then closed by the idle timer; one that trickles
- * bytes without completing a query is closed by the same timer.
+ * What every TCP listener of the process shares: the limits, who holds a connection slot,
+ * and the counters. One per DnsServer, so the caps hold across listen addresses.
+ */
+export class TcpClients {
+  readonly admission: TcpAdmission<TcpConnection>;
+  readonly stats = new TcpStats();
+  readonly connections = new Set<TcpConnection>();
+  private peak = 0;
+
+  constructor(
+    readonly limits: TcpLimits = DEFAULT_TCP_LIMITS,
+    readonly limitKernelQueue?: KernelQueueLimiter,
+  ) {
+    // Under a full table, a connection quiet this long may give its slot to a newcomer.
+    const quietMs = Math.min(1000, limits.idleMs);
+    this.admission = new TcpAdmission({ maxConnections: limits.maxConnections, maxPerSource: limits.maxPerSource, quietMs });
+  }
+
+  get open(): number {
+    return this.connections.size;
+  }
+
+  /** Most connections open at once since resetPeak(). */
+  get peakOpen(): number {
+    return this.peak;
+  }
+
+  resetPeak(): void {
+    this.peak = this.connections.size;
+  }
+
+  add(conn: TcpConnection): void {
+    this.admission.add(conn);
+    this.connections.add(conn);
+    if (this.connections.size > this.peak) this.peak = this.connections.size;
+  }
+
+  /** The limits in force, for the start-up log; kernelUnsentBytes only where the addon sets it. */
+  describe(): TcpLimits & { kernelUnsentBytes?: number } {
+    return { ...this.limits, kernelUnsentBytes: this.limitKernelQueue ? KERNEL_UNSENT_BYTES : undefined };
+  }
+}
+
+/**
+ * DNS over TCP (RFC 7766) on one address: admits connections within the caps of docs/tcp.md
+ * and hands each to a TcpConnection, which frames, answers and times it.
  */
 export class TcpServer {
   private server?: net.Server;
-  private readonly connections = new Set<net.Socket>();
-  /** Answers are written here after a 2-byte length, then copied into the frame that is sent. */
-  private readonly out = Buffer.allocUnsafe(2 + 65535);
+  private readonly scratch = tcpScratch();
+  private readonly mine = new Set<TcpConnection>();
 
   constructor(
     private readonly handler: QueryHandler,
     private readonly log: Logger,
-    private readonly limits: TcpLimits = DEFAULT_TCP_LIMITS,
+    private readonly clients: TcpClients = new TcpClients(),
   ) {}
 
   listen(host: string, port: number): Promise<number> {
-    const server = net.createServer({ noDelay: true }, (socket) => this.serve(socket));
-    server.maxConnections = this.limits.maxConnections;
+    // Half-open: a client may send its queries and FIN, and still gets every answer.
+    const server = net.createServer({ noDelay: true, allowHalfOpen: true }, (socket) => this.accept(socket));
     this.server = server;
     return new Promise((resolve, reject) => {
       server.once('error', (err) => reject(bindError('tcp', host, port, err)));
       server.listen({ host, port, ipv6Only: host.includes(':') }, () => {
         server.removeAllListeners('error');
-        server.on('error', (err) => this.log.warn({ err }, 'dns: tcp server error'));
+        server.on('error', acceptErrorLogger(this.log, 'dns: tcp'));
         resolve((server.address() as net.AddressInfo).port);
       });
     });
   }
 
-  private serve(socket: net.Socket): void {
-    this.connections.add(socket);
-    let pending: Buffer | undefined;
-    const idle = setTimeout(() => socket.destroy(), this.limits.idleMs);
-    // Answer every complete message buffered, unless the client is not reading its answers.
-    const pump = () => {
-      if (!pending) return;
-      let off = 0;
-      while (pending.length - off >= 2) {
-        if (socket.writableLength > this.limits.maxQueuedBytes) {
-          socket.pause();
-          break;
-        }
-        const len = pending.readUInt16BE(off);
-        if (pending.length - off - 2 < len) break;
-        const msg = pending.subarray(off + 2, off + 2 + len);
-        off += 2 + len;
-        idle.refresh();
-        const n = this.handler.answer(msg, msg.length, 'tcp', this.out, 2);
-        if (n > 0) socket.write(frame(this.out, n));
-      }
-      // Keep only the unanswered tail, copied so a large chunk is not pinned for a few bytes.
-      pending = off === 0 ? pending : off < pending.length ? Buffer.from(pending.subarray(off)) : undefined;
-    };
-    socket.on('data', (chunk: Buffer) => {
-      pending = pending ? Buffer.concat([pending, chunk]) : chunk;
-      pump();
+  private accept(socket: net.Socket): void {
+    const { clients } = this;
+    const source = sourceKey(socket.remoteAddress);
+    const now = Date.now();
+    const decision = clients.admission.consider(source, now);
+    if (!decision.admit) {
+      if (decision.reason === 'per-source') clients.stats.refusedPerSource++;
+      else clients.stats.refusedFull++;
+      // A reset: no TIME_WAIT kept here for a connection we never served.
+      socket.on('error', () => undefined);
+      socket.resetAndDestroy();
+      return;
+    }
+    if (decision.evict) decision.evict.close('evicted');
+    clients.stats.accepted++;
+    const fd = (socket as unknown as { _handle?: { fd?: number } })._handle?.fd;
+    if (clients.limitKernelQueue && typeof fd === 'number' && fd >= 0) clients.limitKernelQueue(fd, KERNEL_UNSENT_BYTES);
+    const conn = new TcpConnection(socket, source, this.handler, clients.limits, this.scratch, {
+      closed: (c, reason) => {
+        clients.admission.remove(c);
+        clients.connections.delete(c);
+        this.mine.delete(c);
+        if (reason) clients.stats.closed[reason]++;
+      },
     });
-    socket.on('drain', () => {
-      pump();
-      if (socket.writableLength <= this.limits.maxQueuedBytes) socket.resume();
-    });
-    socket.on('end', () => socket.end());
-    socket.on('error', (err) => this.log.debug({ err }, 'dns: tcp connection error'));
-    socket.on('close', () => {
-      clearTimeout(idle);
-      this.connections.delete(socket);
-    });
+    clients.add(conn);
+    this.mine.add(conn);
   }
 
-  /** Stop accepting; let connections flush what they were answering, then close them. */
+  /** Stop accepting; let connections finish what they were answering, then close them. */
   close(graceMs = 3000): Promise<void> {
     const server = this.server;
     this.server = undefined;
     if (!server) return Promise.resolve();
+    const mine = [...this.mine];
     return new Promise((resolve) => {
       const force = setTimeout(() => {
-        for (const s of this.connections) s.destroy();
+        for (const c of mine) c.close('shutdown');
       }, graceMs);
       force.unref();
       server.close(() => {
         clearTimeout(force);
         resolve();
       });
-      for (const s of this.connections) s.end();
+      for (const c of mine) c.finish();
     });
   }
-}
-
-/** The answer of `length` bytes at buf[2, ...), with its length prefix, in a buffer of its own. */
-function frame(buf: Buffer, length: number): Buffer {
-  buf.writeUInt16BE(length, 0);
-  const framed = Buffer.allocUnsafe(length + 2);
-  buf.copy(framed, 0, 0, length + 2);
-  return framed;
 }

@@ -2,11 +2,12 @@ import type { Logger } from 'pino';
 import { QueryHandler } from '../dns/handler';
 import { DEFAULT_RRL, type RrlOptions } from '../dns/rrl';
 import type { Snapshot } from '../dns/snapshot';
-import { DEFAULT_TCP_LIMITS, TcpServer, type TcpLimits } from '../dns/tcpServer';
+import { DEFAULT_TCP_LIMITS, TcpClients, TcpServer, type TcpLimits } from '../dns/tcpServer';
 import { BatchUdpServer } from '../dns/batchUdpServer';
 import { nativeUdp, type UdpBatchAddon } from '../util/native';
 import { UdpServer, type UdpListener } from '../dns/udpServer';
 import type { ListenAddress } from '../util/listen';
+import { releaseMemoryAfterBursts } from './memoryRelease';
 
 /** UDP and TCP on every listen address, all answering from one snapshot. */
 export class DnsServer {
@@ -16,11 +17,15 @@ export class DnsServer {
   private readonly nativeAddon?: UdpBatchAddon;
   private readonly udp: UdpListener[] = [];
   private readonly tcp: TcpServer[] = [];
+  /** Every TCP listener's clients: the caps hold across listen addresses. */
+  readonly tcpClients: TcpClients;
+  private stopRelease?: () => void;
 
+  /** `tcpLimits`: what differs from DEFAULT_TCP_LIMITS. */
   constructor(
     private readonly snapshot: Snapshot,
     private readonly log: Logger,
-    private readonly tcpLimits: TcpLimits = DEFAULT_TCP_LIMITS,
+    tcpLimits: Partial<TcpLimits> = {},
     rrl: RrlOptions = DEFAULT_RRL,
   ) {
     this.handler = new QueryHandler(() => this.snapshot, log, rrl);
@@ -29,6 +34,7 @@ export class DnsServer {
     if (native.problem) log.warn(`dns: ${native.problem}; using Node's dgram for UDP`);
     this.nativeAddon = native.addon;
     this.udpImplementation = native.addon ? 'native' : 'node';
+    this.tcpClients = new TcpClients({ ...DEFAULT_TCP_LIMITS, ...tcpLimits }, native.addon?.tcpLimitUnsent);
   }
 
   /** Bind every address; port 0 picks one free port shared by UDP and TCP. Returns what was bound. */
@@ -40,6 +46,7 @@ export class DnsServer {
       await this.close(0);
       throw err;
     }
+    this.stopRelease ??= releaseMemoryAfterBursts({ connections: this.tcpClients, trimHeap: this.nativeAddon?.trimHeap, log: this.log });
     return bound;
   }
 
@@ -48,7 +55,7 @@ export class DnsServer {
     for (let attempt = 1; ; attempt++) {
       const udp = this.nativeAddon ? new BatchUdpServer(this.handler, this.log, this.nativeAddon) : new UdpServer(this.handler, this.log);
       const port = await udp.listen(a.host, a.port);
-      const tcp = new TcpServer(this.handler, this.log, this.tcpLimits);
+      const tcp = new TcpServer(this.handler, this.log, this.tcpClients);
       try {
         await tcp.listen(a.host, port);
       } catch (err) {
@@ -68,6 +75,8 @@ export class DnsServer {
   }
 
   async close(graceMs = 3000): Promise<void> {
+    this.stopRelease?.();
+    this.stopRelease = undefined;
     await Promise.all([...this.udp.map((s) => s.close()), ...this.tcp.map((s) => s.close(graceMs))]);
     this.udp.length = 0;
     this.tcp.length = 0;

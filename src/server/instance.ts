@@ -47,7 +47,8 @@ export interface InstanceOptions {
   /** Where successive answers start rotating (spreads instances and workers). */
   rotationStart?: number;
   resyncMs?: number;
-  tcpLimits?: TcpLimits;
+  /** What differs from DEFAULT_TCP_LIMITS (the serve flags). */
+  tcpLimits?: Partial<TcpLimits>;
   /** Response rate limiting of UDP answers (default DEFAULT_RRL). */
   rrl?: RrlOptions;
   /** Serve Prometheus metrics here. */
@@ -166,7 +167,7 @@ export class Instance {
       log.debug({ pauseMs: ms === undefined ? undefined : Math.round(ms), heapMB: [before, heapMB()] }, 'serve: start-up garbage collected');
     }, STARTUP_GC_DELAY_MS);
     this.startupGcTimer.unref();
-    log.info({ listen: this.bound, zones: this.zones.map((z) => z.origin), store: store.description }, 'serve: ready');
+    log.info({ listen: this.bound, zones: this.zones.map((z) => z.origin), store: store.description, tcp: this.dns.tcpClients.describe() }, 'serve: ready');
   }
 
   /** Load the zones directory; a zone whose file is broken keeps its previous version. */

@@ -49,6 +49,13 @@ export interface TcpProber {
 }
 
 export interface UdpBatchAddon {
+  /**
+   * TCP_NOTSENT_LOWAT on a connected socket (native/tcp_socket.c): returns 0 or the errno.
+   * Absent from an addon built before it was added.
+   */
+  tcpLimitUnsent?: (fd: number, bytes: number) => number;
+  /** glibc's malloc_trim(0): returns freed heap pages to the system; true when some were. */
+  trimHeap?: () => boolean;
   UdpBatchSocket: new (batch: number, slotBytes: number, outBytes: number) => UdpBatchSocket;
   TcpProber: new (onResult: (id: number, err: number, latencyUs: number) => void) => TcpProber;
 }

@@ -87,14 +87,23 @@ async function assertLegitServed(port, what) {
 
 const addresses = (first, n) => [...Array(n)].map((_, i) => `127.0.0.${first + i}`);
 
+/** A metric's value from a scrape (0 when absent). */
+async function metricValue(mport, line) {
+  const m = new RegExp(`^${line.replace(/[{}]/g, '\\$&')} (\\d+)$`, 'm').exec((await scrape(mport)).body);
+  return m ? Number(m[1]) : 0;
+}
+
 test('idle connections: one address holds at most its cap; another address is answered', async (t) => {
-  const s = await serveWithCaps(t);
+  const mport = await freePort();
+  const s = await serveWithCaps(t, ['--metrics', `127.0.0.1:${mport}`]);
   const attack = attacks.idle(s.port, ['127.0.0.2'], 100);
   t.after(() => attack.stop());
   await attack.ready;
   await sleep(100);
   assert.ok(attack.open() <= 4, `${attack.open()} idle connections held by one address`);
   await assertLegitServed(s.port, 'one address idling');
+  assert.equal(await metricValue(mport, 'tierdns_tcp_refused_total{reason="per-source"}'), 96);
+  assert.equal(await metricValue(mport, 'tierdns_tcp_connections'), 4);
 });
 
 test('idle connections from many addresses: a newcomer still gets a slot', async (t) => {
@@ -156,10 +165,7 @@ test('clients that never read: answers stop at the queue cap, others are served,
   const mport = await freePort();
   const s = await serveWithCaps(t, ['--metrics', `127.0.0.1:${mport}`]);
   const ready = s.logs.find((l) => l.msg === 'serve: ready');
-  const answered = async () => {
-    const m = /^tierdns_answers_total\{rcode="NOERROR"\} (\d+)$/m.exec((await scrape(mport)).body);
-    return m ? Number(m[1]) : 0;
-  };
+  const answered = () => metricValue(mport, 'tierdns_answers_total{rcode="NOERROR"}');
   const before = await answered();
   // 4 addresses x 4 connections, each pipelining 10,000 queries with ~1.1 KB answers (11 MB).
   const attack = attacks.nonreader(s.port, addresses(2, 4), 4, { queries: 10_000 });
@@ -181,5 +187,6 @@ test('clients that never read: answers stop at the queue cap, others are served,
   // Nothing answered for the idle timeout (1 s): the server closes them (the clients, not
   // reading, do not notice; the kernel does).
   assert.ok(await eventually(() => serverConnections(s.port) === 0, 3000), `${serverConnections(s.port)} non-reading connections still open`);
+  assert.equal(await metricValue(mport, 'tierdns_tcp_closed_total{reason="idle"}'), 16);
   await assertLegitServed(s.port, 'after the non-readers');
 });

@@ -149,6 +149,7 @@ export class Instance {
           queries: this.dns.handler.stats,
           store: () => ({ status: sync.storeStatus, snapshot: sync.current(), verdicts: own.verdictSource }),
           probes: this.health ? () => this.health!.stats() : undefined,
+          tcp: this.dns.tcpClients,
         },
         log,
       );

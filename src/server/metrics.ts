@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import { typeName } from '../wire/constants';
 import type { QueryStats } from '../dns/handler';
 import type { ProbeStats } from '../health/loop';
+import type { TcpStats } from '../dns/tcpServer';
 import { servedVerdict } from '../model/verdict';
 import type { PoolView } from '../model/types';
 import type { StoreSnapshot, StoreStatus } from '../store/types';
@@ -17,6 +18,8 @@ export interface MetricsSources {
   queries: QueryStats;
   store: () => { status: StoreStatus; snapshot: StoreSnapshot; verdicts?: VerdictSource };
   probes?: () => ProbeStats;
+  /** DNS-over-TCP connections (docs/tcp.md). */
+  tcp?: { readonly open: number; readonly stats: TcpStats };
 }
 
 /** Prometheus text exposition (version 0.0.4) of what docs/metrics.md lists. */
@@ -37,6 +40,7 @@ export function renderMetrics(src: MetricsSources): string {
   metric('tierdns_answer_failures_total', 'counter', 'Answers that threw and became SERVFAIL.', [['', q.failures]]);
   metric('tierdns_rrl_dropped_total', 'counter', 'UDP answers dropped by response rate limiting (docs/rrl.md).', [['', q.rrlDropped]]);
   metric('tierdns_rrl_slipped_total', 'counter', 'UDP answers response rate limiting sent truncated (TC=1) instead.', [['', q.rrlSlipped]]);
+  if (src.tcp) tcpRows(metric, src.tcp);
   const buckets: [string, number][] = [];
   let cumulative = 0;
   q.latencyBucketsUs.forEach((le, i) => {
@@ -59,6 +63,18 @@ export function renderMetrics(src: MetricsSources): string {
     metric('tierdns_probe_latency_seconds_sum', 'counter', 'Total time spent in probes.', [['', p.latencySumMs / 1000]]);
   }
   return out.join('\n') + '\n';
+}
+
+type MetricRows = (name: string, type: string, help: string, rows: [string, number][]) => void;
+
+function tcpRows(metric: MetricRows, tcp: { readonly open: number; readonly stats: TcpStats }): void {
+  const { stats } = tcp;
+  metric('tierdns_tcp_connections', 'gauge', 'DNS-over-TCP connections open.', [['', tcp.open]]);
+  metric('tierdns_tcp_accepted_total', 'counter', 'DNS-over-TCP connections accepted.', [['', stats.accepted]]);
+  metric('tierdns_tcp_refused_total', 'counter', 'DNS-over-TCP connections reset at accept: source at its cap, or every slot busy (docs/tcp.md).',
+    [['{reason="per-source"}', stats.refusedPerSource], ['{reason="full"}', stats.refusedFull]]);
+  metric('tierdns_tcp_closed_total', 'counter', 'DNS-over-TCP connections closed by the server, by reason (docs/tcp.md).',
+    Object.entries(stats.closed).map(([reason, n]): [string, number] => [`{reason="${reason}"}`, n]));
 }
 
 /**

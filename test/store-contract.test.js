@@ -418,6 +418,78 @@ for (const backend of [redisBackend(), fileBackend()]) {
       assert.equal(await code(fresh.updateMember(P, '10.0.0.1', { create: true })), 'TIERDNS_E_STORE_VERSION');
     });
 
+    test('identity: none until the first write, which stamps it; a claim of a store that has one changes nothing', async (t) => {
+      const loc = backend.location(t);
+      const { store } = openWithClock(loc);
+      assert.equal((await store.snapshot()).identity, undefined);
+      await store.setPool(pool(P));
+      const { identity } = await store.snapshot();
+      assert.match(identity.id, /^[0-9a-f]{32}$/);
+      assert.deepEqual(identity.absorbed, []);
+      // A first use (no lost id) and a claim by an instance that knew this very store: nothing to do.
+      for (const lostId of [undefined, identity.id]) {
+        const r = await store.claimIdentity({ instance: 'ns1', lostId, pools: [], nowMs: T0 });
+        assert.deepEqual(r, { identity, seeded: false });
+      }
+      assert.deepEqual((await loc.open().snapshot()).identity, identity, 'another connection reads the same');
+    });
+
+    test('claimIdentity re-seeds what the store lacks: pools, members, admin states and verdicts, no observations', async (t) => {
+      const loc = backend.location(t);
+      const { store } = openWithClock(loc);
+      const lostId = 'ab'.repeat(16);
+      const member = (ip, over = {}) => ({
+        ip, weight: 2, admin: 'enabled', addedAtMs: T0, verdict: 'up', verdictSinceMs: T0 + 1, observations: [obs('ns9', 'up', T0)], ...over,
+      });
+      const seed = [
+        { config: pool(P, { ttlSeconds: 7 }), members: [member('10.0.0.1', { port: 8080 }), member('10.0.0.2', { admin: 'drained', verdict: 'down' })] },
+        { config: pool('b.lb.example.com'), members: [member('10.0.0.3')] },
+      ];
+      // Written after the loss and before the re-seed: kept as it is, completed with the members it lacks.
+      await store.setPool(pool(P, { ttlSeconds: 30 }));
+      await store.updateMember(P, '10.0.0.2', { weight: 9, create: true });
+      const stamped = (await store.snapshot()).identity;
+      const result = await store.claimIdentity({ instance: 'ns1', lostId, pools: seed, nowMs: T0 + 5 });
+      assert.equal(result.seeded, true);
+      assert.deepEqual(result.identity, { id: stamped.id, absorbed: [lostId], by: 'ns1', atMs: T0 + 5 });
+      const snap = await store.snapshot();
+      assert.deepEqual(snap.identity, result.identity);
+      const a = snap.pools.get(P);
+      assert.equal(a.config.ttlSeconds, 30, 'a pool written since the loss keeps its config');
+      assert.deepEqual(a.members.map((m) => [m.ip, m.weight, m.port, m.admin, m.verdict, m.verdictSinceMs, m.observations.length]), [
+        ['10.0.0.1', 2, 8080, 'enabled', 'up', T0 + 1, 0],
+        ['10.0.0.2', 9, undefined, 'enabled', 'unknown', T0, 0],
+      ]);
+      const b = snap.pools.get('b.lb.example.com');
+      assert.deepEqual(b.members.map((m) => [m.ip, m.verdict]), [['10.0.0.3', 'up']]);
+      // Claimed again for the same lost id (a second instance): already done.
+      assert.equal((await loc.open().claimIdentity({ instance: 'ns2', lostId, pools: seed, nowMs: T0 + 6 })).seeded, false);
+    });
+
+    test('two instances claiming a lost store at once: one re-seeds, the other finds it done', async (t) => {
+      const loc = backend.location(t);
+      const lostId = 'cd'.repeat(16);
+      const seed = [{ config: pool(P), members: [] }];
+      const [a, b] = [loc.open(), loc.open()];
+      const results = await Promise.all([a, b].map((s, i) => s.claimIdentity({ instance: `ns${i}`, lostId, pools: seed, nowMs: T0 })));
+      assert.deepEqual(results.map((r) => r.seeded).sort(), [false, true]);
+      assert.deepEqual(results[0].identity, results[1].identity);
+      assert.deepEqual(results[0].identity.absorbed, [lostId]);
+    });
+
+    test('a read from a store that lost its identity fails TIERDNS_E_STORE_LOST, not "no pool"', async (t) => {
+      const loc = backend.location(t);
+      const { store } = openWithClock(loc);
+      await store.setPool(pool(P));
+      await store.snapshot();
+      assert.equal((await store.readPool(P)).config.name, P);
+      await loc.loseEverything();
+      assert.equal(await code(store.readPool(P)), 'TIERDNS_E_STORE_LOST');
+      assert.equal((await store.snapshot()).identity, undefined);
+      // A store object that never read an identity (the CLI) reads the empty store as it is.
+      assert.equal(await loc.open().readPool(P), undefined);
+    });
+
     test('publishZones validates names and snapshot unions them', async (t) => {
       const { store } = openWithClock(backend.location(t));
       await store.heartbeat('ns1', 60_000, Date.now());

@@ -418,3 +418,52 @@ describe('state dir snapshot file', () => {
     assert.deepEqual(fs.readdirSync(dir), ['snapshot.json']);
   });
 });
+
+describe('StoreSync: a store that lost its data', () => {
+  for (const backend of [redisBackend(), fileBackend()]) {
+    before(() => backend.before());
+    after(() => backend.after());
+
+    test(`${backend.name}: no pool is announced removed; the store is re-seeded; a removal afterwards is announced`, async (t) => {
+      const loc = backend.location(t);
+      const writer = loc.open();
+      await writer.setPool(pool(A));
+      await writer.updateMember(A, '10.0.0.1', { admin: 'drained', create: true });
+      await writer.setPool(pool(B));
+      const stateDir = tmpDir(t);
+      // No heartbeat here: the periodic check (the identity is one of the things it reads) finds the loss.
+      const { sync, events, entries } = startSync(t, loc.open(), { stateDir, instance: 'ns1', resyncMs: 300 });
+      await sync.start();
+      await waitFor(() => fs.existsSync(path.join(stateDir, 'snapshot.json')), 3000, 'first save');
+      const savedId = JSON.parse(fs.readFileSync(path.join(stateDir, 'snapshot.json'), 'utf8')).storeId;
+      assert.equal(savedId, (await writer.snapshot()).identity.id, 'the state dir names the store');
+      await loc.loseEverything();
+      await waitFor(() => sync.storeLosses === 1 && !sync.storeLost, 10_000, 'loss found and re-seeded');
+      assert.deepEqual(events.filter((e) => e.members === null), [], 'nothing announced removed');
+      assert.equal(entries.filter((e) => e.level === 50 && e.code === 'TIERDNS_E_STORE_LOST').length, 1);
+      const after = await loc.open().snapshot();
+      assert.deepEqual([...after.pools.keys()].sort(), [A, B]);
+      assert.deepEqual(after.pools.get(A).members.map((m) => `${m.ip}:${m.admin}`), ['10.0.0.1:drained']);
+      assert.ok(after.identity.absorbed.includes(savedId));
+      // With its identity the store says what is removed, and it is.
+      await writer.removePool(B);
+      await waitFor(() => events.some((e) => e.name === B && e.members === null), 3000, 'removal announced');
+      assert.equal(sync.storeLosses, 1);
+    });
+  }
+
+  test('a state dir saved before identities, an empty store: served, and the store re-seeded from it', async (t) => {
+    const backend = fileBackend();
+    const loc = backend.location(t);
+    const stateDir = tmpDir(t);
+    const { serializeSnapshot } = require('../dist/server/snapshotFile');
+    const { toPoolView, newRecord } = require('../dist/store/record');
+    const old = { pools: new Map([[A, toPoolView(newRecord(pool(A)))]]), zones: [], instances: new Map() };
+    fs.writeFileSync(path.join(stateDir, 'snapshot.json'), await serializeSnapshot(old, 1));
+    const { sync, entries } = startSync(t, loc.open(), { stateDir, instance: 'ns1' });
+    await sync.start();
+    assert.deepEqual([...sync.current().pools.keys()], [A]);
+    assert.ok(entries.some((e) => e.code === 'TIERDNS_E_STORE_LOST'));
+    assert.deepEqual([...(await loc.open().snapshot()).pools.keys()], [A]);
+  });
+});

@@ -122,6 +122,8 @@ export class Instance {
       this.health?.updatePool(name, view);
     });
     sync.on('status', (status) => own.setStoreReady(status === 'ready'));
+    // A new or re-seeded store holds no zones of this instance: the CLI checks names against them.
+    sync.on('identity', () => this.publishZones());
     // Pools (with their stored verdicts) are in memory before the first answer (docs/health.md).
     await sync.start();
     own.setStoreReady(sync.storeStatus === 'ready');
@@ -147,7 +149,9 @@ export class Instance {
         this.opts.metrics,
         {
           queries: this.dns.handler.stats,
-          store: () => ({ status: sync.storeStatus, snapshot: sync.current(), verdicts: own.verdictSource }),
+          store: () => ({
+            status: sync.storeStatus, snapshot: sync.current(), verdicts: own.verdictSource, lost: sync.storeLost, losses: sync.storeLosses,
+          }),
           probes: this.health ? () => this.health!.stats() : undefined,
           tcp: this.dns.tcpClients,
         },

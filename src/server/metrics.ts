@@ -16,7 +16,8 @@ const RCODE_NAMES = ['NOERROR', 'FORMERR', 'SERVFAIL', 'NXDOMAIN', 'NOTIMP', 'RE
 
 export interface MetricsSources {
   queries: QueryStats;
-  store: () => { status: StoreStatus; snapshot: StoreSnapshot; verdicts?: VerdictSource };
+  /** `lost`: the store lost its data and is not re-seeded yet; `losses`: such losses found since start. */
+  store: () => { status: StoreStatus; snapshot: StoreSnapshot; verdicts?: VerdictSource; lost?: boolean; losses?: number };
   probes?: () => ProbeStats;
   /** DNS-over-TCP connections (docs/tcp.md). */
   tcp?: { readonly open: number; readonly stats: TcpStats };
@@ -50,8 +51,10 @@ export function renderMetrics(src: MetricsSources): string {
   buckets.push([`_bucket{le="+Inf"}`, q.latencySamples], ['_sum', q.latencySumUs / 1e6], ['_count', q.latencySamples]);
   metric('tierdns_answer_seconds', 'histogram', 'Time to compute an answer (sampled: 1 query in 64).', buckets);
 
-  const { status, snapshot, verdicts } = src.store();
+  const { status, snapshot, verdicts, lost, losses } = src.store();
   metric('tierdns_store_up', 'gauge', 'Whether the store is reachable (1) or not (0).', [['', status === 'ready' ? 1 : 0]]);
+  metric('tierdns_store_lost', 'gauge', 'Whether the store lost its data (its identity) and is not re-seeded yet (1) or not (0).', [['', lost ? 1 : 0]]);
+  metric('tierdns_store_losses_total', 'counter', 'Times this instance found the store had lost its data.', [['', losses ?? 0]]);
   metric('tierdns_own_verdicts', 'gauge', 'Whether answers use this instance\'s own verdicts (1: the store is or was just unreachable) or the shared ones (0).',
     [['', verdicts === undefined || verdicts === 'shared' ? 0 : 1]]);
   metric('tierdns_pool_members', 'gauge', 'Pool members by verdict (drained counted apart).', []);

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { errorMessage } from '../util/errors';
@@ -26,8 +26,10 @@ const VERSION = 1;
  * and the mark-compacts it calls for run V8's helper threads on the answering core
  * (docs/bench-history.md). writeFileAtomic copies the pieces into one buffer.
  */
-export async function* snapshotChunks(snap: StoreSnapshot, savedAtMs: number): AsyncGenerator<string> {
-  yield `{"format":${JSON.stringify(FORMAT)},"version":${VERSION},"savedAtMs":${JSON.stringify(savedAtMs)},"pools":[`;
+export async function* snapshotChunks(snap: StoreSnapshot, savedAtMs: number, storeId?: string): AsyncGenerator<string> {
+  // The store's identity first, so a start reads it without parsing the pools (readSavedStoreId).
+  const id = storeId === undefined ? '' : `"storeId":${JSON.stringify(storeId)},`;
+  yield `{"format":${JSON.stringify(FORMAT)},"version":${VERSION},"savedAtMs":${JSON.stringify(savedAtMs)},${id}"pools":[`;
   // A copy of the list: the live map may change while this yields.
   const views = [...snap.pools.values()];
   for (let i = 0; i < views.length; i++) {
@@ -39,9 +41,9 @@ export async function* snapshotChunks(snap: StoreSnapshot, savedAtMs: number): A
 }
 
 /** The whole saved text at once (tests, small snapshots). */
-export async function serializeSnapshot(snap: StoreSnapshot, savedAtMs: number): Promise<string> {
+export async function serializeSnapshot(snap: StoreSnapshot, savedAtMs: number, storeId?: string): Promise<string> {
   const parts: string[] = [];
-  for await (const chunk of snapshotChunks(snap, savedAtMs)) parts.push(chunk);
+  for await (const chunk of snapshotChunks(snap, savedAtMs, storeId)) parts.push(chunk);
   return parts.join('');
 }
 
@@ -97,7 +99,26 @@ export function loadSnapshot(stateDir: string, report: ReportProblem): { snapsho
 }
 
 /** Write temp + fsync + rename, so a crash leaves the old snapshot or the new one, never half. */
-export async function saveSnapshot(stateDir: string, snap: StoreSnapshot, savedAtMs: number): Promise<void> {
+export async function saveSnapshot(stateDir: string, snap: StoreSnapshot, savedAtMs: number, storeId?: string): Promise<void> {
   await mkdir(stateDir, { recursive: true });
-  await writeFileAtomic(join(stateDir, SNAPSHOT_FILE), snapshotChunks(snap, savedAtMs));
+  await writeFileAtomic(join(stateDir, SNAPSHOT_FILE), snapshotChunks(snap, savedAtMs, storeId));
+}
+
+/**
+ * The identity of the store the saved snapshot came from (undefined: no snapshot, or one saved
+ * before identities, or unreadable), from the head of the file alone: every start reads it.
+ */
+export function readSavedStoreId(stateDir: string): string | undefined {
+  let fd: number | undefined;
+  try {
+    fd = openSync(join(stateDir, SNAPSHOT_FILE), 'r');
+    const head = Buffer.alloc(256);
+    const n = readSync(fd, head, 0, head.length, 0);
+    const m = /^\{"format":"tierdns-snapshot","version":1,"savedAtMs":-?[\d.e+]+,"storeId":"([0-9a-f]{32})"/.exec(head.toString('latin1', 0, n));
+    return m?.[1];
+  } catch {
+    return undefined;
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
 }

@@ -1,16 +1,19 @@
 import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
-import { errorMessage } from '../util/errors';
+import { TierdnsError, errorMessage } from '../util/errors';
 import { POOLS_PER_TURN, nextTurn } from '../util/turn';
-import { loadSnapshot, saveSnapshot } from './snapshotFile';
+import { loadSnapshot, readSavedStoreId, saveSnapshot } from './snapshotFile';
+import { descendsFrom } from '../store/identity';
 import { servingKey } from '../model/serving';
 import type { PoolView } from '../model/types';
-import type { Store, StoreChange, StoreSnapshot, StoreStatus } from '../store/types';
+import type { Store, StoreChange, StoreIdentity, StoreSnapshot, StoreStatus } from '../store/types';
 
 // The in-memory copy a serving instance answers from (docs/store.md): never waits on the
 // store, follows change notifications pool by pool, heals missed ones with a periodic full
 // resync (and one right after a reconnect), and keeps the last snapshot in the state dir so
-// a start while the store is down still serves what was served before.
+// a start while the store is down still serves what was served before. A store that lost its
+// data (its identity gone: docs/store.md, "A lost store") is not taken for "every pool
+// removed": the snapshot stays as it is and the store is re-seeded from it.
 
 export interface StoreSyncOptions {
   store: Store;
@@ -34,6 +37,8 @@ export interface StoreSyncEvents {
   /** A full resync found differences; their 'pool' events were emitted first. Zones/instances may have changed too. */
   reset: [snapshot: StoreSnapshot];
   status: [status: StoreStatus, detail?: string];
+  /** The store's identity changed (first use, a re-seed, or a store that is not the one known before). */
+  identity: [id: string];
 }
 
 /** First retry after a failed read; doubles up to MAX_RETRY_MS. */
@@ -66,6 +71,11 @@ export class StoreSync extends EventEmitter<StoreSyncEvents> {
   private saving: Promise<void> | undefined;
   /** When the store last answered a full read (0: never). */
   lastSyncMs = 0;
+  /** The identity the snapshot's data descends from (from the state dir until a read tells). */
+  private knownId: string | undefined;
+  /** When the store was found lost (undefined: it is not). */
+  private lostSinceMs: number | undefined;
+  private lossCount = 0;
 
   constructor(private readonly opts: StoreSyncOptions) {
     super();
@@ -82,18 +92,25 @@ export class StoreSync extends EventEmitter<StoreSyncEvents> {
     return this.status;
   }
 
+  /** Whether the store is lost now: found without this snapshot's identity and not re-seeded yet. */
+  get storeLost(): boolean {
+    return this.lostSinceMs !== undefined;
+  }
+
+  /** Losses of the store found since start. */
+  get storeLosses(): number {
+    return this.lossCount;
+  }
+
   /** Read everything once, or fall back to the saved snapshot; never rejects because the store is down. */
   async start(): Promise<void> {
     this.store.onStatus((s, detail) => this.onStatus(s, detail));
+    if (this.opts.stateDir) this.knownId = readSavedStoreId(this.opts.stateDir);
     // Subscribe before reading, so no change can fall between the read and the subscription.
     await this.tryWatch();
     // No events for the first read: the caller reads current() once start() resolves.
     if (!(await this.fullResync(false))) {
-      const saved = this.opts.stateDir ? loadSnapshot(this.opts.stateDir, (p) => this.log.warn({ code: 'TIERDNS_E_STORE_DATA' }, `store: ${p}`)) : undefined;
-      if (saved && !this.fromStore) {
-        await this.replace(saved.snapshot, false);
-        this.log.warn({ pools: saved.snapshot.pools.size, savedAtMs: saved.savedAtMs }, 'store: unreachable at start; serving the saved snapshot');
-      }
+      if (!this.fromStore && this.snap.pools.size === 0 && (await this.serveSaved())) this.log.warn('store: unreachable at start; serving the saved snapshot');
       this.scheduleRetry();
     }
     this.started = true;
@@ -176,6 +193,11 @@ export class StoreSync extends EventEmitter<StoreSyncEvents> {
       try {
         views = await Promise.all(names.map((n) => this.store.readPool(n)));
       } catch (err) {
+        // The store is not the one these pools came from: a full read finds out what it is.
+        if (err instanceof TierdnsError && err.code === 'TIERDNS_E_STORE_LOST') {
+          this.pendingAll = true;
+          continue;
+        }
         this.log.warn({ err: errorMessage(err) }, 'store: re-reading changed pools failed; will resync');
         this.drainRunning = false;
         return this.scheduleRetry();
@@ -208,20 +230,96 @@ export class StoreSync extends EventEmitter<StoreSyncEvents> {
   }
 
   private async fullRead(emitEvents: boolean): Promise<boolean> {
-    let fresh: StoreSnapshot;
+    // A claim changes the store; the read after it takes what the claim left (twice at most:
+    // a store that keeps changing identity is tried again by the retry timer).
+    for (let attempt = 0; attempt < 3; attempt++) {
+      let fresh: StoreSnapshot;
+      try {
+        // Views of pools unchanged for answers come back as they are (the Redis store).
+        fresh = await this.store.snapshot(this.fromStore ? this.snap.pools : undefined);
+      } catch (err) {
+        this.log.warn({ err: errorMessage(err), store: this.store.description }, 'store: full read failed; keeping the current snapshot');
+        return false;
+      }
+      if (this.stopped) return true;
+      if (!descendsFrom(fresh.identity, this.knownId)) {
+        const claimed = await this.claim(fresh);
+        if (!claimed) return false;
+        // A first use wrote the identity alone: the read stands. A re-seed changed the pools.
+        if (claimed === 'reseeded') continue;
+        fresh.identity = claimed;
+      }
+      this.fromStore = true;
+      await this.replace(fresh, emitEvents);
+      this.follow(fresh.identity?.id);
+      this.lastSyncMs = Date.now();
+      this.retryMs = FIRST_RETRY_MS;
+      if (!this.unwatch) await this.tryWatch();
+      return true;
+    }
+    return false;
+  }
+
+  /**
+   * The store read does not continue this snapshot's data: it has no identity, or one that
+   * does not list this snapshot's. Unless this instance never knew one (a new store, or one
+   * an older build wrote), that is a lost store: nothing of the read is applied, and the store
+   * is re-seeded from what this instance serves. Resolves 'reseeded' once that is done (by this
+   * instance or another: read again), the identity written for a first use, or false.
+   */
+  private async claim(fresh: StoreSnapshot): Promise<'reseeded' | StoreIdentity | false> {
+    const lostId = this.knownId;
+    let lost = lostId !== undefined;
+    // A state dir saved by a build without identities names no store: an empty store without
+    // one, while that state dir holds pools, is a loss too.
+    if (!lost && !fresh.identity && fresh.pools.size === 0) {
+      if (!this.fromStore && this.snap.pools.size === 0) await this.serveSaved();
+      lost = this.snap.pools.size > 0;
+    }
+    if (lost && this.lostSinceMs === undefined) {
+      this.lostSinceMs = Date.now();
+      this.lossCount++;
+      this.log.error({
+        code: 'TIERDNS_E_STORE_LOST', store: this.store.description, knownId: lostId, found: fresh.identity?.id ?? null, poolsFound: fresh.pools.size,
+      }, 'store: the store lost its data (its identity is gone or foreign); answers stay as they are, and the store is re-seeded from this instance\'s snapshot');
+    }
+    // At start nothing is served yet: what the state dir holds is both the answers and the seed.
+    if (lost && !this.fromStore && this.snap.pools.size === 0) await this.serveSaved();
     try {
-      // Views of pools unchanged for answers come back as they are (the Redis store).
-      fresh = await this.store.snapshot(this.fromStore ? this.snap.pools : undefined);
+      const pools = lost ? [...this.snap.pools.values()] : [];
+      const result = await this.store.claimIdentity({ instance: this.opts.instance ?? 'tierdns', lostId, pools, nowMs: Date.now() });
+      if (!lost) {
+        // Someone else may have stamped it first, or even re-seeded it: then read it again.
+        return result.seeded ? result.identity : 'reseeded';
+      }
+      this.log.warn({ store: this.store.description, id: result.identity.id, by: result.identity.by, pools: pools.length },
+        result.seeded ? 'store: re-seeded from this instance\'s snapshot' : 'store: re-seeded by another instance');
+      return 'reseeded';
     } catch (err) {
-      this.log.warn({ err: errorMessage(err), store: this.store.description }, 'store: full read failed; keeping the current snapshot');
+      this.log.warn({ err: errorMessage(err), store: this.store.description }, 'store: cannot re-seed the store yet; keeping the current snapshot');
       return false;
     }
-    if (this.stopped) return true;
-    this.fromStore = true;
-    await this.replace(fresh, emitEvents);
-    this.lastSyncMs = Date.now();
-    this.retryMs = FIRST_RETRY_MS;
-    if (!this.unwatch) await this.tryWatch();
+  }
+
+  /** A read continued the known data: its identity becomes the known one. */
+  private follow(id: string | undefined): void {
+    if (this.lostSinceMs !== undefined) {
+      this.log.info({ store: this.store.description, lostForMs: Date.now() - this.lostSinceMs }, 'store: following the re-seeded store');
+      this.lostSinceMs = undefined;
+    }
+    if (id === undefined || id === this.knownId) return;
+    this.knownId = id;
+    // The state dir names the store its snapshot descends from.
+    this.scheduleSave();
+    this.safeEmit('identity', id);
+  }
+
+  /** Serve the state dir's snapshot (no events: nothing was served before); false when there is none. */
+  private async serveSaved(): Promise<boolean> {
+    const saved = this.opts.stateDir ? loadSnapshot(this.opts.stateDir, (p) => this.log.warn({ code: 'TIERDNS_E_STORE_DATA' }, `store: ${p}`)) : undefined;
+    if (!saved) return false;
+    await this.replace(saved.snapshot, false);
+    this.log.info({ pools: saved.snapshot.pools.size, savedAtMs: saved.savedAtMs }, 'store: serving the snapshot saved in the state dir');
     return true;
   }
 
@@ -292,7 +390,7 @@ export class StoreSync extends EventEmitter<StoreSyncEvents> {
     const dir = this.opts.stateDir;
     if (!dir) return;
     await this.saving;
-    this.saving = saveSnapshot(dir, this.snap, Date.now()).catch((err: unknown) => {
+    this.saving = saveSnapshot(dir, this.snap, Date.now(), this.knownId).catch((err: unknown) => {
       this.log.warn({ err: errorMessage(err), stateDir: dir }, 'store: saving the snapshot failed');
     });
     await this.saving;

@@ -1,13 +1,15 @@
 import { randomBytes } from 'node:crypto';
 import { open, rename, unlink, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { TierdnsError } from '../util/errors';
+import { TierdnsError, errorMessage } from '../util/errors';
 import { buildRecord, type ReportProblem, type Stored } from './decode';
+import { parseIdentity, type StoreIdentity } from './identity';
 import type { PoolMutation, PoolRecord } from './record';
 
-// The embedded store's JSON document, version 1 (docs/store.md, "The file store"):
-//   { "format": "tierdns-store", "version": 1, "seq": N,
+// The embedded store's JSON document, version 2 (docs/store.md, "The file store"):
+//   { "format": "tierdns-store", "version": 2, "seq": N,
 //     "recent": [{ "seq": N, "pools": [names a write changed, "*" = everything] }, … last 32],
+//     "identity": { "id", "absorbed", "by", "atMs" } (store/identity.ts; absent until first used),
 //     "pools": { name: { "config": PoolConfig, "members": { ip: Member },
 //                        "verdicts": { ip: {verdict, sinceMs} }, "observations": { ip: { instance: Observation } } } },
 //     "instances": {}, "zones": { instance: [zone, …] },
@@ -18,11 +20,12 @@ import type { PoolMutation, PoolRecord } from './record';
 // kept them in `instances` ({ name: last heartbeat ms }); that is still read (merged with the
 // sidecar, newest wins) and emptied by the first write that finds it filled.
 // `seq` and `recent` come first so a watcher can tell from the head of the file which pools
-// changed without parsing the rest. Keys may be names like "__proto__": every access below
-// uses own properties only.
+// changed without parsing the rest. Version 1 lacked the identity and is read as a store
+// without one; version 2 is refused by builds that would drop the identity when rewriting it.
+// Keys may be names like "__proto__": every access below uses own properties only.
 
 export const FILE_FORMAT = 'tierdns-store';
-export const FILE_VERSION = 1;
+export const FILE_VERSION = 2;
 const RECENT = 32;
 
 type Obj = Record<string, unknown>;
@@ -32,6 +35,7 @@ export interface FileDoc {
   version: number;
   seq: number;
   recent: Array<{ seq: number; pools: string[] }>;
+  identity?: StoreIdentity;
   pools: Obj;
   instances: Obj;
   zones: Obj;
@@ -83,13 +87,22 @@ export function parseDoc(text: string, path: string): FileDoc {
     ? raw.recent.filter((r): r is { seq: number; pools: string[] } =>
       isObj(r) && typeof r.seq === 'number' && Array.isArray(r.pools) && r.pools.every((p) => typeof p === 'string'))
     : [];
-  return {
+  const doc: FileDoc = {
     format: FILE_FORMAT, version: raw.version, seq, recent,
     pools: isObj(raw.pools) ? raw.pools : {},
     instances: isObj(raw.instances) ? raw.instances : {},
     zones: isObj(raw.zones) ? raw.zones : {},
     zoneRules: isObj(raw.zoneRules) ? raw.zoneRules : {},
   };
+  // Unreadable is refused like a newer version: taken as "none", it would start a re-seed.
+  if (raw.identity !== undefined) {
+    try {
+      doc.identity = parseIdentity(raw.identity);
+    } catch (err) {
+      throw new TierdnsError('TIERDNS_E_STORE_DATA', `file store ${path}: ${errorMessage(err)}; fix or move it (nothing was changed)`);
+    }
+  }
+  return doc;
 }
 
 /** seq and recent from the first bytes of the file, or undefined when they are not there. */
@@ -214,9 +227,11 @@ const SEP = Buffer.from(',\n  ');
 /** The document as chunks to write in order (the pools' chunks are shared between rewrites). */
 export function serializeDocChunks(doc: FileDoc): Buffer[] {
   // Key order matters: format, version, seq, recent first (see readHead). One pool per line.
-  const { format, version, seq, recent, pools, instances, zones, zoneRules } = doc;
+  const { format, seq, recent, identity, pools, instances, zones, zoneRules } = doc;
+  // Written as this build's version whatever was read: the identity is in it.
   const chunks: Buffer[] = [Buffer.from(
-    `{\n "format": ${JSON.stringify(format)},\n "version": ${String(version)},\n "seq": ${String(seq)},\n "recent": ${JSON.stringify(recent)},\n "pools": {`,
+    `{\n "format": ${JSON.stringify(format)},\n "version": ${String(FILE_VERSION)},\n "seq": ${String(seq)},\n "recent": ${JSON.stringify(recent)},\n${
+      identity ? ` "identity": ${JSON.stringify(identity)},\n` : ''} "pools": {`,
   )];
   let first = true;
   for (const name in pools) {

@@ -19,6 +19,7 @@ import {
 } from './ops';
 import { opRemoveForSync, opSyncPool, opUpdateMembers } from './bulkOps';
 import { emptyMutation, isEmptyMutation, newRecord, toPoolView, type PoolMutation, type PoolRecord } from './record';
+import { checkIdentity, descendsFrom, firstIdentity, nextIdentity, opSeedPool, type IdentityClaim, type IdentityClaimResult } from './identity';
 import { checkZones, parseZoneList } from './storeUtil';
 import type { MemberView, Observation, PoolConfig, PoolView, Verdict } from '../model/types';
 import type { InSync, MemberChange, MemberUpdate, Store, StoreChange, StoreSnapshot, StoreStatus } from './types';
@@ -106,6 +107,8 @@ export class FileStore implements Store {
   private readonly watches = new Set<FileWatch>();
   /** Per watch: its silent edits already covered by a full read (see inSync). */
   private readonly silentSeen = new WeakMap<FileWatch, number>();
+  /** The identity the last full read or claim found (readPool checks it: see Store.readPool). */
+  private identityId: string | undefined;
 
   constructor(readonly path: string, private readonly opts: FileStoreOptions) {
     this.description = `file:${path}`;
@@ -285,6 +288,7 @@ export class FileStore implements Store {
     // votes of an instance no heartbeat will ever prune.
     if (tx.dirty) {
       const doc = tx.edit();
+      doc.identity ??= firstIdentity(this.opts.nowMs());
       bumpSeq(doc, tx.pools);
       this.cache = undefined;
       await writeDocAtomic(this.path, doc);
@@ -338,7 +342,10 @@ export class FileStore implements Store {
       const view = lazyPoolView(doc, name, this.report);
       if (view) pools.set(name, view);
     }
-    return { pools, zones: this.zonesOf(doc), instances: liveSince(this.beatsOf(doc), this.opts.nowMs() - this.instanceTtlMs) };
+    if (doc.identity) this.identityId = doc.identity.id;
+    const snap: StoreSnapshot = { pools, zones: this.zonesOf(doc), instances: liveSince(this.beatsOf(doc), this.opts.nowMs() - this.instanceTtlMs) };
+    if (doc.identity) snap.identity = doc.identity;
+    return snap;
   }
 
   private zonesOf(doc: FileDoc): string[] {
@@ -352,8 +359,30 @@ export class FileStore implements Store {
   }
 
   async readPool(name: string): Promise<PoolView | undefined> {
-    const { record } = decodeDocPool(await this.readDoc(), name, this.report);
+    const doc = await this.readDoc();
+    checkIdentity(this.identityId, doc.identity, this.description);
+    const { record } = decodeDocPool(doc, name, this.report);
     return record && toPoolView(record);
+  }
+
+  /** Stamp or re-seed the document under the lock (see Store.claimIdentity). */
+  async claimIdentity(claim: IdentityClaim): Promise<IdentityClaimResult> {
+    const result = await this.transaction((tx): IdentityClaimResult => {
+      const current = tx.doc.identity;
+      if (current && descendsFrom(current, claim.lostId)) return { identity: current, seeded: false };
+      const doc = tx.edit();
+      for (const view of claim.pools) {
+        const mutation = opSeedPool(decodeDocPool(doc, view.config.name, this.report).record, view);
+        if (isEmptyMutation(mutation)) continue;
+        applyToDoc(doc, view.config.name, mutation);
+        // '*' in the document's recent list: watchers re-read everything.
+        tx.pools.add('*');
+      }
+      doc.identity = nextIdentity(current, claim);
+      return { identity: doc.identity, seeded: true };
+    });
+    this.identityId = result.identity.id;
+    return result;
   }
 
   async setPool(config: PoolConfig): Promise<void> {

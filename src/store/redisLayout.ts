@@ -1,13 +1,17 @@
 import { TierdnsError } from '../util/errors';
 import { buildRecord, type ReportProblem, type Stored } from './decode';
 import { isPoolName } from '../model/names';
-import type { PoolRecord } from './record';
+import type { ChainableCommander } from 'ioredis';
+import type { PoolMutation, PoolRecord } from './record';
 
 export type { ReportProblem } from './decode';
 
 // The Redis key layout, version 1 (docs/store.md is the operator-facing copy; keep both in step).
 //
 //   <p>version            string  layout version ("1"); a newer one is refused (TIERDNS_E_STORE_VERSION)
+//   <p>store-id           string  JSON StoreIdentity (identity.ts): written by the first write (or serving
+//                                 instance) that finds none; a store without it, or with one that does
+//                                 not descend from the one an instance knew, has lost its data
 //   <p>pools              set     pool names
 //   <p>pool:<name>        string  JSON PoolConfig
 //   <p>members:<name>     hash    ip → JSON Member
@@ -67,6 +71,7 @@ export class RedisKeys {
   readonly zoneRules: string;
   readonly channel: string;
   readonly changeCount: string;
+  readonly identity: string;
 
   constructor(readonly prefix: string) {
     this.version = `${prefix}version`;
@@ -76,6 +81,7 @@ export class RedisKeys {
     this.zoneRules = `${prefix}zonerules`;
     this.channel = `${prefix}changes`;
     this.changeCount = `${prefix}changecount`;
+    this.identity = `${prefix}store-id`;
   }
 
   config(pool: string): string {
@@ -140,6 +146,15 @@ export const READ_POOL = `${SERVING_DIGEST}
 return readPool(KEYS[1], KEYS[2], KEYS[3], KEYS[4])
 `;
 
+/**
+ * READ_POOL with the store's identity, read in the same atomic step: a pool that is absent
+ * from a store that lost its data is not a pool that was removed (Store.readPool). KEYS: the
+ * pool's four keys, the identity. Returns { READ_POOL reply, identity JSON or nil }.
+ */
+export const READ_POOL_CHECKED = `${SERVING_DIGEST}
+return { readPool(KEYS[1], KEYS[2], KEYS[3], KEYS[4]), redis.call('GET', KEYS[5]) }
+`;
+
 /** The serving digest of many pools (KEYS in groups of four, as RedisKeys.pool orders them). */
 export const DIGEST_POOLS = `${SERVING_DIGEST}
 local out = {}
@@ -178,8 +193,9 @@ return 1
 
 /**
  * Heartbeat: refresh this instance, prune instances staler than the cutoff (with their zones),
- * and say whether this instance was absent or stale before (its votes start counting again).
- * KEYS: instances, zones, version. ARGV: instance, nowMs, cutoffMs, layout version.
+ * say whether this instance was absent or stale before (its votes start counting again), and
+ * the store's identity (a FLUSHALL is noticed within a beat).
+ * KEYS: instances, zones, version, identity. ARGV: instance, nowMs, cutoffMs, layout version.
  */
 export const HEARTBEAT = `
 local prev = redis.call('ZSCORE', KEYS[1], ARGV[1])
@@ -192,7 +208,7 @@ end
 redis.call('SET', KEYS[3], ARGV[4], 'NX')
 local revived = 0
 if (not prev) or tonumber(prev) < tonumber(ARGV[3]) then revived = 1 end
-return { revived, stale }
+return { revived, stale, redis.call('GET', KEYS[4]) }
 `;
 
 export interface DecodedPool {
@@ -239,6 +255,29 @@ export function decodePool(name: string, reply: unknown, report: ReportProblem):
   if (record) decoded.record = record;
   if (typeof digest === 'string') decoded.digest = digest;
   return decoded;
+}
+
+/** Queue the commands that apply one pool's mutation (inside the caller's MULTI). */
+export function queuePoolMutation(tx: ChainableCommander, k: RedisKeys, pool: string, m: PoolMutation, observationFields: readonly string[]): void {
+  if (m.removePool) {
+    tx.del(...k.pool(pool));
+    tx.srem(k.pools, pool);
+    return;
+  }
+  if (m.config) {
+    tx.set(k.config(pool), JSON.stringify(m.config));
+    tx.sadd(k.pools, pool);
+  }
+  for (const ip of m.removeMembers) {
+    tx.hdel(k.members(pool), ip);
+    tx.hdel(k.verdicts(pool), ip);
+    const fields = observationFields.filter((f) => f.startsWith(`${ip}|`));
+    if (fields.length > 0) tx.hdel(k.observations(pool), ...fields);
+  }
+  for (const member of m.setMembers) tx.hset(k.members(pool), member.ip, JSON.stringify(member));
+  for (const [ip, entry] of m.setVerdicts) tx.hset(k.verdicts(pool), ip, JSON.stringify(entry));
+  for (const [ip, inst] of m.removeObservations) tx.hdel(k.observations(pool), `${ip}|${inst}`);
+  for (const [ip, obs] of m.setObservations) tx.hset(k.observations(pool), `${ip}|${obs.instance}`, JSON.stringify(obs));
 }
 
 export function checkPrefix(prefix: string): string {

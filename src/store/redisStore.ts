@@ -1,9 +1,10 @@
 import type { ChainableCommander } from 'ioredis';
 import type { Logger } from 'pino';
-import { TierdnsError } from '../util/errors';
+import { TierdnsError, errorMessage } from '../util/errors';
 import { nextTurn } from '../util/turn';
 import {
-  DIGEST_POOLS, HEARTBEAT, LAYOUT_VERSION, NOTIFY, parseChangeCount, READ_POOL, READ_POOLS, REFRESH_OBSERVATION, RedisKeys, decodePool, validPoolNames, type DecodedPool,
+  DIGEST_POOLS, HEARTBEAT, LAYOUT_VERSION, NOTIFY, parseChangeCount, READ_POOL, READ_POOL_CHECKED, READ_POOLS, REFRESH_OBSERVATION, RedisKeys, decodePool, queuePoolMutation, validPoolNames,
+  type DecodedPool,
 } from './redisLayout';
 import { RedisConnection } from './redisConnection';
 import { ChangeCounts, subscribeChanges } from './redisWatch';
@@ -20,6 +21,8 @@ import type { Observation, PoolConfig, PoolView, Verdict } from '../model/types'
 import type { InSync, MemberChange, MemberUpdate, Store, StoreChange, StoreSnapshot, StoreStatus } from './types';
 import type { PoolPlan, PoolSpec } from '../model/poolPlan';
 import type { RedisLocation } from './url';
+import { checkIdentity, firstIdentity, parseIdentity, type IdentityClaim, type IdentityClaimResult, type StoreIdentity } from './identity';
+import { claimIdentity } from './redisClaim';
 
 // The shared store (docs/store.md). Reads of a pool are one Lua script (atomic); writes are
 // WATCH + read + pure op (ops.ts) + MULTI/EXEC with the PUBLISH inside, retried on conflict.
@@ -39,6 +42,7 @@ export interface RedisStoreOptions {
 
 type Scripted = {
   readPool(...keys: string[]): Promise<unknown>;
+  readPoolChecked(...keys: string[]): Promise<unknown>;
   readPools(count: number, ...keys: string[]): Promise<unknown>;
   digestPools(count: number, ...keys: string[]): Promise<unknown>;
   heartbeat(...args: (string | number)[]): Promise<unknown>;
@@ -100,6 +104,10 @@ export class RedisStore implements Store {
   private readonly poolLocks = new KeyedMutex();
   private layoutChecked = false;
   private instanceTtlMs: number;
+  /** The identity the last full read or claim found (readPool checks it: see Store.readPool). */
+  private identityId: string | undefined;
+  /** watch() listeners, told 'all' when a heartbeat finds the identity gone. */
+  private readonly changeListeners = new Set<(change: StoreChange) => void>();
 
   constructor(private readonly loc: RedisLocation, private readonly opts: RedisStoreOptions) {
     this.keys = new RedisKeys(opts.prefix);
@@ -115,10 +123,11 @@ export class RedisStore implements Store {
     const conn = new RedisConnection(this.loc, this.opts.log, this.opts.connectWaitMs, role);
     const c = conn.client;
     c.defineCommand('readPool', { numberOfKeys: 4, lua: READ_POOL, readOnly: true });
+    c.defineCommand('readPoolChecked', { numberOfKeys: 5, lua: READ_POOL_CHECKED, readOnly: true });
     // Key count varies per call, so it is passed first (numberOfKeys omitted).
     c.defineCommand('readPools', { lua: READ_POOLS, readOnly: true });
     c.defineCommand('digestPools', { lua: DIGEST_POOLS, readOnly: true });
-    c.defineCommand('heartbeat', { numberOfKeys: 3, lua: HEARTBEAT });
+    c.defineCommand('heartbeat', { numberOfKeys: 4, lua: HEARTBEAT });
     c.defineCommand('refreshObservation', { numberOfKeys: 3, lua: REFRESH_OBSERVATION });
     return conn;
   }
@@ -173,9 +182,21 @@ export class RedisStore implements Store {
 
   async readPool(name: string): Promise<PoolView | undefined> {
     return this.run(async () => {
-      const reply = await this.scripts.readPool(...this.keys.pool(name));
+      const [reply, identity] = await this.scripts.readPoolChecked(...this.keys.pool(name), this.keys.identity) as [unknown, unknown];
+      checkIdentity(this.identityId, this.identityOf(identity), this.description);
       return this.viewOf(name, reply);
     });
+  }
+
+  /** A stored identity (GET reply); a malformed one is reported and read as none. */
+  private identityOf(raw: unknown): StoreIdentity | undefined {
+    if (raw === null || raw === undefined) return undefined;
+    try {
+      return parseIdentity(String(raw));
+    } catch (err) {
+      this.report(`${this.keys.identity}: ${errorMessage(err)}`);
+      return undefined;
+    }
   }
 
   /** Decode one pool's reply into a view that a later full read may keep (see snapshot). */
@@ -192,7 +213,7 @@ export class RedisStore implements Store {
       const c = this.conn.client;
       // Before the pool list and the pools: a change made during the read moves the count past
       // it, so the next resync reads again rather than trusting a read that may have missed it.
-      const count = await c.get(this.keys.changeCount);
+      const [count, idBefore] = await Promise.all([c.get(this.keys.changeCount), c.get(this.keys.identity)]);
       const names = validPoolNames(await c.smembers(this.keys.pools), this.report).sort();
       const pools = new Map<string, PoolView>();
       // With the caller's views: Redis digests every pool (40 bytes each) and only the pools
@@ -235,10 +256,18 @@ export class RedisStore implements Store {
           await nextTurn();
         }
       }
-      const { zones, instances } = await this.readZonesAndInstances();
+      const [{ zones, instances }, idAfter] = await Promise.all([this.readZonesAndInstances(), c.get(this.keys.identity)]);
+      // The pools of a read that a loss (or a re-seed) cut in two belong to no one store.
+      if (idAfter !== idBefore) throw new TierdnsError('TIERDNS_E_STORE_LOST', `store ${this.description} changed its identity during a full read`);
       this.lastCount = countValue(count);
       this.sinceFullRead = 0;
-      return { pools, zones, instances };
+      const snap: StoreSnapshot = { pools, zones, instances };
+      const identity = this.identityOf(idAfter);
+      if (identity) {
+        snap.identity = identity;
+        this.identityId = identity.id;
+      }
+      return snap;
     });
   }
 
@@ -253,7 +282,10 @@ export class RedisStore implements Store {
     const last = this.lastCount;
     if (last === undefined || ++this.sinceFullRead >= FULL_READ_EVERY) return false;
     return this.run(async () => {
-      const [count, parts] = await Promise.all([this.conn.client.get(this.keys.changeCount), this.readZonesAndInstances()]);
+      const c = this.conn.client;
+      const [count, parts, identity] = await Promise.all([c.get(this.keys.changeCount), this.readZonesAndInstances(), c.get(this.keys.identity)]);
+      // A store that lost (or changed) its identity is read in full: StoreSync decides what it means.
+      if (this.identityOf(identity)?.id !== this.identityId) return false;
       // While members flap the count moves between any two checks: fine when each change was heard.
       const now = countValue(count);
       if (now < 0 || last < 0) return false;
@@ -341,26 +373,9 @@ export class RedisStore implements Store {
 
   private queueMutation(tx: ChainableCommander, pool: string, m: PoolMutation, observationFields: string[]): void {
     const k = this.keys;
-    if (m.removePool) {
-      tx.del(...k.pool(pool));
-      tx.srem(k.pools, pool);
-    } else {
-      if (m.config) {
-        tx.set(k.config(pool), JSON.stringify(m.config));
-        tx.sadd(k.pools, pool);
-      }
-      for (const ip of m.removeMembers) {
-        tx.hdel(k.members(pool), ip);
-        tx.hdel(k.verdicts(pool), ip);
-        const fields = observationFields.filter((f) => f.startsWith(`${ip}|`));
-        if (fields.length > 0) tx.hdel(k.observations(pool), ...fields);
-      }
-      for (const member of m.setMembers) tx.hset(k.members(pool), member.ip, JSON.stringify(member));
-      for (const [ip, entry] of m.setVerdicts) tx.hset(k.verdicts(pool), ip, JSON.stringify(entry));
-      for (const [ip, inst] of m.removeObservations) tx.hdel(k.observations(pool), `${ip}|${inst}`);
-      for (const [ip, obs] of m.setObservations) tx.hset(k.observations(pool), `${ip}|${obs.instance}`, JSON.stringify(obs));
-    }
+    queuePoolMutation(tx, k, pool, m, observationFields);
     tx.set(k.version, String(LAYOUT_VERSION), 'NX');
+    tx.set(k.identity, JSON.stringify(firstIdentity(this.opts.nowMs())), 'NX');
     // Last inside the transaction: a subscriber re-reading on this message sees the whole change.
     // The count lets a periodic resync tell that no message could have been missed (inSync).
     // EVAL, not a defined command's EVALSHA: inside MULTI a NOSCRIPT (a restarted Redis) would
@@ -433,8 +448,14 @@ export class RedisStore implements Store {
     checkInstanceName(instance);
     this.instanceTtlMs = ttlMs;
     const cutoff = nowMs - ttlMs;
-    const reply = await this.run(() => this.scripts.heartbeat(this.keys.instances, this.keys.zones, this.keys.version, instance, nowMs, cutoff, LAYOUT_VERSION));
-    const [revived, stale] = reply as [number, string[]];
+    const reply = await this.run(() => this.scripts.heartbeat(
+      this.keys.instances, this.keys.zones, this.keys.version, this.keys.identity, instance, nowMs, cutoff, LAYOUT_VERSION));
+    const [revived, stale, identity] = reply as [number, string[], string | null];
+    // The identity went or changed (a FLUSHALL, a restart without data, a re-seed): a full read
+    // tells StoreSync at once.
+    if (this.identityId !== undefined && this.identityOf(identity)?.id !== this.identityId) {
+      for (const l of this.changeListeners) l({ kind: 'all' });
+    }
     const drop = new Set(stale);
     if (drop.size === 0 && !revived) return;
     // Rare (an instance died or came back): find the pools holding its votes and recompute them.
@@ -494,7 +515,26 @@ export class RedisStore implements Store {
 
   async watch(onChange: (change: StoreChange) => void): Promise<() => void> {
     this.sub ??= new RedisConnection(this.loc, this.opts.log, this.opts.connectWaitMs, 'subscriber');
-    return subscribeChanges(this.sub, this.keys.channel, onChange, this.opts.connectWaitMs, this.opts.log, this.counts);
+    const unsubscribe = await subscribeChanges(this.sub, this.keys.channel, onChange, this.opts.connectWaitMs, this.opts.log, this.counts);
+    this.changeListeners.add(onChange);
+    return () => {
+      this.changeListeners.delete(onChange);
+      unsubscribe();
+    };
+  }
+
+  async claimIdentity(claim: IdentityClaim): Promise<IdentityClaimResult> {
+    const result = await this.run(async () => {
+      const lane = this.lane();
+      lane.waiting++;
+      try {
+        return await lane.lock.run(() => claimIdentity(lane.conn, this.keys, claim, this.report));
+      } finally {
+        lane.waiting--;
+      }
+    });
+    this.identityId = result.identity.id;
+    return result;
   }
 
   onStatus(listener: (status: StoreStatus, detail?: string) => void): void {

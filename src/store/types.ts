@@ -1,6 +1,9 @@
 import type { ZonePoolRules } from '../model/poolNameRules';
 import type { AdminState, Member, Observation, PoolConfig, PoolView, Verdict } from '../model/types';
 import type { PoolPlan, PoolSpec } from '../model/poolPlan';
+import type { IdentityClaim, IdentityClaimResult, StoreIdentity } from './identity';
+
+export type { IdentityClaim, IdentityClaimResult, StoreIdentity } from './identity';
 
 // The Store interface: what the Redis store and the file store both implement.
 
@@ -11,6 +14,8 @@ export interface StoreSnapshot {
   zones: string[];
   /** Live instances (fresh heartbeat) by name -> last heartbeat ms. */
   instances: Map<string, number>;
+  /** The store's identity (store/identity.ts); undefined when it has none: new, or lost. */
+  identity?: StoreIdentity;
 }
 
 /** The pools are as the watches reported; zones and live instances as read now, when read. */
@@ -48,7 +53,11 @@ export interface Store {
    * resync does not rebuild thousands of pools only to find them equal.
    */
   snapshot(previous?: ReadonlyMap<string, PoolView>): Promise<StoreSnapshot>;
-  /** Read one pool (undefined when absent). */
+  /**
+   * Read one pool (undefined when absent). Once a full read or a claim has told this store
+   * object an identity, a read that finds another one (or none) rejects TIERDNS_E_STORE_LOST
+   * instead of reporting the pools of a store that lost its data as removed.
+   */
   readPool(name: string): Promise<PoolView | undefined>;
   /** Create or replace a pool's config; members and verdicts are kept. */
   setPool(config: PoolConfig): Promise<void>;
@@ -99,6 +108,12 @@ export interface Store {
    * read without the pools; false means "read everything".
    */
   inSync(): Promise<InSync | false>;
+  /**
+   * Give the store an identity when it does not descend from `claim.lostId` (none at all, or
+   * one whose trail lacks it), re-seeding it with the claim's pools and members it lacks, in one
+   * atomic step: of several instances claiming at once, one writes and the others find it done.
+   */
+  claimIdentity(claim: IdentityClaim): Promise<IdentityClaimResult>;
   /** Refresh this instance's heartbeat and recompute verdicts affected by instances that went stale. */
   heartbeat(instance: string, ttlMs: number, nowMs: number): Promise<void>;
   /**

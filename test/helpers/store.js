@@ -94,6 +94,13 @@ function redisBackend({ private: own = false } = {}) {
             .exec();
           c.disconnect();
         },
+        /** Every key of this location gone, as after a restart without data or a FLUSHALL. */
+        async loseEverything() {
+          const c = await rawClient(server.url);
+          const keys = await c.keys(`${prefix}*`);
+          if (keys.length > 0) await c.del(...keys);
+          c.disconnect();
+        },
         /** An edit behind tierdns's back (redis-cli, an older build): neither counted nor published. */
         async foreignAddMember(poolName, ip) {
           const c = await rawClient(server.url);
@@ -152,6 +159,10 @@ function fileBackend() {
           doc.pools[poolName].members[ip] = { ip, weight: 1, admin: 'enabled', addedAtMs: Date.now() };
           fs.writeFileSync(`${file}.t`, JSON.stringify(doc));
           fs.renameSync(`${file}.t`, file);
+        },
+        /** The document deleted (its heartbeat sidecar stays). */
+        async loseEverything() {
+          fs.rmSync(file);
         },
         /** Make every read fail (TIERDNS_E_STORE_DATA) until restore(). */
         breakFile() {

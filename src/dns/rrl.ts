@@ -45,8 +45,8 @@ const LARGE_BYTES = 1024;
  * Response rate limiting (docs/rrl.md), after NSD, Knot and BIND: a token bucket per (source
  * /24 or /56, answer class, name) refilled at ratePerSecond and holding one second's worth;
  * over it, every slip-th answer becomes a bare truncated reply and the rest are dropped. The
- * buckets live in a fixed table of typed arrays, one per hash of the key (a colliding key takes
- * the slot over with a full bucket), so a query allocates nothing here.
+ * buckets live in one fixed typed array, a slot per hash of the key (a colliding key takes the
+ * slot over with a full bucket), so a query allocates nothing here.
  */
 export class ResponseRateLimiter {
   private readonly rate: number;
@@ -54,11 +54,15 @@ export class ResponseRateLimiter {
   private readonly exempt: Cidr[];
   private readonly now: () => number;
   private readonly mask: number;
-  /** Per bucket: a second hash of its key, to tell keys sharing a slot apart (0 = empty). */
-  private readonly tags: Int32Array;
-  private readonly tokens: Float64Array;
-  private readonly stampsMs: Float64Array;
-  private readonly limited: Uint32Array;
+  /**
+   * Per bucket, side by side so one visit touches one cache line: a second hash of its key (to
+   * tell keys sharing a slot apart; 0 = empty), its tokens, when they were counted (ms), and
+   * how many answers it has limited.
+   */
+  private readonly buckets: Float64Array;
+  /** The clock as last read, and answers since modulo 16: most answers use it instead of reading again. */
+  private nowMs = 0;
+  private calls = 0;
   /** Random per process, so a client cannot aim its keys at another's bucket. */
   private readonly seed = (Math.random() * 0x7fffffff) | 0;
 
@@ -70,10 +74,8 @@ export class ResponseRateLimiter {
     this.exempt = opts.exempt;
     this.now = opts.now ?? (() => performance.now());
     this.mask = size - 1;
-    this.tags = new Int32Array(size);
-    this.tokens = new Float64Array(size);
-    this.stampsMs = new Float64Array(size);
-    this.limited = new Uint32Array(size);
+    this.buckets = new Float64Array(size * BUCKET_FIELDS);
+    this.nowMs = this.now();
   }
 
   /**
@@ -89,32 +91,52 @@ export class ResponseRateLimiter {
     let h = mix(this.seed ^ cls, name);
     if (from.v6) h = mix(mix(h, w[0] as number), (w[1] as number) & 0xffffff00);
     else h = mix(h, (w[0] as number) & 0xffffff00);
-    const slot = h & this.mask;
+    const at0 = (h & this.mask) * BUCKET_FIELDS;
     const tag = mix(h, 0x5bd1e995) | 1;
-    const now = this.now();
-    if (this.tags[slot] !== tag) {
-      this.tags[slot] = tag;
-      this.tokens[slot] = this.rate;
-      this.stampsMs[slot] = now;
-      this.limited[slot] = 0;
+    // The clock is read every 16th answer, for a new bucket, and before an answer is limited;
+    // between, a slightly old reading only refills less, so it never lets more through.
+    this.calls = (this.calls + 1) & 15;
+    if (this.calls === 0) this.nowMs = this.now();
+    let now = this.nowMs;
+    const b = this.buckets;
+    let tokens: number;
+    if (b[at0] !== tag) {
+      now = this.nowMs = this.now();
+      b[at0] = tag;
+      b[at0 + 3] = 0;
+      tokens = this.rate;
     } else {
-      const refill = ((now - (this.stampsMs[slot] as number)) * this.rate) / 1000;
-      this.tokens[slot] = Math.min(this.rate, (this.tokens[slot] as number) + refill);
-      this.stampsMs[slot] = now;
+      tokens = this.refilled(at0, now);
+      if (tokens < 1) {
+        now = this.nowMs = this.now();
+        tokens = this.refilled(at0, now);
+      }
     }
-    if ((this.tokens[slot] as number) >= 1) {
-      this.tokens[slot] = (this.tokens[slot] as number) - 1;
+    b[at0 + 2] = now;
+    if (tokens >= 1) {
+      b[at0 + 1] = tokens - 1;
       return length;
     }
-    const n = ++this.limited[slot];
-    if (this.slip > 0 && n % this.slip === 0) {
+    b[at0 + 1] = tokens;
+    const limited = (b[at0 + 3] as number) + 1;
+    b[at0 + 3] = limited;
+    if (this.slip > 0 && limited % this.slip === 0) {
       this.counters.rrlSlipped++;
       return slipInPlace(out, at, q);
     }
     this.counters.rrlDropped++;
     return 0;
   }
+
+  /** The bucket's tokens at `now`: refilled at the rate since its last visit, at most one second's worth. */
+  private refilled(at0: number, now: number): number {
+    const b = this.buckets;
+    return Math.min(this.rate, (b[at0 + 1] as number) + ((now - (b[at0 + 2] as number)) * this.rate) / 1000);
+  }
 }
+
+/** Fields per bucket in ResponseRateLimiter.buckets: tag, tokens, stamp (ms), limited count. */
+const BUCKET_FIELDS = 4;
 
 function answerClass(out: Buffer, at: number, length: number): AnswerClass {
   const rcode = (out[at + 3] as number) & 0x0f;

@@ -155,11 +155,9 @@ export function renderPoolDetail(p: StatusPool, nowMs: number, o: { width: numbe
       m.port === null ? m.ip : hostPort(m.ip, m.port), String(m.weight), m.admin,
       `${m.verdict} ${formatDuration(m.sinceSeconds * 1000)}`,
       m.observations.map((ob) => `${ob.instance}=${ob.state}${ob.live ? '' : '(stale)'}`).join(' ') || '-',
-      lp ? [
-        `${lp.ok === false ? 'fail' : 'ok'} ${formatDuration(Math.max(0, nowMs - lp.atMs))} ago ${lp.instance}`,
-        lp.latencyMs != null ? ` ${lp.latencyMs.toFixed(1)}ms` : '',
-        lp.ok === false && lp.error ? `: ${lp.error}` : '',
-      ].join('') : '-',
+      !lp ? '-' : lp.ok === false
+        ? `fail ${formatDuration(Math.max(0, nowMs - lp.atMs))} ago ${lp.instance}${lp.error ? `: ${lp.error}` : ''}`
+        : `ok ${formatDuration(Math.max(0, nowMs - lp.atMs))} ago ${lp.instance}${lp.latencyMs != null ? ` ${lp.latencyMs.toFixed(1)}ms` : ''}`,
     ]);
   }
   // Only the last column (error text can be long) is cut; the rest keeps its place.

@@ -24,7 +24,8 @@ function tempDir(t, prefix = 'tierdns-test-') {
 
 /**
  * Start serve with `args` (added to --listen 127.0.0.1:0 unless args has --listen).
- * Resolves { proc, port, logs, stop } once the instance logs 'serve: ready'.
+ * Resolves { proc, port, logs, lines, stop } once the instance logs 'serve: ready' (`lines`: the
+ * raw log lines, for what parsing would hide, such as a key written twice).
  * `prefix` runs it through a command that execs it (e.g. ['prlimit', '--nofile=256', '--']).
  */
 function startServe(t, args, { env = {}, timeoutMs = 10000, prefix = [] } = {}) {
@@ -33,6 +34,7 @@ function startServe(t, args, { env = {}, timeoutMs = 10000, prefix = [] } = {}) 
   // Its own process group, so a stop reaches cluster workers too.
   const proc = spawn(cmd, cmdArgs, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   const logs = [];
+  const lines = [];
   let buffered = '';
   const stop = async (signal = 'SIGTERM') => {
     if (proc.exitCode !== null || proc.signalCode !== null) return;
@@ -59,6 +61,7 @@ function startServe(t, args, { env = {}, timeoutMs = 10000, prefix = [] } = {}) 
       while ((nl = buffered.indexOf('\n')) >= 0) {
         const line = buffered.slice(0, nl);
         buffered = buffered.slice(nl + 1);
+        lines.push(line);
         let entry;
         try {
           entry = JSON.parse(line);
@@ -68,7 +71,7 @@ function startServe(t, args, { env = {}, timeoutMs = 10000, prefix = [] } = {}) 
         logs.push(entry);
         if (entry.msg === 'serve: ready') {
           clearTimeout(timer);
-          resolve({ proc, port: entry.listen[0].port, logs, stop });
+          resolve({ proc, port: entry.listen[0].port, logs, lines, stop });
         }
       }
     });

@@ -83,7 +83,9 @@ export function nativeUdp(): { addon?: UdpBatchAddon; problem?: string } {
   if (disabled) return {};
   if (!loaded) {
     try {
-      loaded = fs.existsSync(NATIVE_ADDON_PATH) ? { addon: require(NATIVE_ADDON_PATH) as UdpBatchAddon } : {};
+      // Not built (no compiler at install, or install scripts not run): said once by serve, which then answers with dgram.
+      loaded = fs.existsSync(NATIVE_ADDON_PATH) ? { addon: require(NATIVE_ADDON_PATH) as UdpBatchAddon }
+        : { problem: `the native addon was not built (${NATIVE_ADDON_PATH}: run npm run install in the package folder, or TIERDNS_NATIVE=0 to go without)` };
       // An addon built from older sources has a shorter meta (no source addresses): not used.
       const meta = loaded.addon && new loaded.addon.UdpBatchSocket(1, 512, 512).meta.byteLength;
       if (meta !== undefined && meta !== META_WORDS_PER_DATAGRAM * 4) {

@@ -98,6 +98,11 @@ export class TcpServer {
 
   private accept(socket: net.Socket): void {
     const { clients } = this;
+    // Reset before it was handed to us: there is no one to serve, and 'close' may be past.
+    if (socket.destroyed || socket.remoteAddress === undefined) {
+      socket.destroy();
+      return;
+    }
     const source = sourceKey(socket.remoteAddress);
     const now = Date.now();
     const decision = clients.admission.consider(source, now);

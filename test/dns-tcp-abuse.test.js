@@ -6,13 +6,15 @@ const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const path = require('node:path');
 const http = require('node:http');
-const { execFileSync } = require('node:child_process');
+const { execFile, execFileSync } = require('node:child_process');
+const { promisify } = require('node:util');
 const { tempDir, startServe, runCli } = require('./helpers/serve');
 const { freePort } = require('./helpers/redis');
 const { ask, buildQuery } = require('./helpers/dns');
 const { attacks, holdConnections, legitRate, framed } = require('./helpers/tcpAttack');
 const ZONE = require('./fixtures/example.zone');
 
+const execFileP = promisify(execFile);
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 /** Established connections the server holds on `port`, as the kernel counts them (ss, iproute2). */
@@ -102,6 +104,9 @@ test('idle connections: one address holds at most its cap; another address is an
   await sleep(100);
   assert.ok(attack.open() <= 4, `${attack.open()} idle connections held by one address`);
   await assertLegitServed(s.port, 'one address idling');
+  // And dig, as a resolver falling back to TCP would ask.
+  const dig = await execFileP('dig', ['+tcp', '+short', '+time=2', '+tries=1', '-b', '127.0.0.1', '-p', String(s.port), '@127.0.0.1', 'example.com', 'SOA']);
+  assert.match(dig.stdout, /^ns1\.example\.com\. hostmaster\.example\.com\. \d+/);
   assert.equal(await metricValue(mport, 'tierdns_tcp_refused_total{reason="per-source"}'), 96);
   assert.equal(await metricValue(mport, 'tierdns_tcp_connections'), 4);
 });

@@ -31,6 +31,7 @@ export interface TcpConnectionHooks {
  * client cannot hold the event loop.
  */
 export class TcpConnection {
+  /** When a query of it was last answered (at first: accepted); the quietest gives way first. */
   lastActiveMs: number;
   private readonly framer = new TcpFramer();
   private readonly idle: NodeJS.Timeout;

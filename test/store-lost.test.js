@@ -130,6 +130,15 @@ async function untilReseeded(url, instances) {
 
 const lostLines = (inst) => inst.logs.filter((l) => l.level === 50 && l.code === 'TIERDNS_E_STORE_LOST');
 
+/** Report (not assert) how long after `faultMs` the loss was logged and the store re-seeded, from the instances' logs. */
+function reportTimes(t, what, instances, faultMs) {
+  const first = (pred) => Math.min(...instances.flatMap((i) => i.logs.filter((l) => l.time >= faultMs && pred(l)).map((l) => l.time)));
+  const lost = first((l) => l.code === 'TIERDNS_E_STORE_LOST');
+  // 'by another instance' only: a write in flight before the fault put the store back first.
+  const seeded = first((l) => /^store: re-seeded (from|by)/.test(l.msg ?? ''));
+  t.diagnostic(`${what}: loss logged after ${lost - faultMs} ms, store re-seeded after ${seeded - faultMs} ms`);
+}
+
 /** A pool removed with the CLI leaves every instance's answers within a second of the command. */
 async function assertRemovalPropagates(url, instances) {
   const r = await runCli(['pool', 'rm', API, '--store', url], { timeoutMs: 30_000, cwd: ROOT });
@@ -158,12 +167,14 @@ test('Redis restarted without its data, then FLUSHALL: answers never change, the
 
   const watch = watchAnswers(t, instances);
   // 1. Redis restarts empty (no persistence): both instances reconnect to a store without identity.
+  const restartedAt = Date.now();
   await redis.kill();
   await redis.start();
   await waitFor(() => instances.some((i) => lostLines(i).length > 0), 10_000, 'the loss logged at error');
   // The state dirs still hold every pool while the store is lost.
   for (const dir of dirs) assert.deepEqual(savedPools(dir), { [WS]: 3, [API]: 2 });
   await untilReseeded(url, instances);
+  reportTimes(t, 'Redis restarted without data', instances, restartedAt);
   const losses = (await Promise.all(instances.map((i) => metric(i, 'tierdns_store_losses_total')))).reduce((a, b) => a + b, 0);
   assert.ok(losses >= 1, `losses counted: ${losses}`);
 
@@ -171,9 +182,11 @@ test('Redis restarted without its data, then FLUSHALL: answers never change, the
   const raw = await rawClient(redis.url);
   t.after(() => raw.disconnect());
   const flushedLines = instances.map((i) => lostLines(i).length);
+  const flushedAt = Date.now();
   await raw.flushall();
   await waitFor(() => instances.some((inst, k) => lostLines(inst).length > flushedLines[k]), 10_000, 'FLUSHALL noticed');
   await untilReseeded(url, instances);
+  reportTimes(t, 'FLUSHALL', instances, flushedAt);
   await new Promise((r) => setTimeout(r, 1500)); // answers a little longer, past a state-dir save
   await watch.stop();
   assertSteady(watch.samples, 'during both losses');
@@ -237,9 +250,11 @@ test('file store deleted under two instances: a lost store, re-seeded, answers u
   await waitFor(async () => (await Promise.all(instances.map((i) => ask(i, WS)))).every((a) => JSON.stringify(a) === JSON.stringify(EXPECTED[WS])), 5000, 'steady answers');
   const before = JSON.parse(fs.readFileSync(file, 'utf8')).identity.id;
   const watch = watchAnswers(t, instances);
+  const deletedAt = Date.now();
   fs.rmSync(file);
   await waitFor(() => instances.some((i) => lostLines(i).length > 0), 10_000, 'the loss logged at error');
   await untilReseeded(url, instances);
+  reportTimes(t, 'store file deleted', instances, deletedAt);
   await new Promise((r) => setTimeout(r, 1500));
   await watch.stop();
   assertSteady(watch.samples, 'after the file was deleted');

@@ -11,6 +11,7 @@ import { ObservationWriter } from './observationWriter';
 import { probe as realProbe, type ProbeResult, type ProbeTarget } from './probe';
 import { Scheduler } from './scheduler';
 import { checkSource, sameTarget, targetOf, timingOf } from './target';
+import { countProbe, zeroProbeStats, type ProbeStats } from './probeStats';
 
 // The probe loop of one `serve` instance (docs/health.md): probes every member of every pool
 // from where this instance stands, keeps its own up/down view with rise/fall hysteresis, and
@@ -18,12 +19,6 @@ import { checkSource, sameTarget, targetOf, timingOf } from './target';
 // every instance serves. Failures of probes or of the store are logged; the loop goes on.
 
 /** Probe results of one instance since start (for metrics). */
-export interface ProbeStats {
-  ok: number;
-  failed: number;
-  latencySumMs: number;
-}
-
 export interface HealthLoopOptions {
   store: Store;
   /** This instance's name in the store (its observations and heartbeat). */
@@ -109,7 +104,7 @@ export class HealthLoop {
   /** Resolved when `running` drops to 0 (stop() waits on it). */
   private idle: { promise: Promise<void>; resolve: () => void } | undefined;
   private readonly heartbeat: Heartbeat | undefined;
-  private readonly counters: ProbeStats = { ok: 0, failed: 0, latencySumMs: 0 };
+  private readonly counters: ProbeStats = zeroProbeStats();
   private started = false;
   private stopped = false;
 
@@ -180,7 +175,7 @@ export class HealthLoop {
 
   /** Probe results of this instance since start, for metrics. */
   stats(): ProbeStats {
-    return { ...this.counters };
+    return { ...this.counters, latencyCounts: [...this.counters.latencyCounts] };
   }
 
   start(): void {
@@ -322,9 +317,7 @@ export class HealthLoop {
     last.ok = result.ok;
     last.latencyMs = result.latencyMs;
     last.error = result.error;
-    if (result.ok) this.counters.ok++;
-    else this.counters.failed++;
-    this.counters.latencySumMs += result.latencyMs;
+    countProbe(this.counters, result.ok, result.latencyMs);
     const change = t.health.record(result.ok, now);
     if (change) this.changed(t, change, result.error);
     else {

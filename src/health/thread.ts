@@ -6,7 +6,8 @@ import type { Store } from '../store/types';
 import { errorMessage } from '../util/errors';
 import { POOLS_PER_TURN, nextTurn } from '../util/turn';
 import { HEARTBEAT_EVERY_MS, Heartbeat, INSTANCE_TTL_MS } from './heartbeat';
-import type { OwnState, ProbeStats, ProbedPool } from './loop';
+import type { OwnState, ProbedPool } from './loop';
+import { addProbeStats, zeroProbeStats, type ProbeStats } from './probeStats';
 import { systemClock } from './clock';
 
 // The health-probe loop of a serving instance, run on a thread of its own (./probeWorker).
@@ -84,8 +85,8 @@ export class ProbeThread {
   private readonly pending = new Map<string, ProbedPool | null>();
   private flushQueued = false;
   /** Probe counts of the current worker, and of the workers before it (restarts). */
-  private current: ProbeStats = zeroStats();
-  private earlier: ProbeStats = zeroStats();
+  private current: ProbeStats = zeroProbeStats();
+  private earlier: ProbeStats = zeroProbeStats();
   private started = false;
   private stopping = false;
   private spawnedAtMs = 0;
@@ -133,11 +134,7 @@ export class ProbeThread {
 
   /** Probe results of this instance since start (all workers together), as last reported by the worker. */
   stats(): ProbeStats {
-    return {
-      ok: this.earlier.ok + this.current.ok,
-      failed: this.earlier.failed + this.current.failed,
-      latencySumMs: this.earlier.latencySumMs + this.current.latencySumMs,
-    };
+    return addProbeStats(this.earlier, this.current);
   }
 
   /** Stop probing: the worker ends its probes and pending writes (terminated after a grace period). */
@@ -180,7 +177,7 @@ export class ProbeThread {
     // A new thread has no failed writes behind it.
     this.opts.onWritesOk?.(true);
     this.spawnedAtMs = Date.now();
-    this.current = zeroStats();
+    this.current = zeroProbeStats();
     this.exited = new Promise<void>((resolve) => {
       worker.on('message', (msg: FromProbeWorker) => {
         if (this.worker !== worker) return;
@@ -199,7 +196,7 @@ export class ProbeThread {
 
   private scheduleRestart(code: number): void {
     this.earlier = this.stats();
-    this.current = zeroStats();
+    this.current = zeroProbeStats();
     if (Date.now() - this.spawnedAtMs >= STABLE_MS) this.restartMs = FIRST_RESTART_MS;
     const waitMs = this.restartMs;
     this.restartMs = Math.min(this.restartMs * 2, MAX_RESTART_MS);
@@ -292,6 +289,3 @@ export function probedPool(view: PoolView, instance: string): ProbedPool {
   };
 }
 
-function zeroStats(): ProbeStats {
-  return { ok: 0, failed: 0, latencySumMs: 0 };
-}

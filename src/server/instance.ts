@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import { Snapshot } from '../dns/snapshot';
-import { HealthLoop, type ProbeStats } from '../health/loop';
+import { HealthLoop } from '../health/loop';
+import type { ProbeStats } from '../health/probeStats';
 import { ProbeThread } from '../health/thread';
 import { openStore } from '../store/open';
 import { StoreSync } from './sync';
@@ -18,7 +19,11 @@ import type { TcpLimits } from '../dns/tcpServer';
 import type { RrlOptions } from '../dns/rrl';
 import type { Server } from 'node:http';
 import { getHeapStatistics } from 'node:v8';
-import { serveMetrics } from './metrics';
+import { tierdnsVersion } from '../util/version';
+import { Metrics, type StoreState } from './metrics';
+import { serveMetrics, type InstanceState } from './metricsServer';
+import { StatusFeed } from './statusFeed';
+import { writeStatusJson } from './statusJson';
 
 /** When, after start, the one collection of start-up garbage runs (see collectGarbage). */
 const STARTUP_GC_DELAY_MS = 3000;
@@ -51,7 +56,7 @@ export interface InstanceOptions {
   tcpLimits?: Partial<TcpLimits>;
   /** Response rate limiting of UDP answers (default DEFAULT_RRL). */
   rrl?: RrlOptions;
-  /** Serve Prometheus metrics here. */
+  /** Serve Prometheus metrics, /healthz, /readyz and the status page here. */
   metrics?: ListenAddress;
 }
 
@@ -78,6 +83,9 @@ export class Instance {
   private publishTimer?: NodeJS.Timeout;
   private startupGcTimer?: NodeJS.Timeout;
   private metricsServer?: Server;
+  private readonly feed = new StatusFeed();
+  private listening = false;
+  private stopping = false;
   bound: ListenAddress[] = [];
 
   constructor(private readonly opts: InstanceOptions) {
@@ -120,10 +128,20 @@ export class Instance {
     sync.on('pool', (name: string, view) => {
       own.pool(name, view);
       this.health?.updatePool(name, view);
+      this.feed.bump();
     });
-    sync.on('status', (status) => own.setStoreReady(status === 'ready'));
     // A new or re-seeded store holds no zones of this instance: the CLI checks names against them.
-    sync.on('identity', () => this.publishZones());
+    sync.on('identity', () => {
+      this.publishZones();
+      this.feed.bump();
+    });
+    sync.on('status', (status) => {
+      own.setStoreReady(status === 'ready');
+      this.feed.bump();
+    });
+    sync.on('reset', () => this.feed.bump());
+    // Before the store is read and the listeners bound, so /readyz can say it is not ready yet.
+    if (this.opts.metrics) this.metricsServer = await this.serveMetrics(this.opts.metrics, sync, store, own);
     // Pools (with their stored verdicts) are in memory before the first answer (docs/health.md).
     await sync.start();
     own.setStoreReady(sync.storeStatus === 'ready');
@@ -144,20 +162,8 @@ export class Instance {
         if (view) this.health.updatePool(name, view);
       }
     }
-    if (this.opts.metrics) {
-      this.metricsServer = await serveMetrics(
-        this.opts.metrics,
-        {
-          queries: this.dns.handler.stats,
-          store: () => ({
-            status: sync.storeStatus, snapshot: sync.current(), verdicts: own.verdictSource, lost: sync.storeLost, losses: sync.storeLosses,
-          }),
-          probes: this.health ? () => this.health!.stats() : undefined,
-          tcp: this.dns.tcpClients,
-        },
-        log,
-      );
-    }
+    this.listening = true;
+    this.feed.bump();
     this.health?.start();
     this.publishZones();
     // Once start-up work is over (the first snapshot save comes 1 s after the first read):
@@ -173,6 +179,38 @@ export class Instance {
     }, STARTUP_GC_DELAY_MS);
     this.startupGcTimer.unref();
     log.info({ listen: this.bound, zones: this.zones.map((z) => z.origin), store: store.description, tcp: this.dns.tcpClients.describe() }, 'serve: ready');
+  }
+
+  private serveMetrics(at: ListenAddress, sync: StoreSync, store: Store, own: OwnVerdicts): Promise<Server> {
+    // Pools as answers see them: own verdicts while the store is down (docs/health.md).
+    const storeState = (): StoreState => {
+      const snapshot = sync.current();
+      return {
+        status: sync.storeStatus,
+        pools: own.servedPools(snapshot.pools),
+        instances: snapshot.instances,
+        lastSyncMs: sync.lastInSyncMs,
+        verdicts: own.verdictSource,
+        lost: sync.storeLost,
+        losses: sync.storeLosses,
+      };
+    };
+    const health = this.health;
+    const version = tierdnsVersion();
+    const metrics = new Metrics({
+      queries: this.dns.handler.stats,
+      store: storeState,
+      probes: health ? () => health.stats() : undefined,
+      tcp: this.dns.tcpClients,
+      version,
+    });
+    const state = (): InstanceState => {
+      const serving = this.listening && !this.stopping;
+      const reason = !serving ? (this.stopping ? 'stopping' : 'listeners not bound yet') : !sync.loaded ? 'pools not loaded yet (store unreachable, no saved snapshot)' : '';
+      return { serving, ready: serving && sync.loaded, reason };
+    };
+    const head = () => ({ instance: this.opts.instance, version, generation: this.feed.generation, ready: state().ready, storeDescription: store.description });
+    return serveMetrics(at, { metrics, feed: this.feed, state, status: (write) => writeStatusJson(head(), storeState(), write) }, this.opts.log);
   }
 
   /** Load the zones directory; a zone whose file is broken keeps its previous version. */
@@ -208,9 +246,12 @@ export class Instance {
   }
 
   async stop(graceMs = 3000): Promise<void> {
+    this.stopping = true;
     clearTimeout(this.publishTimer);
     clearTimeout(this.startupGcTimer);
+    this.feed.close();
     this.metricsServer?.close();
+    this.metricsServer?.closeIdleConnections();
     await this.health?.stop();
     this.own?.stop();
     await this.dns.close(graceMs);

@@ -60,6 +60,18 @@ export class OwnVerdicts {
     return this.source;
   }
 
+  /** The pools as answers see them now: the store's views, with own verdicts while they apply. */
+  servedPools(views: ReadonlyMap<string, PoolView>): ReadonlyMap<string, PoolView> {
+    if (this.source === 'shared' || this.overlaid.size === 0) return views;
+    const out = new Map(views);
+    for (const name of this.overlaid) {
+      const view = views.get(name);
+      const own = this.own.get(name);
+      if (view && own) out.set(name, withOwn(view, own));
+    }
+    return out;
+  }
+
   /** The store's view of a pool changed (StoreSync 'pool'): serve it, with own verdicts when they apply. */
   pool(name: string, view: PoolView | undefined): void {
     if (this.source === 'shared') {

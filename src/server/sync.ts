@@ -55,6 +55,7 @@ export class StoreSync extends EventEmitter<StoreSyncEvents> {
   private started = false;
   private stopped = false;
   private fromStore = false;
+  private fromSaved = false;
   private pendingAll = false;
   private readonly pendingPools = new Set<string>();
   private drainRunning = false;
@@ -71,6 +72,8 @@ export class StoreSync extends EventEmitter<StoreSyncEvents> {
   private saving: Promise<void> | undefined;
   /** When the store last answered a full read (0: never). */
   lastSyncMs = 0;
+  /** When this copy was last known to match the store: a full read, or a periodic check that no change was missed (0: never). */
+  lastInSyncMs = 0;
   /** The identity the snapshot's data descends from (from the state dir until a read tells). */
   private knownId: string | undefined;
   /** When the store was found lost (undefined: it is not). */
@@ -102,6 +105,11 @@ export class StoreSync extends EventEmitter<StoreSyncEvents> {
     return this.lossCount;
   }
 
+  /** Pools are loaded: the store answered a full read, or the state dir's snapshot was taken. */
+  get loaded(): boolean {
+    return this.fromStore || this.fromSaved;
+  }
+
   /** Read everything once, or fall back to the saved snapshot; never rejects because the store is down. */
   async start(): Promise<void> {
     this.store.onStatus((s, detail) => this.onStatus(s, detail));
@@ -128,7 +136,9 @@ export class StoreSync extends EventEmitter<StoreSyncEvents> {
       try {
         const same = await this.store.inSync();
         if (same) {
-          if (!this.stopped) this.applyRest(same.zones ?? this.snap.zones, same.instances ?? this.snap.instances, true);
+          if (this.stopped) return;
+          this.applyRest(same.zones ?? this.snap.zones, same.instances ?? this.snap.instances, true);
+          this.lastInSyncMs = Date.now();
           return;
         }
       } catch {
@@ -253,6 +263,7 @@ export class StoreSync extends EventEmitter<StoreSyncEvents> {
       await this.replace(fresh, emitEvents);
       this.follow(fresh.identity?.id);
       this.lastSyncMs = Date.now();
+      this.lastInSyncMs = this.lastSyncMs;
       this.retryMs = FIRST_RETRY_MS;
       if (!this.unwatch) await this.tryWatch();
       return true;
@@ -319,6 +330,7 @@ export class StoreSync extends EventEmitter<StoreSyncEvents> {
     const saved = this.opts.stateDir ? loadSnapshot(this.opts.stateDir, (p) => this.log.warn({ code: 'TIERDNS_E_STORE_DATA' }, `store: ${p}`)) : undefined;
     if (!saved) return false;
     await this.replace(saved.snapshot, false);
+    this.fromSaved = true;
     this.log.info({ pools: saved.snapshot.pools.size, savedAtMs: saved.savedAtMs }, 'store: serving the snapshot saved in the state dir');
     return true;
   }

@@ -1,0 +1,72 @@
+import { summarizePool } from '../model/poolSummary';
+import type { PoolView } from '../model/types';
+import { servedVerdict } from '../model/verdict';
+import { effectiveWeight } from '../model/weight';
+import type { StoreState } from './metrics';
+import { writeSliced, type WriteText } from './textStream';
+
+// The document behind the status page (/status.json, docs/metrics.md "Status page"), built
+// from the instance's copy of the store a slice of pools at a time.
+
+/** Pools per piece of the document: a pool's JSON costs ~4 times its metrics lines. */
+const POOLS_PER_PIECE = 50;
+
+export interface StatusHeader {
+  instance: string;
+  version: string;
+  /** Changes whenever pools, verdicts or the store's state do (the page waits for it). */
+  generation: number;
+  ready: boolean;
+  storeDescription: string;
+}
+
+function poolText(name: string, view: PoolView): string {
+  const c = view.config;
+  return JSON.stringify({
+    name,
+    ttl: c.ttlSeconds,
+    check: c.check,
+    port: c.port,
+    path: c.check === 'http' || c.check === 'https' || c.check === 'ws' ? c.path : undefined,
+    host: c.host,
+    whenAllDown: c.whenAllDown,
+    summary: summarizePool(view),
+    members: view.members.map((m) => {
+      const served = servedVerdict(m, c.check);
+      return {
+        ip: m.ip,
+        port: m.port ?? c.port,
+        weight: m.weight,
+        effectiveWeight: effectiveWeight(m),
+        admin: m.admin,
+        verdict: served.verdict,
+        verdictSinceMs: served.sinceMs,
+        observations: m.observations.map((o) => ({
+          instance: o.instance,
+          state: o.state,
+          sinceMs: o.sinceMs,
+          lastProbeMs: o.lastProbeMs,
+          lastOk: o.lastOk,
+          lastLatencyMs: o.lastLatencyMs,
+          lastError: o.lastError,
+        })),
+      };
+    }),
+  });
+}
+
+/** The status document as JSON: pools sorted by name, instances with their last heartbeat. */
+export async function writeStatusJson(head: StatusHeader, store: StoreState, write: WriteText): Promise<void> {
+  const { storeDescription, ...rest } = head;
+  const top = JSON.stringify({
+    ...rest,
+    nowMs: Date.now(),
+    store: { description: storeDescription, status: store.status, lastSyncMs: store.lastSyncMs, lost: store.lost === true },
+    instances: [...store.instances].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([name, lastBeatMs]) => ({ name, lastBeatMs })),
+  });
+  // Views are never edited: the set taken now is one consistent state for the whole document.
+  const pools = [...store.pools].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  // `top` ends with '}': the pools go in as its last member.
+  await writeSliced(pools, ([name, view], i) => (i === 0 ? '' : ',') + poolText(name, view), write, `${top.slice(0, -1)},"pools":[`, POOLS_PER_PIECE);
+  await write(']}');
+}

@@ -182,6 +182,9 @@ test('a real Redis: a wrong password, then the right one, in CLI output, serve l
   const metrics = await get(metricsPort, '/metrics');
   assert.match(metrics, /tierdns_store_up 1/);
   assertNoLeak(metrics, [right], '/metrics');
+  const page = await get(metricsPort, '/status.json');
+  assert.match(page, /"description":"redis:\/\/:\*\*\*@127\.0\.0\.1/);
+  assertNoLeak(page, [right], '/status.json');
   await ok.stop();
   assertNoLeak(ok.logs.map((l) => JSON.stringify(l)).join('\n'), [right], 'serve log, right password');
 });

@@ -6,6 +6,7 @@
 const test = require('node:test');
 const assert = require('node:assert/strict');
 const fs = require('node:fs');
+const os = require('node:os');
 const path = require('node:path');
 const { chromium } = require('playwright-core');
 const { tempDir, startServe, runCli } = require('./helpers/serve');
@@ -29,15 +30,20 @@ const EVIL_INSTANCE = '<img/src=x/onerror=window.__injected=1>ns1';
 
 async function browserPage(t) {
   assert.ok(fs.existsSync(CHROMIUM), `${CHROMIUM} is missing: install Debian's chromium package (.ci/run does)`);
-  const profile = tempDir(t, 'tierdns-chromium-');
-  const context = await chromium.launchPersistentContext(profile, {
+  // A fresh profile, removed only once the browser has closed (it writes there until then).
+  const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'tierdns-chromium-'));
+  let context;
+  t.after(async () => {
+    await context?.close();
+    fs.rmSync(profile, { recursive: true, force: true, maxRetries: 5, retryDelay: 100 });
+  });
+  context = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM,
     headless: true,
     args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
       '--disable-component-update', '--disable-sync'],
     viewport: { width: 1200, height: 900 },
   });
-  t.after(() => context.close());
   const requests = [];
   context.on('request', (r) => requests.push(r.url()));
   const problems = [];

@@ -2,9 +2,9 @@ import { readdirSync, statSync } from 'node:fs';
 import { TierdnsError } from '../util/errors';
 import { parseDuration } from '../util/duration';
 import { parseIp } from '../util/ip';
-import { CHECK_KINDS, LIMITS, defaultPoolConfig, defaultPort, poolConfigProblem } from '../model/poolConfig';
+import { CHECK_KINDS, LIMITS, LOAD_KINDS, defaultLoadPath, defaultPoolConfig, defaultPort, poolConfigProblem } from '../model/poolConfig';
 import { normalizePoolName, normalizeZoneName } from '../model/names';
-import type { CheckKind, PoolConfig, WhenAllDown } from '../model/types';
+import type { CheckKind, LoadKind, PoolConfig, WhenAllDown } from '../model/types';
 import type { Store } from '../store/types';
 import type { RrlOptions } from '../dns/rrl';
 import { parseCidr, type Cidr } from '../util/cidr';
@@ -74,11 +74,17 @@ export function parseExpect(text: string): [number, number] {
   return [lo, hi];
 }
 
-export function parsePath(text: string): string {
+export function parsePath(text: string, flag = '--path'): string {
   if (!text.startsWith('/') || text.length > LIMITS.pathLength || !/^[\x21-\x7e]*$/.test(text)) {
-    throw bad('--path', `must start with '/' and be printable without spaces (at most ${LIMITS.pathLength} characters), got '${text}'`);
+    throw bad(flag, `must start with '/' and be printable without spaces (at most ${LIMITS.pathLength} characters), got '${text}'`);
   }
   return text;
+}
+
+export function parseLoad(text: string): LoadKind {
+  const load = text.trim().toLowerCase() as LoadKind;
+  if (!LOAD_KINDS.includes(load)) throw bad('--load', `must be one of ${LOAD_KINDS.join('|')}, got '${text}'`);
+  return load;
 }
 
 /** Host header; '' means "the member's IP" (removes a host set before). */
@@ -148,6 +154,7 @@ export interface PoolSetFlags {
   zones?: string;
   ttl?: string; check?: string; port?: string; path?: string; host?: string; expect?: string; interval?: string;
   fastInterval?: string; timeout?: string; rise?: string; fall?: string; maxAnswers?: string; whenAllDown?: string;
+  load?: string; loadPort?: string; loadPath?: string; capacity?: string; slowStart?: string;
 }
 
 /** Parse every flag given; absent flags stay undefined so `pool set` on an existing pool changes only those. */
@@ -169,6 +176,11 @@ export function parsePoolFlags(f: PoolSetFlags): Partial<PoolConfig> & { hostGiv
   if (f.fall !== undefined) p.fall = parseIntIn(f.fall, '--fall', LIMITS.fall.min, LIMITS.fall.max);
   if (f.maxAnswers !== undefined) p.maxAnswers = parseIntIn(f.maxAnswers, '--max-answers', LIMITS.maxAnswers.min, LIMITS.maxAnswers.max);
   if (f.whenAllDown !== undefined) p.whenAllDown = parseWhenAllDown(f.whenAllDown);
+  if (f.load !== undefined) p.load = parseLoad(f.load);
+  if (f.loadPort !== undefined) p.loadPort = parseIntIn(f.loadPort, '--load-port', LIMITS.loadPort.min, LIMITS.loadPort.max);
+  if (f.loadPath !== undefined) p.loadPath = parsePath(f.loadPath, '--load-path');
+  if (f.capacity !== undefined) p.capacity = parseIntIn(f.capacity, '--capacity', LIMITS.capacity.min, LIMITS.capacity.max);
+  if (f.slowStart !== undefined) p.slowStartMs = parseDurationIn(f.slowStart, '--slow-start', LIMITS.slowStartMs.min, LIMITS.slowStartMs.max);
   return p;
 }
 
@@ -183,6 +195,8 @@ export function mergePoolConfig(name: string, current: PoolConfig | undefined, p
   if (patch.intervalMs !== undefined && patch.fastIntervalMs === undefined && base.fastIntervalMs === Math.max(50, Math.round(base.intervalMs / 4))) {
     next.fastIntervalMs = Math.max(LIMITS.fastIntervalMs.min, Math.round(next.intervalMs / 4));
   }
+  if (patch.load !== undefined && patch.loadPath === undefined && base.loadPath === defaultLoadPath(base.load)) next.loadPath = defaultLoadPath(next.load);
+  if (next.load === 'nginx' && next.capacity === 0) throw bad('--capacity', 'is needed with --load nginx (stub_status reports no limit)');
   if (next.timeoutMs >= next.intervalMs) throw bad('--timeout', `(${next.timeoutMs}ms) must be below --interval (${next.intervalMs}ms)`);
   if (next.fastIntervalMs > next.intervalMs) throw bad('--fast-interval', `(${next.fastIntervalMs}ms) must not exceed --interval (${next.intervalMs}ms)`);
   if (next.whenAllDown === `pool:${name}`) throw bad('--when-all-down', 'cannot name the pool itself');
@@ -200,6 +214,7 @@ export function precheck(name: string, p: Partial<PoolConfig>): void {
     throw bad('--fast-interval', `(${p.fastIntervalMs}ms) must not exceed --interval (${p.intervalMs}ms)`);
   }
   if (p.whenAllDown === `pool:${name}`) throw bad('--when-all-down', 'cannot name the pool itself');
+  if (p.load === 'nginx' && p.capacity === 0) throw bad('--capacity', 'is needed with --load nginx (stub_status reports no limit)');
 }
 
 /** A backup pool must exist, and following backups from it must not lead back here. */

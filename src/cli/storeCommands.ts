@@ -31,6 +31,11 @@ function registerPool(program: Command): void {
     .option('--fall <n>', 'consecutive failures to go down, 1..100 (default 3)')
     .option('--max-answers <n>', 'records per answer 0..64, 0 = every candidate (default 0)')
     .option('--when-all-down <mode>', 'no member up: all (answer every enabled member) | none (NODATA) | pool:<name> (default all)')
+    .option('--load <kind>', "steer by load read from each member: none|agent|json|nginx|haproxy (default none; docs/steering.md)")
+    .option('--load-port <n>', "port of the load feed 1..65535, 0 = the probe port (default 0)")
+    .option('--load-path <path>', 'HTTP path of a json/nginx/haproxy feed (default /load, /nginx_status, /stats;csv)')
+    .option('--capacity <n>', 'connections a member holds when full, 0..1e9; needed for nginx, overrides what a feed says (default 0 = none)')
+    .option('--slow-start <duration>', 'ramp a member that comes up from 10% to 100% of its weight over this long, 0 = off, up to 1h (default 0)')
     .action(async (rawName: string, flags: PoolSetFlags) => {
       const name = normalizePoolName(rawName, 'pool name');
       const patch = parsePoolFlags(flags);

@@ -67,7 +67,9 @@ export class Attempt {
  */
 export function hangUp(socket: net.Socket): void {
   try {
-    if (!socket.destroyed && !socket.connecting && socket instanceof net.Socket && (socket as { encrypted?: boolean }).encrypted !== true) {
+    // After end() (Node's HTTP client ends a `Connection: close` exchange itself) libuv refuses
+    // the reset with EINVAL and the handle is left open: close those normally.
+    if (!socket.destroyed && !socket.connecting && !socket.writableEnded && socket instanceof net.Socket && (socket as { encrypted?: boolean }).encrypted !== true) {
       socket.resetAndDestroy();
       return;
     }

@@ -7,10 +7,12 @@ import { describeError } from './attempt';
 import { systemClock, type Clock } from './clock';
 import { HEARTBEAT_EVERY_MS, Heartbeat, INSTANCE_TTL_MS } from './heartbeat';
 import { MemberHealth, type StateChange } from './memberHealth';
+import { readLoad as realReadLoad, type LoadReading, type LoadTarget } from './loadFeed';
+import { MemberLoad } from './memberLoad';
 import { ObservationWriter } from './observationWriter';
 import { probe as realProbe, type ProbeResult, type ProbeTarget } from './probe';
 import { Scheduler } from './scheduler';
-import { checkSource, sameTarget, targetOf, timingOf } from './target';
+import { checkSource, isProbed, sameTarget, targetOf, timingOf } from './target';
 import { countProbe, zeroProbeStats, type ProbeStats } from './probeStats';
 
 // The probe loop of one `serve` instance (docs/health.md): probes every member of every pool
@@ -34,6 +36,8 @@ export interface HealthLoopOptions {
   random?: () => number;
   /** The probe function (default: the real probes of ./probe; tests inject fakes). */
   probe?: (target: ProbeTarget) => Promise<ProbeResult>;
+  /** The load-feed read (default: ./loadFeed's readLoad; tests may inject fakes). */
+  readLoad?: (target: LoadTarget) => Promise<LoadReading>;
   /** Source address of probes (default: the kernel chooses). */
   sourceAddress?: string;
   /** Probes in flight at once, all members together: bounds file descriptors (default 8192). */
@@ -83,6 +87,8 @@ interface Tracked {
   inFlight: boolean;
   last?: { probeMs: number; ok: boolean; latencyMs: number; error: string | undefined };
   verdict: Verdict;
+  /** The member's load feed, read with every probe (pools with --load). */
+  load?: MemberLoad;
 }
 
 export class HealthLoop {
@@ -91,6 +97,7 @@ export class HealthLoop {
   private readonly clock: Clock;
   private readonly random: () => number;
   private readonly probe: (target: ProbeTarget) => Promise<ProbeResult>;
+  private readonly readLoad: (target: LoadTarget) => Promise<LoadReading>;
   private readonly maxInFlight: number;
   private readonly sourceAddress: string | undefined;
   private readonly members = new Map<string, Tracked>();
@@ -114,6 +121,7 @@ export class HealthLoop {
     this.clock = opts.clock ?? systemClock();
     this.random = opts.random ?? Math.random;
     this.probe = opts.probe ?? realProbe;
+    this.readLoad = opts.readLoad ?? realReadLoad;
     this.maxInFlight = opts.maxInFlight ?? 8192;
     this.sourceAddress = checkSource(opts.sourceAddress, opts.log);
     this.scheduler = new Scheduler({
@@ -131,7 +139,7 @@ export class HealthLoop {
         refreshMs: opts.refreshMs, refreshPerSecond: opts.refreshPerSecond,
         onHealth: opts.onWritesOk,
       },
-      (key) => this.observationOf(key),
+      (key, merged) => this.observationOf(key, merged),
     );
   }
 
@@ -149,10 +157,10 @@ export class HealthLoop {
   /** Called with the pool views at start and whenever a pool changes (view undefined = removed). Keeps schedules of unchanged members. */
   updatePool(name: string, view: ProbedPool | undefined): void {
     if (this.stopped) return;
-    // Check `none`: always up, never probed, nothing recorded (answers ignore the store's
-    // verdicts for it), so nothing to track either: a start with 10,000 such pools skips
-    // 40,000 schedules and state machines.
-    if (view?.config.check === 'none') {
+    // Check `none` without a load feed: always up, never probed, nothing recorded (answers
+    // ignore the store's verdicts for it), so nothing to track either: a start with 10,000 such
+    // pools skips 40,000 schedules and state machines.
+    if (view && !isProbed(view.config)) {
       for (const key of this.pools.get(name) ?? []) this.remove(key);
       this.pools.delete(name);
       this.unprobed.add(name);
@@ -211,6 +219,7 @@ export class HealthLoop {
       key, pool, ip: m.ip, target: targetOf(view.config, m, this.sourceAddress), health: new MemberHealth(timingOf(view.config), seed),
       generation: 0, inFlight: false, verdict: m.verdict,
     };
+    t.load = MemberLoad.update(undefined, view.config, m, this.sourceAddress, mine?.load).load;
     this.members.set(key, t);
     this.reportOwn(t);
     if (this.started) this.scheduleFirst(t);
@@ -225,7 +234,9 @@ export class HealthLoop {
     const fasterNow = timing.intervalMs < t.health.timing.intervalMs;
     t.health.timing = timing;
     const target = targetOf(view.config, m, this.sourceAddress);
-    if (!sameTarget(target, t.target)) {
+    const load = MemberLoad.update(t.load, view.config, m, this.sourceAddress);
+    t.load = load.load;
+    if (!sameTarget(target, t.target) || load.changed) {
       // Results of another kind of check do not count towards rise/fall of this one.
       if (target.kind !== t.target.kind) t.health.force(t.health.state, this.clock.now());
       t.target = target;
@@ -275,10 +286,45 @@ export class HealthLoop {
     } catch (err) {
       promise = Promise.reject(err);
     }
+    if (t.load) {
+      this.withLoad(t, generation, startedMs, promise, t.load.target);
+      return;
+    }
     promise.then(
       (result) => this.settled(t, generation, startedMs, result, undefined),
       (err: unknown) => this.settled(t, generation, startedMs, undefined, err),
     );
+  }
+
+  /** The probe and the load read run side by side; the member's result waits for both (each bounded by the timeout). */
+  private withLoad(t: Tracked, generation: number, startedMs: number, probed: Promise<ProbeResult>, target: LoadTarget): void {
+    let reading: Promise<LoadReading>;
+    try {
+      reading = this.readLoad(target);
+    } catch (err) {
+      reading = Promise.resolve({ ok: false, error: describeError(err), latencyMs: 0 });
+    }
+    Promise.all([probed, reading]).then(
+      ([result, load]) => {
+        try {
+          if (generation === t.generation && this.members.get(t.key) === t) result = this.onLoad(t, load, result);
+        } catch (err) {
+          this.log.error({ pool: t.pool, member: t.ip }, `health: internal error in a load read: ${errorMessage(err)}`);
+        }
+        this.settled(t, generation, startedMs, result, undefined);
+      },
+      (err: unknown) => this.settled(t, generation, startedMs, undefined, err),
+    );
+  }
+
+  /** Take a load reading; returns the probe result as the agent's word makes it (down = a failed probe). */
+  private onLoad(t: Tracked, reading: LoadReading, result: ProbeResult): ProbeResult {
+    if (!t.load) return result;
+    const news = t.load.take(reading, this.clock.now(), this.log, t.pool, t.ip);
+    if (news === 'changed') this.writer.changed(t.key);
+    else if (news === 'moved') this.writer.loadMoved(t.key);
+    if (t.load.agentDown && result.ok) return { ok: false, latencyMs: result.latencyMs, error: 'agent says down' };
+    return result;
   }
 
   /** A probe's end, whatever happened (`result`, or the probe's throw): the bookkeeping runs even if recording it throws. */
@@ -345,7 +391,7 @@ export class HealthLoop {
     if (state !== 'unknown') this.opts.onOwnState?.(t.pool, t.ip, { state, sinceMs });
   }
 
-  private observationOf(key: string): { pool: string; ip: string; obs: Observation } | undefined {
+  private observationOf(key: string, merged: boolean): { pool: string; ip: string; obs: Observation } | undefined {
     const t = this.members.get(key);
     if (!t || t.health.state === 'unknown') return undefined;
     const obs: Observation = { instance: this.opts.instance, state: t.health.state, sinceMs: t.health.sinceMs };
@@ -355,6 +401,9 @@ export class HealthLoop {
       obs.lastLatencyMs = t.last.latencyMs;
       if (t.last.error !== undefined) obs.lastError = t.last.error;
     }
+    // Only a write that recomputes the shared load makes it known; a refresh does not.
+    const load = t.load?.observation(merged, this.clock.now());
+    if (load) obs.load = load;
     return { pool: t.pool, ip: t.ip, obs };
   }
 }

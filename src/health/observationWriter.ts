@@ -5,9 +5,10 @@ import { TierdnsError, errorMessage } from '../util/errors';
 import type { Clock, TimerHandle } from './clock';
 
 // Writes this instance's observations to the store without flooding it. A state change is
-// written at once (it decides answers, docs/health.md); last-probe details (for `status`) at
-// most every `refreshMs` per member and `refreshPerSecond` overall. Writes of one member never
-// overlap and always carry its latest observation, so a queue of changes costs one write.
+// written at once (it decides answers, docs/health.md); a load factor that moved (it changes
+// shares, docs/steering.md) within `steerPerSecond` overall; last-probe details (for `status`)
+// at most every `refreshMs` per member and `refreshPerSecond` overall. Writes of one member
+// never overlap and always carry its latest observation, so a queue of changes costs one write.
 
 export interface ObservationWriterOptions {
   store: Store;
@@ -17,14 +18,19 @@ export interface ObservationWriterOptions {
   refreshMs?: number;
   /** Budget of refresh writes per second for all members together (default 200). */
   refreshPerSecond?: number;
+  /** Budget of load-factor writes per second for all members together (default 500). */
+  steerPerSecond?: number;
   /** Writes in flight at once (default 4; the stores serialize their transactions anyway). */
   concurrency?: number;
   /** Told false when a write fails or a state change hangs past STALL_MS, true when one lands again. */
   onHealth?: (ok: boolean) => void;
 }
 
-/** What to write for a key, read at write time so the latest observation wins. */
-export type ObservationSource = (key: string) => { pool: string; ip: string; obs: Observation } | undefined;
+/**
+ * What to write for a key, read at write time so the latest observation wins. `merged`: the
+ * write recomputes the shared verdict and load (a refresh does not).
+ */
+export type ObservationSource = (key: string, merged: boolean) => { pool: string; ip: string; obs: Observation } | undefined;
 
 const FIRST_BACKOFF_MS = 500;
 const MAX_BACKOFF_MS = 5000;
@@ -36,13 +42,16 @@ const STALL_MS = 500;
 
 export class ObservationWriter {
   private readonly urgent = new Set<string>();
+  private readonly steer = new Set<string>();
   private readonly refresh = new Set<string>();
   private readonly inFlight = new Map<string, Promise<void>>();
   private readonly lastWriteMs = new Map<string, number>();
   private readonly refreshMs: number;
   private readonly refreshPerSecond: number;
+  private readonly steerPerSecond: number;
   private readonly concurrency: number;
   private tokens: number;
+  private steerTokens: number;
   private tokensAtMs: number;
   private timer: TimerHandle | undefined;
   private pausedUntilMs = 0;
@@ -57,14 +66,16 @@ export class ObservationWriter {
   constructor(private readonly opts: ObservationWriterOptions, private readonly source: ObservationSource) {
     this.refreshMs = opts.refreshMs ?? opts.store.observationRefreshMs;
     this.refreshPerSecond = opts.refreshPerSecond ?? 200;
+    this.steerPerSecond = opts.steerPerSecond ?? 500;
     this.concurrency = opts.concurrency ?? 4;
     this.tokens = this.refreshPerSecond;
+    this.steerTokens = this.steerPerSecond;
     this.tokensAtMs = opts.clock.now();
   }
 
   /** Writes queued or in flight (for tests and metrics). */
   get backlog(): number {
-    return this.urgent.size + this.refresh.size + this.inFlight.size;
+    return this.urgent.size + this.steer.size + this.refresh.size + this.inFlight.size;
   }
 
   /** Begin writing (queued entries included). */
@@ -86,13 +97,22 @@ export class ObservationWriter {
   /** The member's state changed (or the store lost our observation): write it soon. */
   changed(key: string): void {
     this.refresh.delete(key);
+    this.steer.delete(key);
     this.urgent.add(key);
+    this.pump();
+  }
+
+  /** The member's load factor moved: write it (and recompute the shared load) within the steering budget. */
+  loadMoved(key: string): void {
+    if (this.urgent.has(key)) return;
+    this.refresh.delete(key);
+    this.steer.add(key);
     this.pump();
   }
 
   /** A probe finished without a state change: refresh its details if the last write is old enough. */
   probed(key: string): void {
-    if (this.urgent.has(key) || this.refresh.has(key) || this.inFlight.has(key)) return;
+    if (this.urgent.has(key) || this.steer.has(key) || this.refresh.has(key) || this.inFlight.has(key)) return;
     if (this.opts.clock.now() - (this.lastWriteMs.get(key) ?? 0) < this.refreshMs) return;
     this.refresh.add(key);
     this.pump();
@@ -106,6 +126,7 @@ export class ObservationWriter {
   /** The member is gone: drop what was queued for it. */
   forget(key: string): void {
     this.urgent.delete(key);
+    this.steer.delete(key);
     this.refresh.delete(key);
     this.lastWriteMs.delete(key);
   }
@@ -128,6 +149,10 @@ export class ObservationWriter {
     this.refill(now);
     while (this.inFlight.size < this.concurrency) {
       let key = first(this.urgent, this.inFlight);
+      if (key === undefined && this.steerTokens >= 1) {
+        key = first(this.steer, this.inFlight);
+        if (key !== undefined) this.steerTokens -= 1;
+      }
       if (key === undefined && this.tokens >= 1) {
         key = first(this.refresh, this.inFlight);
         if (key !== undefined) this.tokens -= 1;
@@ -135,16 +160,20 @@ export class ObservationWriter {
       if (key === undefined) break;
       this.write(key);
     }
-    // Refreshes waiting for budget: come back when the next token is there.
-    if (this.refresh.size > 0 && this.tokens < 1 && this.inFlight.size < this.concurrency) {
-      this.wakeAt(now + Math.ceil(((1 - this.tokens) * 1000) / this.refreshPerSecond));
+    // Writes waiting for budget: come back when the next token is there.
+    if (this.inFlight.size < this.concurrency) {
+      let waitMs = Infinity;
+      if (this.refresh.size > 0 && this.tokens < 1) waitMs = ((1 - this.tokens) * 1000) / this.refreshPerSecond;
+      if (this.steer.size > 0 && this.steerTokens < 1) waitMs = Math.min(waitMs, ((1 - this.steerTokens) * 1000) / this.steerPerSecond);
+      if (waitMs < Infinity) this.wakeAt(now + Math.ceil(waitMs));
     }
   }
 
   private write(key: string): void {
-    const wasUrgent = this.urgent.delete(key);
+    // A load write records like a state change (the shared load is recomputed), at its own pace.
+    const wasUrgent = this.urgent.delete(key) || this.steer.delete(key);
     this.refresh.delete(key);
-    const entry = this.source(key);
+    const entry = this.source(key, wasUrgent);
     if (!entry) return this.forget(key);
     if (wasUrgent) this.watchStall(key);
     // Promise.resolve().then: a store that throws synchronously fails this write, not the caller.
@@ -214,7 +243,7 @@ export class ObservationWriter {
       return;
     }
     // A state change must reach the store eventually; a refresh can wait for the next probe.
-    if (wasUrgent && this.source(key)) this.urgent.add(key);
+    if (wasUrgent && this.source(key, false)) this.urgent.add(key);
     this.setHealthy(false);
     if (this.failedWrites++ === 0) this.opts.log.warn({ pool: entry.pool, member: entry.ip }, `health: cannot record observation, will retry: ${errorMessage(err)}`);
     else this.opts.log.debug({ pool: entry.pool, member: entry.ip }, `health: cannot record observation: ${errorMessage(err)}`);
@@ -223,7 +252,9 @@ export class ObservationWriter {
   }
 
   private refill(now: number): void {
-    this.tokens = Math.min(this.refreshPerSecond, this.tokens + ((now - this.tokensAtMs) * this.refreshPerSecond) / 1000);
+    const elapsedMs = now - this.tokensAtMs;
+    this.tokens = Math.min(this.refreshPerSecond, this.tokens + (elapsedMs * this.refreshPerSecond) / 1000);
+    this.steerTokens = Math.min(this.steerPerSecond, this.steerTokens + (elapsedMs * this.steerPerSecond) / 1000);
     this.tokensAtMs = now;
   }
 

@@ -1,6 +1,8 @@
 import { isIP } from 'node:net';
 import type { Logger } from 'pino';
 import type { Member, PoolConfig } from '../model/types';
+import { defaultLoadPath } from '../model/poolConfig';
+import type { LoadTarget } from './loadFeed';
 import type { HealthTiming } from './memberHealth';
 import type { ProbeTarget } from './probe';
 
@@ -22,6 +24,34 @@ export function targetOf(config: PoolConfig, m: Pick<Member, 'ip' | 'port'>, sou
   // A source of the other family would make every probe fail.
   if (sourceAddress && isIP(sourceAddress) === isIP(m.ip)) target.localAddress = sourceAddress;
   return target;
+}
+
+/** Whether the probe loop tracks a pool's members: a health check, or a load feed to read. */
+export function isProbed(config: Pick<PoolConfig, 'check' | 'load'>): boolean {
+  return config.check !== 'none' || hasFeed(config);
+}
+
+/** A load feed is set (a config built by hand in JS may lack the field: no feed). */
+function hasFeed(config: Pick<PoolConfig, 'load'>): boolean {
+  return config.load !== undefined && config.load !== 'none';
+}
+
+/** Where a member's load feed is read (undefined without one); --load-port 0 reads it on the probe port. */
+export function loadTargetOf(config: PoolConfig, m: Pick<Member, 'ip' | 'port'>, sourceAddress: string | undefined): LoadTarget | undefined {
+  if (!hasFeed(config) || config.load === 'none') return undefined;
+  const target: LoadTarget = {
+    kind: config.load,
+    ip: m.ip,
+    port: config.loadPort === 0 ? m.port ?? config.port : config.loadPort,
+    path: config.load === 'agent' ? '/' : config.loadPath || defaultLoadPath(config.load),
+    timeoutMs: config.timeoutMs,
+  };
+  if (sourceAddress && isIP(sourceAddress) === isIP(m.ip)) target.localAddress = sourceAddress;
+  return target;
+}
+
+export function sameLoadTarget(a: LoadTarget, b: LoadTarget): boolean {
+  return a.kind === b.kind && a.ip === b.ip && a.port === b.port && a.path === b.path && a.timeoutMs === b.timeoutMs && a.localAddress === b.localAddress;
 }
 
 export function timingOf(c: PoolConfig): HealthTiming {

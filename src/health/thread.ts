@@ -9,6 +9,7 @@ import { HEARTBEAT_EVERY_MS, Heartbeat, INSTANCE_TTL_MS } from './heartbeat';
 import type { OwnState, ProbedPool } from './loop';
 import { addProbeStats, zeroProbeStats, type ProbeStats } from './probeStats';
 import { systemClock } from './clock';
+import { isProbed } from './target';
 
 // The health-probe loop of a serving instance, run on a thread of its own (./probeWorker).
 // Probing thousands of members is thousands of probes a second: their JS, their garbage (young-
@@ -214,7 +215,7 @@ export class ProbeThread {
     const pools = this.opts.pools();
     let probed = false;
     for (const view of pools.values()) {
-      if (view.config.check !== 'none' && view.members.length > 0) {
+      if (isProbed(view.config) && view.members.length > 0) {
         probed = true;
         break;
       }
@@ -274,10 +275,11 @@ export class ProbeThread {
 
 /**
  * What probing needs of a pool: its config, and per member the address, port, verdict and this
- * instance's observation. Check `none` pools go without members (they are never probed).
+ * instance's observation. Check `none` pools without a load feed go without members (they are
+ * never probed).
  */
 export function probedPool(view: PoolView, instance: string): ProbedPool {
-  if (view.config.check === 'none') return { config: view.config, members: [] };
+  if (!isProbed(view.config)) return { config: view.config, members: [] };
   return {
     config: view.config,
     members: view.members.map((m) => ({

@@ -1,12 +1,13 @@
 import { TierdnsError } from '../util/errors';
 import { isPoolName } from './names';
-import type { CheckKind, PoolConfig, WhenAllDown } from './types';
+import type { CheckKind, LoadKind, PoolConfig, WhenAllDown } from './types';
 
 // Pool configuration defaults and ranges (docs/cli.md, docs/health.md), shared by the CLI (which
 // explains them), the stores (which refuse to write anything else) and the readers
 // (which skip anything else found in the store).
 
 export const CHECK_KINDS: readonly CheckKind[] = ['none', 'tcp', 'http', 'https', 'ws'];
+export const LOAD_KINDS: readonly LoadKind[] = ['none', 'agent', 'json', 'nginx', 'haproxy'];
 
 export const LIMITS = {
   ttlSeconds: { min: 0, max: 86_400 },
@@ -25,6 +26,11 @@ export const LIMITS = {
   expect: { min: 100, max: 599 },
   pathLength: 1024,
   hostLength: 255,
+  /** 0 = the member's probe port. */
+  loadPort: { min: 0, max: 65_535 },
+  /** 0 = none given; a billion connections is beyond any one balancer. */
+  capacity: { min: 0, max: 1_000_000_000 },
+  slowStartMs: { min: 0, max: 3_600_000 },
 } as const;
 
 export const DEFAULT_INTERVAL_MS = 2000;
@@ -33,6 +39,19 @@ export const DEFAULT_INTERVAL_MS = 2000;
 export function defaultPort(check: CheckKind): number {
   return check === 'https' ? 443 : 80;
 }
+
+/** Where each HTTP load feed usually lives; `agent` and `none` use no path. */
+export function defaultLoadPath(load: LoadKind): string {
+  switch (load) {
+    case 'json': return '/load';
+    case 'nginx': return '/nginx_status';
+    case 'haproxy': return '/stats;csv';
+    default: return '/';
+  }
+}
+
+/** Load settings a config stored before load feeds existed lacks: no feed. */
+const LOAD_DEFAULTS = { load: 'none', loadPort: 0, loadPath: '/', capacity: 0, slowStartMs: 0 } as const;
 
 /** A new pool's configuration when no flag is given. */
 export function defaultPoolConfig(name: string): PoolConfig {
@@ -51,6 +70,7 @@ export function defaultPoolConfig(name: string): PoolConfig {
     fall: 3,
     maxAnswers: 0,
     whenAllDown: 'all',
+    ...LOAD_DEFAULTS,
   };
 }
 
@@ -69,7 +89,7 @@ export function isWhenAllDown(v: unknown): v is WhenAllDown {
 /** The first problem with a pool configuration, or undefined when it is valid. */
 export function poolConfigProblem(v: unknown): string | undefined {
   if (typeof v !== 'object' || v === null || Array.isArray(v)) return 'not an object';
-  const c = v as Record<string, unknown>;
+  const c = { ...LOAD_DEFAULTS, ...(v as Record<string, unknown>) } as Record<string, unknown>;
   const L = LIMITS;
   if (typeof c.name !== 'string' || !isPoolName(c.name)) return 'name is not a valid pool name';
   if (!isInt(c.ttlSeconds, L.ttlSeconds.min, L.ttlSeconds.max)) return `ttl must be ${L.ttlSeconds.min}..${L.ttlSeconds.max} s`;
@@ -92,6 +112,19 @@ export function poolConfigProblem(v: unknown): string | undefined {
   if (!isInt(c.maxAnswers, L.maxAnswers.min, L.maxAnswers.max)) return `max-answers must be ${L.maxAnswers.min}..${L.maxAnswers.max}`;
   if (!isWhenAllDown(c.whenAllDown)) return "when-all-down must be all, none or pool:<name>";
   if (c.whenAllDown === `pool:${c.name}`) return 'when-all-down cannot name the pool itself';
+  return loadProblem(c);
+}
+
+function loadProblem(c: Record<string, unknown>): string | undefined {
+  const L = LIMITS;
+  if (!LOAD_KINDS.includes(c.load as LoadKind)) return `load must be one of ${LOAD_KINDS.join('|')}`;
+  if (!isInt(c.loadPort, L.loadPort.min, L.loadPort.max)) return `load-port must be 1..${L.loadPort.max} (0: the probe port)`;
+  if (typeof c.loadPath !== 'string' || !c.loadPath.startsWith('/') || c.loadPath.length > L.pathLength || !PRINTABLE.test(c.loadPath)) {
+    return `load-path must start with '/', be printable without spaces and at most ${L.pathLength} characters`;
+  }
+  if (!isInt(c.capacity, L.capacity.min, L.capacity.max)) return `capacity must be ${L.capacity.min}..${L.capacity.max} connections (0: none)`;
+  if (c.load === 'nginx' && c.capacity === 0) return 'load nginx needs a capacity (stub_status reports no limit)';
+  if (!isInt(c.slowStartMs, L.slowStartMs.min, L.slowStartMs.max)) return `slow-start must be 0..${L.slowStartMs.max / 60_000}m`;
   return undefined;
 }
 
@@ -99,12 +132,13 @@ export function poolConfigProblem(v: unknown): string | undefined {
 export function toPoolConfig(v: unknown, code: 'TIERDNS_E_BAD_VALUE' | 'TIERDNS_E_STORE_DATA'): PoolConfig {
   const problem = poolConfigProblem(v);
   if (problem) throw new TierdnsError(code, `pool config: ${problem}`);
-  const c = v as PoolConfig;
+  const c = { ...LOAD_DEFAULTS, ...(v as PoolConfig) };
   const out: PoolConfig = {
     name: c.name, ttlSeconds: c.ttlSeconds, check: c.check, port: c.port, path: c.path,
     expectMin: c.expectMin, expectMax: c.expectMax, intervalMs: c.intervalMs,
     fastIntervalMs: c.fastIntervalMs, timeoutMs: c.timeoutMs, rise: c.rise, fall: c.fall,
     maxAnswers: c.maxAnswers, whenAllDown: c.whenAllDown,
+    load: c.load, loadPort: c.loadPort, loadPath: c.loadPath, capacity: c.capacity, slowStartMs: c.slowStartMs,
   };
   if (c.host !== undefined) out.host = c.host;
   return out;

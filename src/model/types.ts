@@ -6,6 +6,13 @@ export type AdminState = 'enabled' | 'drained';
 export type CheckKind = 'none' | 'tcp' | 'http' | 'https' | 'ws';
 /** 'all' fails open, 'none' answers NODATA, 'pool:<name>' answers from a backup pool. */
 export type WhenAllDown = 'all' | 'none' | `pool:${string}`;
+/** Where a member's load comes from (docs/steering.md): nowhere, or one of four feeds. */
+export type LoadKind = 'none' | 'agent' | 'json' | 'nginx' | 'haproxy';
+/**
+ * What a load feed says of a member beyond its factor: `ready`, `drain` (the agent said drain
+ * or maint: not handed out), `down` (the agent said down/fail/stopped: a failed probe).
+ */
+export type LoadState = 'ready' | 'drain' | 'down';
 
 export interface PoolConfig {
   name: string;
@@ -35,6 +42,16 @@ export interface PoolConfig {
   /** Records per answer, 0 = every candidate (default 0). */
   maxAnswers: number;
   whenAllDown: WhenAllDown;
+  /** Load feed read every interval with the probe timeout (default 'none'). */
+  load: LoadKind;
+  /** Port of the load feed; 0 = the member's probe port (default 0). */
+  loadPort: number;
+  /** HTTP path of a json/nginx/haproxy feed (default per kind, see defaultLoadPath). */
+  loadPath: string;
+  /** Connections a member holds when full, for feeds that do not say (0 = none given; default 0). */
+  capacity: number;
+  /** Ramp from 10% to 100% of the weight over this long after a member comes up (0 = off; default 0). */
+  slowStartMs: number;
 }
 
 export interface Member {
@@ -59,6 +76,28 @@ export interface Observation {
   lastOk?: boolean;
   lastLatencyMs?: number;
   lastError?: string;
+  /** This instance's reading of the member's load feed (pools with --load only). */
+  load?: LoadObservation;
+}
+
+/** One instance's reading of a member's load feed, smoothed over its reads. */
+export interface LoadObservation {
+  /** Share of the weight to hand out, 0..1 (0: at or over capacity, or the agent said 0%). */
+  factor: number;
+  state: LoadState;
+  /** Connections and capacity as last read (json/nginx/haproxy feeds). */
+  connections?: number;
+  capacity?: number;
+  /** Last successful read (ms since the epoch). */
+  readMs: number;
+  /** Why the last read failed, when it did. */
+  error?: string;
+}
+
+/** The load every instance serves: merged from the live instances' observations, like a verdict. */
+export interface MergedLoad {
+  factor: number;
+  state: LoadState;
 }
 
 export interface MemberView extends Member {
@@ -66,12 +105,15 @@ export interface MemberView extends Member {
   verdict: Verdict;
   verdictSinceMs: number;
   observations: Observation[];
+  /** The shared load; absent when no live instance reads a feed for it. */
+  load?: MergedLoad;
 }
 
 /** A member's shared verdict as the store keeps it. */
 export interface VerdictEntry {
   verdict: Verdict;
   sinceMs: number;
+  load?: MergedLoad;
 }
 
 export interface PoolView {

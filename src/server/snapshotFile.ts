@@ -63,10 +63,10 @@ export function parseSnapshot(text: string, report: ReportProblem): StoreSnapsho
     const verdicts: Array<[string, Stored]> = [];
     const observations: Array<[string, string, Stored]> = [];
     for (const m of view.members as unknown[]) {
-      const { verdict, verdictSinceMs, observations: obs, ...member } = (m ?? {}) as Record<string, unknown>;
+      const { verdict, verdictSinceMs, load, observations: obs, ...member } = (m ?? {}) as Record<string, unknown>;
       const ip = String(member.ip);
       members.push([ip, { value: member }]);
-      verdicts.push([ip, { value: { verdict, sinceMs: verdictSinceMs } }]);
+      verdicts.push([ip, { value: load === undefined ? { verdict, sinceMs: verdictSinceMs } : { verdict, sinceMs: verdictSinceMs, load } }]);
       for (const o of Array.isArray(obs) ? obs : []) observations.push([ip, String((o as { instance?: unknown })?.instance), { value: o }]);
     }
     const rec = buildRecord(name, { config: { value: view.config }, members, verdicts, observations }, report);

@@ -1,7 +1,7 @@
 import { TierdnsError } from '../util/errors';
 import { parseIp } from '../util/ip';
 import { LIMITS } from '../model/poolConfig';
-import type { AdminState, Member, Observation, Verdict, VerdictEntry } from '../model/types';
+import type { AdminState, LoadObservation, LoadState, Member, MergedLoad, Observation, Verdict, VerdictEntry } from '../model/types';
 
 // Validation of the per-member records both stores keep as JSON. Whatever is read back is
 // checked field by field: another tool (or an older/newer tierdns) may have written it, and a
@@ -9,6 +9,7 @@ import type { AdminState, Member, Observation, Verdict, VerdictEntry } from '../
 
 const VERDICTS: readonly Verdict[] = ['unknown', 'up', 'down'];
 const ADMIN: readonly AdminState[] = ['enabled', 'drained'];
+const LOAD_STATES: readonly LoadState[] = ['ready', 'drain', 'down'];
 /** Instance names end up in hash fields `<ip>|<instance>`, so '|' and spaces are out. */
 const INSTANCE = /^[\x21-\x7b\x7d\x7e]{1,255}$/;
 /** Probe errors are for humans; a bounded length keeps one flapping member from bloating the store. */
@@ -59,7 +60,33 @@ export function toVerdictEntry(v: unknown): VerdictEntry {
   const f = fields(v) ?? fail('verdict', 'not an object');
   if (!isVerdict(f.verdict)) fail('verdict', 'verdict must be unknown, up or down');
   if (!isTime(f.sinceMs)) fail('verdict', 'sinceMs must be a time');
-  return { verdict: f.verdict, sinceMs: f.sinceMs };
+  const entry: VerdictEntry = { verdict: f.verdict, sinceMs: f.sinceMs };
+  if (f.load !== undefined) entry.load = toMergedLoad(f.load, 'verdict');
+  return entry;
+}
+
+function isFactor(v: unknown): v is number {
+  return typeof v === 'number' && Number.isFinite(v) && v >= 0 && v <= 1;
+}
+
+function toMergedLoad(v: unknown, what: string): MergedLoad {
+  const f = fields(v) ?? fail(what, 'load is not an object');
+  if (!isFactor(f.factor)) fail(what, 'load factor must be 0..1');
+  if (!LOAD_STATES.includes(f.state as LoadState)) fail(what, 'load state must be ready, drain or down');
+  return { factor: f.factor, state: f.state as LoadState };
+}
+
+function toLoadObservation(v: unknown, what: string): LoadObservation {
+  const f = fields(v) ?? fail(what, 'load is not an object');
+  const merged = toMergedLoad(f, what);
+  if (!isTime(f.readMs)) fail(what, 'load readMs must be a time');
+  const load: LoadObservation = { factor: merged.factor, state: merged.state, readMs: f.readMs };
+  if (f.connections !== undefined) load.connections = isTime(f.connections) ? f.connections : fail(what, 'load connections must be >= 0');
+  if (f.capacity !== undefined) load.capacity = isTime(f.capacity) ? f.capacity : fail(what, 'load capacity must be >= 0');
+  if (f.error !== undefined) {
+    load.error = typeof f.error === 'string' ? f.error.slice(0, MAX_ERROR_LENGTH) : fail(what, 'load error must be a string');
+  }
+  return load;
 }
 
 export function toObservation(v: unknown): Observation {
@@ -74,6 +101,7 @@ export function toObservation(v: unknown): Observation {
   if (f.lastError !== undefined) {
     o.lastError = typeof f.lastError === 'string' ? f.lastError.slice(0, MAX_ERROR_LENGTH) : fail('observation', 'lastError must be a string');
   }
+  if (f.load !== undefined) o.load = toLoadObservation(f.load, `observation by ${f.instance}`);
   return o;
 }
 

@@ -1,11 +1,12 @@
 import { mergeVerdict } from '../model/verdict';
+import { mergeLoad, sameLoad } from '../model/load';
 import { TierdnsError } from '../util/errors';
 import { parseIp } from '../util/ip';
 import { isInstanceName, toMember, toObservation } from './codec';
 import { toPoolConfig } from '../model/poolConfig';
 import { initialVerdict } from '../model/verdict';
 import { emptyMutation, type PoolMutation, type PoolRecord } from './record';
-import type { Member, Observation, PoolConfig, Verdict } from '../model/types';
+import type { Member, Observation, PoolConfig, Verdict, VerdictEntry } from '../model/types';
 import type { MemberChange, MemberUpdate } from './types';
 
 // Every store operation as a pure function: (current record, arguments) → mutation + result.
@@ -152,7 +153,8 @@ export function opRecordObservation(
   const before = byInstance.get(obs.instance);
   byInstance.set(obs.instance, obs);
   mutation.setObservations.push([key, obs]);
-  // Only state changes matter to serving instances; last-probe details are for `status`.
+  // Only state changes matter to serving instances; last-probe details are for `status`
+  // (a change of the shared load notifies below).
   if (!before || before.state !== obs.state || before.sinceMs !== obs.sinceMs) mutation.notify = true;
   const voters = new Set(live).add(obs.instance);
   const verdict = recomputeInto(mutation, record, member, [...byInstance.values()], voters, nowMs);
@@ -183,13 +185,17 @@ export function opRecompute(
   return { mutation, result: undefined };
 }
 
+/** The shared verdict and load of a member from the live instances' observations. */
 function recomputeInto(
   mutation: PoolMutation, rec: PoolRecord, member: Member, observations: Observation[], live: ReadonlySet<string>, nowMs: number,
 ): Verdict {
   const previous = rec.verdicts.get(member.ip) ?? initialVerdict(member);
   const verdict = mergeVerdict(previous.verdict, observations, live);
-  if (verdict !== previous.verdict) {
-    mutation.setVerdicts.push([member.ip, { verdict, sinceMs: nowMs }]);
+  const load = mergeLoad(observations, live);
+  if (verdict !== previous.verdict || !sameLoad(load, previous.load)) {
+    const entry: VerdictEntry = verdict !== previous.verdict ? { verdict, sinceMs: nowMs } : { verdict, sinceMs: previous.sinceMs };
+    if (load) entry.load = load;
+    mutation.setVerdicts.push([member.ip, entry]);
     mutation.notify = true;
   }
   return verdict;

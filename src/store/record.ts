@@ -64,6 +64,8 @@ export function toPoolView(rec: PoolRecord): PoolView {
       verdict: v.verdict, verdictSinceMs: v.sinceMs, observations,
     };
     if (member.port !== undefined) view.port = member.port;
+    // A pool whose feed was turned off keeps no stale load in its answers.
+    if (v.load !== undefined && rec.config.load !== 'none') view.load = v.load;
     members.push(view);
   }
   return { config: rec.config, members };

@@ -1,0 +1,146 @@
+'use strict';
+// Load feeds (docs/steering.md): the four formats parsed from captured real output, read over
+// real sockets from fake agents, JSON endpoints and the real nginx and haproxy daemons, and
+// feeds that hang, lie, flood or close early, which must fail one read with a clear reason.
+
+const test = require('node:test');
+const assert = require('node:assert');
+const fs = require('node:fs');
+const path = require('node:path');
+const { parseAgentLine, parseHaproxyCsv, parseJsonLoad, parseStubStatus } = require('../dist/health/loadParse');
+const { readLoad } = require('../dist/health/loadFeed');
+const { agentFeed, jsonFeed, badFeed, realNginx, realHaproxy, holdConnections } = require('./helpers/loadFeeds');
+const { silentBalancer, closedPort } = require('./helpers/balancers');
+
+const FIXTURES = path.join(__dirname, 'fixtures', 'load');
+
+test('agent lines: words in any order, separated by spaces, tabs or commas; unknown words ignored', () => {
+  const table = [
+    ['75%', { percent: 75 }],
+    ['up 50%\n', { percent: 50, op: 'up' }],
+    ['DRAIN', { admin: 'drain' }],
+    ['maint,0%', { admin: 'maint', percent: 0 }],
+    ['ready\tup 100%', { admin: 'ready', op: 'up', percent: 100 }],
+    ['down#process gone up', { op: 'down' }],
+    ['fail', { op: 'down' }],
+    ['stopped # planned', { op: 'down' }],
+    ['maxconn:30 80%', { percent: 80 }],
+    ['250%', { percent: 100 }],
+  ];
+  for (const [line, words] of table) {
+    const r = parseAgentLine(line);
+    assert.ok(r.ok, `${line}: ${r.error}`);
+    assert.deepStrictEqual(r.value, words, line);
+  }
+  for (const line of ['', 'hello', '-5%', '12.5%', 'maxconn:3', '#up']) {
+    const r = parseAgentLine(line);
+    assert.strictEqual(r.ok, false, line);
+    assert.match(r.error, /agent said nothing known/);
+  }
+});
+
+test('JSON loads: connections required and >= 0, capacity optional and > 0', () => {
+  assert.deepStrictEqual(parseJsonLoad('{"connections": 12, "capacity": 100}'), { ok: true, value: { connections: 12, capacity: 100 } });
+  assert.deepStrictEqual(parseJsonLoad('{"connections": 0}'), { ok: true, value: { connections: 0 } });
+  const lies = {
+    '{"connections": -1, "capacity": 10}': /negative/,
+    '{"connections": "NaN", "capacity": 10}': /not a number/,
+    '{"connections": NaN}': /not JSON/,
+    '{"connections": 5, "capacity": 0}': /capacity is 0/,
+    '{"connections": 5, "capacity": -3}': /capacity is negative/,
+    '{"capacity": 10}': /no connections/,
+    '[1,2]': /not an object/,
+    '<html>': /not JSON/,
+    '{"connections": 1e999}': /not a number/,
+  };
+  for (const [body, why] of Object.entries(lies)) {
+    const r = parseJsonLoad(body);
+    assert.strictEqual(r.ok, false, body);
+    assert.match(r.error, why, body);
+  }
+});
+
+test('nginx stub_status and HAProxy CSV, as the real daemons print them (captured)', () => {
+  const stub = fs.readFileSync(path.join(FIXTURES, 'nginx-1.22-stub_status.txt'), 'utf8');
+  assert.deepStrictEqual(parseStubStatus(stub), { ok: true, value: { connections: 2 } });
+  assert.strictEqual(parseStubStatus('Reading: 0 Writing: 1').ok, false);
+  // Two FRONTEND rows (ws: scur 1, slim 300; stats: scur 1, slim 500); servers and backends do not count.
+  const csv = fs.readFileSync(path.join(FIXTURES, 'haproxy-2.6-stats.csv'), 'utf8');
+  assert.deepStrictEqual(parseHaproxyCsv(csv), { ok: true, value: { connections: 2, capacity: 800 } });
+  const header = '# pxname,svname,qcur,qmax,scur,smax,slim\n';
+  assert.deepStrictEqual(parseHaproxyCsv(`${header}"a,b",FRONTEND,,,7,9,\n`), { ok: true, value: { connections: 7 } });
+  assert.match(parseHaproxyCsv(`${header}be,BACKEND,0,0,3,3,10\n`).error, /no FRONTEND/);
+  assert.match(parseHaproxyCsv(`${header}fe,FRONTEND,,,x,1,10\n`).error, /bad scur/);
+  assert.match(parseHaproxyCsv('pxname,svname\n').error, /no '#' header/);
+});
+
+const target = (kind, port, extra = {}) => ({ kind, ip: '127.0.0.1', port, path: '/', timeoutMs: 1000, ...extra });
+
+test('an agent over TCP: one line read, then hung up', async (t) => {
+  const agent = await agentFeed(t, { reply: 'up 40%\r\nignored second line\n' });
+  const r = await readLoad(target('agent', agent.port));
+  assert.ok(r.ok, r.error);
+  assert.deepStrictEqual(r.agent, { op: 'up', percent: 40 });
+  agent.reply = 'drain';
+  const r2 = await readLoad(target('agent', agent.port));
+  assert.deepStrictEqual(r2.agent, { admin: 'drain' }, 'a line closed without a newline still counts');
+  assert.strictEqual(agent.reads, 2);
+});
+
+test('a JSON endpoint over HTTP: the path asked, the body parsed, a non-2xx status is a failed read', async (t) => {
+  const feed = await jsonFeed(t, { body: { connections: 30, capacity: 120 } });
+  const r = await readLoad(target('json', feed.port, { path: '/load?x=1' }));
+  assert.ok(r.ok, r.error);
+  assert.deepStrictEqual(r.count, { connections: 30, capacity: 120 });
+  assert.deepStrictEqual(feed.requests, ['/load?x=1']);
+  feed.status = 503;
+  const r2 = await readLoad(target('json', feed.port));
+  assert.strictEqual(r2.ok, false);
+  assert.match(r2.error, /status 503/);
+});
+
+test('the real nginx: stub_status counts held connections', async (t) => {
+  const nginx = await realNginx(t);
+  await holdConnections(t, nginx.host, nginx.port, 3);
+  const r = await readLoad(target('nginx', nginx.port, { path: '/nginx_status' }));
+  assert.ok(r.ok, r.error);
+  // The three held, plus the read itself.
+  assert.strictEqual(r.count.connections, 4);
+});
+
+test('the real haproxy: the FRONTEND rows of its CSV stats', async (t) => {
+  const backend = await silentBalancer(t);
+  const hap = await realHaproxy(t, { maxconn: 300, backendPort: backend.port });
+  await holdConnections(t, hap.host, hap.port, 5);
+  // haproxy accepts in its own time: read until it counts all five (bounded).
+  let r;
+  for (let i = 0; i < 50; i++) {
+    r = await readLoad(target('haproxy', hap.statsPort, { path: '/stats;csv' }));
+    assert.ok(r.ok, r.error);
+    if (r.count.connections >= 6) break;
+    await new Promise((res) => setTimeout(res, 50));
+  }
+  // Frontend ws: 5 held, maxconn 300; the stats listener: this read, maxconn 50.
+  assert.deepStrictEqual(r.count, { connections: 6, capacity: 350 });
+});
+
+test('feeds that hang, flood, close early or are not there fail one read with a clear reason', async (t) => {
+  const cases = [
+    ['agent', await badFeed(t, 'hang'), /timeout after 300ms/],
+    ['json', await badFeed(t, 'hang'), /timeout after 300ms/],
+    ['agent', await badFeed(t, 'flood'), /agent line longer than 1024 bytes/],
+    ['json', await badFeed(t, 'flood', { http: true }), /response larger than 1024 KB/],
+    ['haproxy', await badFeed(t, 'flood', { http: true }), /response larger than 1024 KB/],
+    ['agent', await badFeed(t, 'close'), /closed the connection without a line|ECONNRESET/],
+    ['nginx', await badFeed(t, 'close'), /ECONNRESET|socket hang up/],
+    ['json', await badFeed(t, 'half'), /closed before the end of the response|aborted|ECONNRESET/],
+    ['agent', { port: await closedPort() }, /ECONNREFUSED/],
+  ];
+  const results = await Promise.all(cases.map(([kind, feed]) => readLoad(target(kind, feed.port, { timeoutMs: 300 }))));
+  results.forEach((r, i) => {
+    const [kind, , why] = cases[i];
+    assert.strictEqual(r.ok, false, `${kind} case ${i}`);
+    assert.match(r.error, why, `${kind} case ${i}`);
+    assert.ok(r.latencyMs <= 300, `${kind} case ${i}: reported within its timeout`);
+  });
+});

@@ -24,7 +24,7 @@ for (const backend of [redisBackend(), fileBackend()]) {
       const clock = { now: T0 };
       const store = backend.location(t).open({ nowMs: () => clock.now });
       await store.setPool(pool(P, config));
-      await store.addMember(P, { ip: IP, weight: 3 });
+      await store.updateMember(P, IP, { weight: 3, create: true });
       for (const i of ['a', 'b', 'c']) await store.heartbeat(i, 5000, T0);
       return { store, clock };
     }

@@ -148,11 +148,13 @@ export function renderPoolDetail(p: StatusPool, nowMs: number, o: { width: numbe
     out.push(p.members.length === 0 ? '  (no members)' : '  (every member up)');
     return out;
   }
-  const rows = [['MEMBER', 'WEIGHT', 'ADMIN', 'VERDICT', 'OBSERVED', 'LAST PROBE']];
+  // Pools that steer (docs/steering.md) show the weight answers use and the load behind it.
+  const steers = p.load !== 'none' || p.slowStartMs > 0;
+  const rows = [['MEMBER', 'WEIGHT', ...(steers ? ['EFFECTIVE', 'LOAD'] : []), 'ADMIN', 'VERDICT', 'OBSERVED', 'LAST PROBE']];
   for (const m of members) {
     const lp = m.lastProbe;
     rows.push([
-      m.port === null ? m.ip : hostPort(m.ip, m.port), String(m.weight), m.admin,
+      m.port === null ? m.ip : hostPort(m.ip, m.port), String(m.weight), ...(steers ? [String(m.effectiveWeight), loadText(m)] : []), m.admin,
       `${m.verdict} ${formatDuration(m.sinceSeconds * 1000)}`,
       m.observations.map((ob) => `${ob.instance}=${ob.state}${ob.live ? '' : '(stale)'}`).join(' ') || '-',
       !lp ? '-' : lp.ok === false
@@ -163,6 +165,15 @@ export function renderPoolDetail(p: StatusPool, nowMs: number, o: { width: numbe
   // Only the last column (error text can be long) is cut; the rest keeps its place.
   out.push(...grid(rows, new Set(), '  ').map((l) => fit(l, o.width)));
   return out;
+}
+
+/** "0.62 38/100", "drain", "full 100/100", or "-" without a feed; "?" marks a failing read. */
+function loadText(m: MemberJson): string {
+  const l = m.load;
+  if (!l) return '-';
+  const counts = l.connections !== null && l.capacity !== null ? ` ${l.connections}/${l.capacity}` : '';
+  const head = l.state !== 'ready' ? l.state : l.factor === 0 ? 'full' : l.factor.toFixed(2);
+  return `${head}${counts}${l.error !== null ? ' ?' : ''}`;
 }
 
 /** Words joined by `sep` into lines of at most `width` columns, indented by two spaces. */

@@ -1,6 +1,7 @@
 import { formatDuration } from '../util/duration';
 import { servedVerdict } from '../model/verdict';
-import type { MemberView, Observation, PoolConfig, PoolView } from '../model/types';
+import { loadView, servedWeights, type LoadView } from '../model/load';
+import type { LoadState, MemberView, Observation, PoolConfig, PoolView } from '../model/types';
 import type { StoreSnapshot } from '../store/types';
 
 // What `tierdns status` and `tierdns pool ls` print: one JSON shape for scripts (docs/cli.md,
@@ -16,7 +17,12 @@ export interface ObservationJson {
   lastOk: boolean | null;
   lastLatencyMs: number | null;
   lastError: string | null;
+  /** This instance's reading of the member's load feed (docs/steering.md). */
+  load: { factor: number; state: LoadState; connections: number | null; capacity: number | null; readMs: number; error: string | null } | null;
 }
+
+/** A member's load (model/load.ts loadView); null for pools without a load feed. */
+export type LoadJson = LoadView;
 
 export interface MemberJson {
   ip: string;
@@ -28,6 +34,9 @@ export interface MemberJson {
   sinceSeconds: number;
   addedAtMs: number;
   lastProbe: { instance: string; atMs: number; ok: boolean | null; latencyMs: number | null; error: string | null } | null;
+  /** weight × load factor × slow-start ramp, as answers hand the member out now (0: not handed out). */
+  effectiveWeight: number;
+  load: LoadJson | null;
   observations: ObservationJson[];
 }
 
@@ -42,11 +51,17 @@ function expectText(c: PoolConfig): string {
   return c.expectMin === c.expectMax ? String(c.expectMin) : `${c.expectMin}-${c.expectMax}`;
 }
 
-function memberJson(m: MemberView, check: PoolConfig['check'], live: ReadonlyMap<string, number>, nowMs: number): MemberJson {
-  const { verdict, sinceMs } = servedVerdict(m, check);
+function memberJson(
+  m: MemberView, config: PoolConfig, live: ReadonlyMap<string, number>, nowMs: number, effectiveWeight: number,
+): MemberJson {
+  const { verdict, sinceMs } = servedVerdict(m, config.check);
   const observations = m.observations.map((o): ObservationJson => ({
     instance: o.instance, live: live.has(o.instance), state: o.state, sinceMs: o.sinceMs,
     lastProbeMs: o.lastProbeMs ?? null, lastOk: o.lastOk ?? null, lastLatencyMs: o.lastLatencyMs ?? null, lastError: o.lastError ?? null,
+    load: o.load ? {
+      factor: o.load.factor, state: o.load.state, connections: o.load.connections ?? null, capacity: o.load.capacity ?? null,
+      readMs: o.load.readMs, error: o.load.error ?? null,
+    } : null,
   }));
   let last: Observation | undefined;
   for (const o of m.observations) if (o.lastProbeMs !== undefined && (!last || o.lastProbeMs > (last.lastProbeMs ?? 0))) last = o;
@@ -57,9 +72,12 @@ function memberJson(m: MemberView, check: PoolConfig['check'], live: ReadonlyMap
       instance: last.instance, atMs: last.lastProbeMs as number, ok: last.lastOk ?? null,
       latencyMs: last.lastLatencyMs ?? null, error: last.lastError ?? null,
     } : null,
+    effectiveWeight,
+    load: loadView(m, config, live),
     observations,
   };
 }
+
 
 export interface StatusJson {
   pools: Array<PoolJson & { members: MemberJson[] }>;
@@ -70,7 +88,10 @@ export interface StatusJson {
 export function statusJson(snap: StoreSnapshot, nowMs: number, only?: string): StatusJson {
   const views: PoolView[] = [...snap.pools.values()].filter((v) => only === undefined || v.config.name === only);
   return {
-    pools: views.map((v) => ({ ...poolJson(v.config), members: v.members.map((m) => memberJson(m, v.config.check, snap.instances, nowMs)) })),
+    pools: views.map((v) => {
+      const weights = servedWeights(v, nowMs);
+      return { ...poolJson(v.config), members: v.members.map((m) => memberJson(m, v.config, snap.instances, nowMs, weights.get(m.ip) ?? 0)) };
+    }),
     instances: [...snap.instances].sort(([a], [b]) => (a < b ? -1 : 1))
       .map(([name, ms]) => ({ name, lastHeartbeatMs: ms, ageSeconds: Math.max(0, Math.round((nowMs - ms) / 100) / 10) })),
     zones: snap.zones,
@@ -91,6 +112,8 @@ export function poolSummary(p: PoolJson): string {
     `ttl ${p.ttl}s`, probe, `every ${formatDuration(p.intervalMs)} (fast ${formatDuration(p.fastIntervalMs)})`,
     `timeout ${formatDuration(p.timeoutMs)}`, `rise ${p.rise}`, `fall ${p.fall}`,
     `max-answers ${p.maxAnswers === 0 ? 'all' : p.maxAnswers}`, `when-all-down ${p.whenAllDown}`,
+    ...(p.load === 'none' ? [] : [`load ${p.load}:${p.loadPort === 0 ? p.port : p.loadPort}${p.load === 'agent' ? '' : p.loadPath}${p.capacity > 0 ? ` capacity ${p.capacity}` : ''}`]),
+    ...(p.slowStartMs > 0 ? [`slow-start ${formatDuration(p.slowStartMs)}`] : []),
   ].join('  ');
 }
 

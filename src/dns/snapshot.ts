@@ -22,8 +22,9 @@ export class Snapshot {
   zoneRules: readonly ZonePoolRules[] = [];
   private rules = new PoolNameRules([]);
 
-  constructor(opts: { rotationStart?: number; warn?: SnapshotWarning } = {}) {
-    this.pools = new PoolTable(opts.rotationStart ?? 0);
+  /** `now`: the clock slow start ramps by (tests inject one). */
+  constructor(opts: { rotationStart?: number; warn?: SnapshotWarning; now?: () => number } = {}) {
+    this.pools = new PoolTable(opts.rotationStart ?? 0, opts.now);
     this.warn = opts.warn ?? (() => undefined);
   }
 

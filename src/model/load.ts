@@ -1,4 +1,4 @@
-import type { LoadState, MemberView, MergedLoad, Observation, PoolConfig } from './types';
+import type { LoadState, MemberView, MergedLoad, Observation, PoolConfig, PoolView } from './types';
 import { servedVerdict } from './verdict';
 
 // Steering by load (docs/steering.md): how a member's load becomes the weight answers use. The
@@ -59,7 +59,7 @@ export function sameLoad(a: MergedLoad | undefined, b: MergedLoad | undefined): 
 
 /** Share of the weight slow start allows `sinceMs` after the member came up (1 when off or over). */
 export function slowStartRamp(slowStartMs: number, upSinceMs: number, nowMs: number): number {
-  if (slowStartMs <= 0) return 1;
+  if (!(slowStartMs > 0)) return 1;
   const elapsed = nowMs - upSinceMs;
   if (elapsed >= slowStartMs) return 1;
   if (elapsed <= 0) return SLOW_START_FLOOR;
@@ -109,4 +109,60 @@ export function candidateWeights(members: readonly MemberView[], config: Pick<Po
     if (isFull(m) && !allFull) return 0;
     return effectiveWeight(m, slowStartRamp(config.slowStartMs, servedVerdict(m, config.check).sinceMs, nowMs));
   });
+}
+
+/**
+ * Each member's effective weight as answers use it now: per address family, the members
+ * answers hand out (enabled, up, not kept out by the feed; when none is up and the pool fails
+ * open, every enabled one) get candidateWeights; every other member 0. `status` and metrics
+ * show these.
+ */
+export function servedWeights(view: PoolView, nowMs: number): Map<string, number> {
+  const out = new Map<string, number>();
+  const { config } = view;
+  for (const m of view.members) out.set(m.ip, 0);
+  for (const v6 of [false, true]) {
+    const enabled: MemberView[] = [];
+    for (const m of view.members) {
+      if (m.ip.includes(':') === v6 && m.admin === 'enabled' && !loadExcludes(m, config.check)) enabled.push(m);
+    }
+    const up = enabled.filter((m) => servedVerdict(m, config.check).verdict === 'up');
+    const list = up.length > 0 ? up : config.whenAllDown === 'all' ? enabled : [];
+    const weights = candidateWeights(list, config, nowMs);
+    list.forEach((m, i) => out.set(m.ip, weights[i] as number));
+  }
+  return out;
+}
+
+/** Until when slow start ramps some member of the pool (0: none does now). */
+export function rampUntil(view: PoolView, nowMs: number): number {
+  const { config } = view;
+  if (!(config.slowStartMs > 0)) return 0;
+  let until = 0;
+  for (const m of view.members) {
+    if (m.admin === 'enabled') until = Math.max(until, slowStartEndsMs(config, servedVerdict(m, config.check).sinceMs, nowMs));
+  }
+  return until;
+}
+
+/** A member's load as `status` and the status page show it (docs/steering.md); null without a feed. */
+export interface LoadView {
+  connections: number | null;
+  capacity: number | null;
+  /** The shared factor answers use (1 before any reading). */
+  factor: number;
+  state: LoadState;
+  /** Why the freshest live reading failed, if it did. */
+  error: string | null;
+}
+
+/** The shared factor and state, with connections and capacity from the freshest live instance's reading. */
+export function loadView(m: MemberView, config: Pick<PoolConfig, 'load'>, live: { has(instance: string): boolean }): LoadView | null {
+  if (config.load === 'none') return null;
+  let fresh: Observation['load'];
+  for (const o of m.observations) if (o.load && live.has(o.instance) && (!fresh || o.load.readMs > fresh.readMs)) fresh = o.load;
+  return {
+    connections: fresh?.connections ?? null, capacity: fresh?.capacity ?? null,
+    factor: m.load?.factor ?? 1, state: m.load?.state ?? 'ready', error: fresh?.error ?? null,
+  };
 }

@@ -1,6 +1,6 @@
 import { disputedMembers, summarizePool } from '../model/poolSummary';
 import type { MemberView, PoolView } from '../model/types';
-import { effectiveWeight } from '../model/weight';
+import { loadView, servedWeights } from '../model/load';
 import { servedVerdict } from '../model/verdict';
 import { writeSliced, type WriteText } from './textStream';
 
@@ -62,8 +62,31 @@ const FAMILIES: Family[] = [
   },
   {
     name: 'tierdns_member_effective_weight',
-    help: 'Weight the rotation gives the member now.',
-    lines: perMember('tierdns_member_effective_weight', (m) => effectiveWeight(m)),
+    help: 'Weight answers hand the member out by now: weight x load factor x slow-start ramp, 0 when not handed out (docs/steering.md).',
+    lines: (pool, view) => {
+      const weights = servedWeights(view, Date.now());
+      let out = '';
+      for (const m of view.members) out += `tierdns_member_effective_weight{pool="${pool}",member="${labelValue(m.ip)}"} ${weights.get(m.ip) ?? 0}\n`;
+      return out;
+    },
+  },
+  {
+    name: 'tierdns_member_load_factor',
+    help: 'Shared load factor of a member of a pool with a load feed (1 empty or not read yet, 0 full).',
+    lines: (pool, view) => (view.config.load === 'none' ? '' : perMember('tierdns_member_load_factor', (m) => m.load?.factor ?? 1)(pool, view, new Map())),
+  },
+  {
+    name: 'tierdns_member_load_connections',
+    help: 'Connections of a member as the freshest live reading of its load feed reported them.',
+    lines: (pool, view, live) => {
+      if (view.config.load === 'none') return '';
+      let out = '';
+      for (const m of view.members) {
+        const connections = loadView(m, view.config, live)?.connections;
+        if (connections !== null && connections !== undefined) out += `tierdns_member_load_connections{pool="${pool}",member="${labelValue(m.ip)}"} ${connections}\n`;
+      }
+      return out;
+    },
   },
 ];
 

@@ -1,7 +1,7 @@
 import { summarizePool } from '../model/poolSummary';
 import type { PoolView } from '../model/types';
 import { servedVerdict } from '../model/verdict';
-import { effectiveWeight } from '../model/weight';
+import { loadView, servedWeights } from '../model/load';
 import type { StoreState } from './metrics';
 import { writeSliced, type WriteText } from './textStream';
 
@@ -20,8 +20,9 @@ export interface StatusHeader {
   storeDescription: string;
 }
 
-function poolText(name: string, view: PoolView): string {
+function poolText(name: string, view: PoolView, live: ReadonlyMap<string, number>, nowMs: number): string {
   const c = view.config;
+  const weights = servedWeights(view, nowMs);
   return JSON.stringify({
     name,
     ttl: c.ttlSeconds,
@@ -30,6 +31,8 @@ function poolText(name: string, view: PoolView): string {
     path: c.check === 'http' || c.check === 'https' || c.check === 'ws' ? c.path : undefined,
     host: c.host,
     whenAllDown: c.whenAllDown,
+    load: c.load === 'none' ? undefined : c.load,
+    slowStartMs: c.slowStartMs > 0 ? c.slowStartMs : undefined,
     summary: summarizePool(view),
     members: view.members.map((m) => {
       const served = servedVerdict(m, c.check);
@@ -37,7 +40,8 @@ function poolText(name: string, view: PoolView): string {
         ip: m.ip,
         port: m.port ?? c.port,
         weight: m.weight,
-        effectiveWeight: effectiveWeight(m),
+        effectiveWeight: weights.get(m.ip) ?? 0,
+        load: loadView(m, c, live),
         admin: m.admin,
         verdict: served.verdict,
         verdictSinceMs: served.sinceMs,
@@ -67,6 +71,7 @@ export async function writeStatusJson(head: StatusHeader, store: StoreState, wri
   // Views are never edited: the set taken now is one consistent state for the whole document.
   const pools = [...store.pools].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   // `top` ends with '}': the pools go in as its last member.
-  await writeSliced(pools, ([name, view], i) => (i === 0 ? '' : ',') + poolText(name, view), write, `${top.slice(0, -1)},"pools":[`, POOLS_PER_PIECE);
+  const nowMs = Date.now();
+  await writeSliced(pools, ([name, view], i) => (i === 0 ? '' : ',') + poolText(name, view, store.instances, nowMs), write, `${top.slice(0, -1)},"pools":[`, POOLS_PER_PIECE);
   await write(']}');
 }

@@ -122,7 +122,7 @@ function poolSection(p, d, live) {
     td(row, "Admin", "admin a-" + m.admin, m.admin);
     td(row, "Weight", "num", m.weight);
     td(row, "Eff. weight", "num", m.effectiveWeight);
-    if (withLoad) td(row, "Load", "num", m.load ? m.load.connections + (m.load.capacity ? " / " + m.load.capacity : "") + " (×" + Number(m.load.factor).toFixed(2) + ")" : "–");
+    if (withLoad) td(row, "Load", "num", m.load ? (m.load.connections ?? "–") + (m.load.capacity ? " / " + m.load.capacity : "") + " (×" + Number(m.load.factor).toFixed(2) + (m.load.state === "ready" ? "" : ", " + m.load.state) + ")" : "–");
     const last = m.observations.reduce((a, o) => (o.lastProbeMs && (!a || o.lastProbeMs > a.lastProbeMs) ? o : a), null);
     const lp = td(row, "Last probe", "last");
     if (p.check === "none") lp.textContent = "not probed (check none)";

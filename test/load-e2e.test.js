@@ -1,0 +1,96 @@
+'use strict';
+// Steering end to end (docs/steering.md): a real `tierdns serve` process, agents and JSON load
+// endpoints on 127.0.0.x, answers counted over many real DNS queries (not timed): shares
+// follow the agents' percentages and the reported loads, the agent's drain removes a member,
+// a full member is skipped until all are, and `status --json` shows what answers use.
+
+const test = require('node:test');
+const assert = require('node:assert/strict');
+const path = require('node:path');
+const { startServe, runCli, tempDir } = require('./helpers/serve');
+const { ask } = require('./helpers/dns');
+const { tcpBalancer, closedPort } = require('./helpers/balancers');
+const { agentFeed, jsonFeed } = require('./helpers/loadFeeds');
+const { waitFor } = require('./helpers/store');
+
+const POOL = 'ws.lb.example.com';
+const ZONES = path.join(__dirname, '..', 'zones');
+
+/** A file store with one pool of `hosts` (a TCP health check on one shared port) and `flags`. */
+async function setup(t, hosts, flags) {
+  const dir = tempDir(t);
+  const store = `file:${path.join(dir, 'store.json')}`;
+  const port = await closedPort(hosts[0]);
+  for (const host of hosts) {
+    const b = await tcpBalancer(t, host);
+    await b.close();
+    await new Promise((resolve, reject) => { b.server.once('error', reject); b.server.listen(port, host, resolve); });
+    t.after(() => new Promise((r) => b.server.close(() => r())));
+  }
+  const cli = async (...args) => {
+    const r = await runCli([...args, '--store', store, '--zones', ZONES]);
+    assert.equal(r.code, 0, `${args.join(' ')}: ${r.stderr}`);
+    return r.stdout;
+  };
+  await cli('pool', 'set', POOL, '--check', 'tcp', '--port', String(port), '--interval', '300ms', '--timeout', '200ms', '--rise', '1', ...flags);
+  for (const host of hosts) await cli('member', 'add', POOL, host);
+  const dns = await startServe(t, ['--zones', ZONES, '--store', store, '--instance', 'e2e']);
+  const status = async () => JSON.parse(await cli('status', POOL, '--json')).pools[0];
+  return { cli, dns, status };
+}
+
+/** Shares of first places over `n` answers. */
+async function shares(port, n) {
+  const counts = {};
+  for (let i = 0; i < n; i++) {
+    const r = await ask(port, POOL, 'A');
+    const first = r.answers[0]?.address ?? 'none';
+    counts[first] = (counts[first] ?? 0) + 1;
+  }
+  return Object.fromEntries(Object.entries(counts).map(([ip, c]) => [ip, c / n]));
+}
+
+function near(actual, expected, tolerance, what) {
+  for (const ip of new Set([...Object.keys(actual), ...Object.keys(expected)])) {
+    assert.ok(Math.abs((actual[ip] ?? 0) - (expected[ip] ?? 0)) <= tolerance, `${what}: ${ip} ${actual[ip] ?? 0} vs ${expected[ip] ?? 0} (${JSON.stringify(actual)})`);
+  }
+}
+
+test('answer shares follow agent percentages; the agent\'s drain and maint remove a member', async (t) => {
+  const hosts = ['127.0.0.41', '127.0.0.42', '127.0.0.43'];
+  const agentPort = await closedPort(hosts[0]);
+  const agents = [];
+  for (const [i, host] of hosts.entries()) agents.push(await agentFeed(t, { host, port: agentPort, reply: `up ${[20, 30, 50][i]}%\n` }));
+  const { dns, status } = await setup(t, hosts, ['--load', 'agent', '--load-port', String(agentPort)]);
+  await waitFor(async () => (await status()).members.map((m) => m.effectiveWeight).join() === '0.2,0.3,0.5', 10_000, 'effective weights 0.2/0.3/0.5');
+  const s = await status();
+  assert.deepEqual(s.members[1].load, { connections: null, capacity: null, factor: 0.3, state: 'ready', error: null });
+  near(await shares(dns.port, 500), { [hosts[0]]: 0.2, [hosts[1]]: 0.3, [hosts[2]]: 0.5 }, 0.02, 'agent shares');
+  agents[2].reply = 'drain 50%\n';
+  agents[0].reply = 'maint\n';
+  await waitFor(async () => (await status()).members.map((m) => m.load.state).join() === 'drain,ready,drain', 10_000, 'drain and maint');
+  const r = await ask(dns.port, POOL, 'A');
+  assert.deepEqual(r.answers.map((a) => a.address), [hosts[1]], 'only the member neither drained nor in maintenance');
+  assert.deepEqual((await status()).members.map((m) => m.effectiveWeight), [0, 0.3, 0]);
+});
+
+test('answer shares follow reported loads; a full member is skipped until all are', async (t) => {
+  const hosts = ['127.0.0.51', '127.0.0.52', '127.0.0.53'];
+  const feedPort = await closedPort(hosts[0]);
+  const loads = [[0, 100], [50, 100], [100, 100]];
+  const feeds = [];
+  for (const [i, host] of hosts.entries()) feeds.push(await jsonFeed(t, { host, port: feedPort, body: { connections: loads[i][0], capacity: loads[i][1] } }));
+  const { cli, dns, status } = await setup(t, hosts, ['--load', 'json', '--load-port', String(feedPort)]);
+  await waitFor(async () => (await status()).members.map((m) => m.effectiveWeight).join() === '1,0.5,0', 10_000, 'effective weights 1/0.5/0');
+  assert.deepEqual((await status()).members[1].load, { connections: 50, capacity: 100, factor: 0.5, state: 'ready', error: null });
+  const text = await cli('status', POOL);
+  assert.match(text, /MEMBER\s+WEIGHT\s+EFFECTIVE\s+LOAD/);
+  assert.match(text, /127\.0\.0\.52\s+1\s+0\.5\s+0\.50 50\/100/);
+  assert.match(text, /127\.0\.0\.53\s+1\s+0\s+full 100\/100/);
+  near(await shares(dns.port, 300), { [hosts[0]]: 2 / 3, [hosts[1]]: 1 / 3 }, 0.02, 'load shares');
+  const r = await ask(dns.port, POOL, 'A');
+  assert.deepEqual(r.answers.map((a) => a.address).sort(), [hosts[0], hosts[1]], 'the full member is in no answer');
+  for (const f of feeds) f.body = { connections: 120, capacity: 100 };
+  await waitFor(async () => (await status()).members.every((m) => m.load.factor === 0), 10_000, 'all full');
+  near(await shares(dns.port, 300), { [hosts[0]]: 1 / 3, [hosts[1]]: 1 / 3, [hosts[2]]: 1 / 3 }, 0.02, 'all full: all handed out');
+});

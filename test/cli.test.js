@@ -77,7 +77,7 @@ for (const backend of [redisBackend(), fileBackend()]) {
         ['2001:db8::1', 1, 8443, 'enabled', 'unknown'],
       ]);
       for (const m of pool.members) {
-        assert.deepEqual(Object.keys(m).sort(), ['addedAtMs', 'admin', 'ip', 'lastProbe', 'observations', 'port', 'sinceSeconds', 'verdict', 'verdictSinceMs', 'weight']);
+        assert.deepEqual(Object.keys(m).sort(), ['addedAtMs', 'admin', 'effectiveWeight', 'ip', 'lastProbe', 'load', 'observations', 'port', 'sinceSeconds', 'verdict', 'verdictSinceMs', 'weight']);
         assert.equal(m.lastProbe, null);
         assert.deepEqual(m.observations, []);
         assert.equal(typeof m.sinceSeconds, 'number');
@@ -109,7 +109,7 @@ for (const backend of [redisBackend(), fileBackend()]) {
       assert.equal(m.verdict, 'down');
       assert.deepEqual(Object.keys(m.lastProbe).sort(), ['atMs', 'error', 'instance', 'latencyMs', 'ok']);
       assert.equal(m.lastProbe.error, 'ECONNREFUSED');
-      assert.deepEqual(Object.keys(m.observations[0]).sort(), ['instance', 'lastError', 'lastLatencyMs', 'lastOk', 'lastProbeMs', 'live', 'sinceMs', 'state']);
+      assert.deepEqual(Object.keys(m.observations[0]).sort(), ['instance', 'lastError', 'lastLatencyMs', 'lastOk', 'lastProbeMs', 'live', 'load', 'sinceMs', 'state']);
       assert.equal(m.observations[0].live, true);
       assert.deepEqual(JSON.parse(r.stdout).instances.map((i) => i.name), ['ns1']);
       // A terminal wider than 80 columns shows the whole error text.

@@ -159,7 +159,7 @@ test('probedPool sends only what probing needs: no members for check none, only 
     observations: [{ instance: 'a', state: 'up', sinceMs: 5 }, { instance: 'b', state: 'down', sinceMs: 6 }],
   }];
   assert.deepEqual(probedPool({ config, members }, 'a'), {
-    config, members: [{ ip: '127.0.0.1', port: undefined, verdict: 'up', observations: [{ instance: 'a', state: 'up', sinceMs: 5 }] }],
+    config, members: [{ ip: '127.0.0.1', port: undefined, verdict: 'up', admin: 'enabled', observations: [{ instance: 'a', state: 'up', sinceMs: 5 }] }],
   });
   assert.deepEqual(probedPool({ config: { ...config, check: 'none' }, members }, 'a').members, []);
 });

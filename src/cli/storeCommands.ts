@@ -5,8 +5,9 @@ import { LIMITS } from '../model/poolConfig';
 import type { PoolConfig } from '../model/types';
 import type { Store } from '../store/types';
 import {
-  bad, checkBackup, mergePoolConfig, parseIntIn, parseMemberIp, parsePoolFlags, precheck, type PoolSetFlags,
+  bad, checkBackup, mergePoolConfig, parseDurationIn, parseIntIn, parseMemberIp, parsePoolFlags, precheck, type PoolSetFlags,
 } from './options';
+import { waitForDrain } from './drainWait';
 import { checkPoolName } from './poolNameCheck';
 import { poolJson, renderPoolList } from './storeStatus';
 import { oneLineErrors, storeLine, withStore, withStoreOptions, type StoreFlags } from './storeAccess';
@@ -114,22 +115,42 @@ function registerMember(program: Command): void {
         process.stdout.write(`member ${ip} removed from ${pool}\n${storeLine(choice, store)}`);
       });
     });
-  for (const [verb, admin, help] of [
-    ['drain', 'drained', 'stop handing out a member (it keeps being probed)'],
-    ['undrain', 'enabled', 'hand out a drained member again'],
-  ] as const) {
-    withStoreOptions(member.command(`${verb} <pool> <ip>`))
-      .description(help)
-      .action(async (rawPool: string, rawIp: string, flags: StoreFlags) => {
-        const pool = normalizePoolName(rawPool, 'pool name');
-        const ip = parseMemberIp(rawIp);
-        await withStore(flags, async (store, choice) => {
-          await store.updateMember(pool, ip, { admin });
-          process.stdout.write(`member ${ip} of ${pool} ${admin}\n${storeLine(choice, store)}`);
+  withStoreOptions(member.command('drain <pool> <ip>'))
+    .description('stop handing out a member (it keeps being probed); --wait blocks until its connections are gone')
+    .option('--wait', 'wait until the load feed reports at most --until connections, or without such a feed until 2 x TTL passed (docs/steering.md)')
+    .option('--until <n>', 'with --wait: connections left that count as drained (default 0)')
+    .option('--timeout <duration>', 'with --wait: give up after this long with a non-zero exit (default: wait as long as it takes)')
+    .action(async (rawPool: string, rawIp: string, flags: StoreFlags & { wait?: boolean; until?: string; timeout?: string }) => {
+      const pool = normalizePoolName(rawPool, 'pool name');
+      const ip = parseMemberIp(rawIp);
+      if (!flags.wait && (flags.until !== undefined || flags.timeout !== undefined)) throw bad('--until/--timeout', 'need --wait');
+      const until = flags.until === undefined ? 0 : parseIntIn(flags.until, '--until', 0, LIMITS.capacity.max);
+      const timeoutMs = flags.timeout === undefined ? undefined : parseDurationIn(flags.timeout, '--timeout', 0, 7 * 24 * 3_600_000);
+      await withStore(flags, async (store, choice) => {
+        await store.updateMember(pool, ip, { admin: 'drained' });
+        process.stdout.write(`member ${ip} of ${pool} drained\n${storeLine(choice, store)}`);
+        if (!flags.wait) return;
+        await waitForDrain(store, {
+          pool, ip, until, timeoutMs, pollMs: DRAIN_POLL_MS, now: Date.now,
+          sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
+          print: (line) => process.stdout.write(`${line}\n`),
         });
       });
-  }
+    });
+  withStoreOptions(member.command('undrain <pool> <ip>'))
+    .description('hand out a drained member again')
+    .action(async (rawPool: string, rawIp: string, flags: StoreFlags) => {
+      const pool = normalizePoolName(rawPool, 'pool name');
+      const ip = parseMemberIp(rawIp);
+      await withStore(flags, async (store, choice) => {
+        await store.updateMember(pool, ip, { admin: 'enabled' });
+        process.stdout.write(`member ${ip} of ${pool} enabled\n${storeLine(choice, store)}`);
+      });
+    });
 }
+
+/** How often `member drain --wait` reads the store. */
+const DRAIN_POLL_MS = 500;
 
 export function registerStoreCommands(program: Command): void {
   registerPool(program);

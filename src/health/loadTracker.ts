@@ -39,8 +39,10 @@ export class LoadTracker {
   private connections: number | undefined;
   private capacity: number | undefined;
   private error: string | undefined;
-  /** What the store was last told (factor and state), to decide what is news. */
-  private published: { factor: number; state: LoadState; atMs: number } | undefined;
+  /** What the store was last told, to decide what is news. */
+  private published: { factor: number; state: LoadState; atMs: number; connections: number | undefined } | undefined;
+  /** The member is drained: every change of its connection count is news (`member drain --wait` waits on it). */
+  draining = false;
 
   constructor(public opts: LoadTrackerOptions, seed?: LoadObservation) {
     // A restart carries on from this instance's stored view instead of jumping to 1.
@@ -51,7 +53,7 @@ export class LoadTracker {
       this.smoothAtMs = seed.readMs;
       if (seed.state === 'drain') this.admin = 'drain';
       if (seed.state === 'down') this.op = 'down';
-      this.published = { factor: seed.factor, state: seed.state, atMs: seed.readMs };
+      this.published = { factor: seed.factor, state: seed.state, atMs: seed.readMs, connections: seed.connections };
     }
   }
 
@@ -111,7 +113,7 @@ export class LoadTracker {
 
   /** Mark the observation as stored (at `nowMs`). */
   markPublished(nowMs: number): void {
-    this.published = { factor: this.factor(), state: this.state(), atMs: nowMs };
+    this.published = { factor: this.factor(), state: this.state(), atMs: nowMs, connections: this.connections };
   }
 
   private factor(): number {
@@ -161,6 +163,7 @@ export class LoadTracker {
     const drift = Math.abs(factor - p.factor);
     const band = Math.max(0.01, Math.min(0.02, 0.1 * p.factor));
     if (drift >= band) return 'moved';
+    if (this.draining && this.connections !== p.connections) return 'moved';
     return drift >= 0.005 && nowMs - p.atMs >= SETTLE_INTERVALS * this.opts.intervalMs ? 'moved' : 'none';
   }
 }

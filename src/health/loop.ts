@@ -68,6 +68,8 @@ export interface OwnState {
 export interface ProbedMember extends Pick<Member, 'ip' | 'port'> {
   verdict: Verdict;
   observations: Observation[];
+  /** Drained: its connection count goes to the store as it changes (`member drain --wait` reads it). */
+  admin?: Member['admin'];
 }
 
 /** What the loop needs of a pool (a store PoolView is one; ./thread sends only this to its worker). */
@@ -220,6 +222,7 @@ export class HealthLoop {
       generation: 0, inFlight: false, verdict: m.verdict,
     };
     t.load = MemberLoad.update(undefined, view.config, m, this.sourceAddress, mine?.load).load;
+    if (t.load) t.load.tracker.draining = m.admin === 'drained';
     this.members.set(key, t);
     this.reportOwn(t);
     if (this.started) this.scheduleFirst(t);
@@ -236,6 +239,7 @@ export class HealthLoop {
     const target = targetOf(view.config, m, this.sourceAddress);
     const load = MemberLoad.update(t.load, view.config, m, this.sourceAddress);
     t.load = load.load;
+    if (t.load) t.load.tracker.draining = m.admin === 'drained';
     if (!sameTarget(target, t.target) || load.changed) {
       // Results of another kind of check do not count towards rise/fall of this one.
       if (target.kind !== t.target.kind) t.health.force(t.health.state, this.clock.now());

@@ -286,6 +286,7 @@ export function probedPool(view: PoolView, instance: string): ProbedPool {
       ip: m.ip,
       port: m.port,
       verdict: m.verdict,
+      admin: m.admin,
       observations: m.observations.filter((o) => o.instance === instance),
     })),
   };

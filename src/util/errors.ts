@@ -19,6 +19,7 @@ export type ErrorCode =
   | 'TIERDNS_E_STORE_VERSION'
   | 'TIERDNS_E_STORE_LOST'
   | 'TIERDNS_E_BIND'
+  | 'TIERDNS_E_TIMEOUT'
   | 'TIERDNS_E_INTERNAL';
 
 export class TierdnsError extends Error {

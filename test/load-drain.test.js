@@ -1,0 +1,81 @@
+'use strict';
+// `member drain … --wait` (docs/steering.md) through the real CLI against a real `serve` that
+// reads the member's JSON load feed: it returns when the reported connections reach --until,
+// fails with a non-zero exit at --timeout, and without a feed that counts connections waits
+// twice the pool TTL.
+
+const test = require('node:test');
+const assert = require('node:assert/strict');
+const { spawn } = require('node:child_process');
+const path = require('node:path');
+const { CLI, startServe, runCli, tempDir } = require('./helpers/serve');
+const { tcpBalancer } = require('./helpers/balancers');
+const { jsonFeed } = require('./helpers/loadFeeds');
+const { waitFor } = require('./helpers/store');
+
+const POOL = 'ws.lb.example.com';
+const ZONES = path.join(__dirname, '..', 'zones');
+const HOST = '127.0.0.61';
+
+async function setup(t, flags) {
+  const store = `file:${path.join(tempDir(t), 'store.json')}`;
+  const balancer = await tcpBalancer(t, HOST);
+  const cli = async (...args) => {
+    const r = await runCli([...args, '--store', store, '--zones', ZONES]);
+    assert.equal(r.code, 0, `${args.join(' ')}: ${r.stderr}`);
+    return r.stdout;
+  };
+  await cli('pool', 'set', POOL, '--port', String(balancer.port), '--interval', '300ms', '--timeout', '200ms', '--rise', '1', ...flags);
+  await cli('member', 'add', POOL, HOST);
+  await startServe(t, ['--zones', ZONES, '--store', store, '--instance', 'drain']);
+  return { store, cli };
+}
+
+/** Run the CLI, collecting stdout as it comes; resolves { code, stdout, stderr } at exit. */
+function spawnCli(t, args) {
+  const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const out = { stdout: '', stderr: '' };
+  child.stdout.on('data', (d) => { out.stdout += d; });
+  child.stderr.on('data', (d) => { out.stderr += d; });
+  t.after(() => { if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL'); });
+  out.done = new Promise((resolve) => child.on('exit', (code) => resolve({ code, ...out })));
+  return out;
+}
+
+test('drain --wait returns when the feed reports at most --until connections, printing progress', async (t) => {
+  const feed = await jsonFeed(t, { host: HOST, body: { connections: 40, capacity: 100 } });
+  const { store, cli } = await setup(t, ['--load', 'json', '--load-port', String(feed.port)]);
+  await waitFor(async () => JSON.parse(await cli('status', POOL, '--json')).pools[0].members[0].load.connections === 40, 10_000, 'the first reading');
+  const run = spawnCli(t, ['member', 'drain', POOL, HOST, '--wait', '--until', '5', '--timeout', '60s', '--store', store]);
+  await waitFor(() => /has 40 connections \(until at most 5\)/.test(run.stdout), 10_000, 'progress with the count');
+  feed.body = { connections: 12, capacity: 100 };
+  await waitFor(() => /has 12 connections/.test(run.stdout), 10_000, 'progress as the count falls');
+  feed.body = { connections: 3, capacity: 100 };
+  const r = await run.done;
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /^member 127\.0\.0\.61 of ws\.lb\.example\.com drained\n/);
+  assert.match(r.stdout, /member 127\.0\.0\.61 of ws\.lb\.example\.com drained: 3 connections \(at most 5\) after /);
+});
+
+test('drain --wait fails at --timeout while connections stay; bad flags are refused', async (t) => {
+  const feed = await jsonFeed(t, { host: HOST, body: { connections: 9, capacity: 100 } });
+  const { store, cli } = await setup(t, ['--load', 'json', '--load-port', String(feed.port)]);
+  await waitFor(async () => JSON.parse(await cli('status', POOL, '--json')).pools[0].members[0].load.connections === 9, 10_000, 'the first reading');
+  const r = await runCli(['member', 'drain', POOL, HOST, '--wait', '--timeout', '2s', '--store', store]);
+  assert.notEqual(r.code, 0);
+  assert.match(r.stderr, /not drained after --timeout 2s: 127\.0\.0\.61 of ws\.lb\.example\.com has 9 connections \(until at most 0\) \(TIERDNS_E_TIMEOUT\)/);
+  assert.equal(JSON.parse(await cli('status', POOL, '--json')).pools[0].members[0].admin, 'drained', 'the drain itself stays');
+  for (const flags of [['--until', '3'], ['--wait', '--until', '-1'], ['--wait', '--timeout', 'later']]) {
+    const bad = await runCli(['member', 'drain', POOL, HOST, ...flags, '--store', store]);
+    assert.notEqual(bad.code, 0, flags.join(' '));
+    assert.equal(bad.stderr.trim().split('\n').length, 1, bad.stderr);
+  }
+});
+
+test('drain --wait without a feed that counts connections waits 2 x TTL', async (t) => {
+  const { store } = await setup(t, ['--ttl', '1']);
+  const r = await runCli(['member', 'drain', POOL, HOST, '--wait', '--timeout', '30s', '--store', store]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /waiting 2 x TTL \(2s\): 127\.0\.0\.61 of ws\.lb\.example\.com has no load feed that counts connections/);
+  assert.match(r.stdout, /drained: no load feed counts its connections; 2 x TTL \(2s\) passed since the drain/);
+});

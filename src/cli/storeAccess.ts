@@ -87,7 +87,7 @@ export async function withStore<T>(
     const why = choice.source === 'default' ? ` (no --store given and TIERDNS_STORE unset, so the default ${DEFAULT_STORE_URL} was used, relative to ${process.cwd()})` : '';
     throw new TierdnsError('TIERDNS_E_STORE_MISSING', `file store ${missing} does not exist${why}`);
   }
-  const store = openStore(choice.url, { connectWaitMs: CLI_CONNECT_WAIT_MS, log: cliLogger(), prefix: readEnvironment().prefix });
+  const store = openStore(choice.url, { connectWaitMs: CLI_CONNECT_WAIT_MS, log: cliLogger(), prefix: readEnvironment().prefix, confirmOnReplica: true });
   try {
     return await run(store, choice);
   } finally {

@@ -21,6 +21,11 @@ export interface OpenStoreOptions {
   pollMs?: number;
   /** Clock for member and verdict times (default Date.now); tests inject one. */
   nowMs?: () => number;
+  /**
+   * Redis with replicas: a change of a pool or member is reported done only once a replica has
+   * it too (WAIT), else it fails with TIERDNS_E_STORE_UNCONFIRMED (default false; the CLI sets it).
+   */
+  confirmOnReplica?: boolean;
 }
 
 export const DEFAULT_PREFIX = 'tierdns:';
@@ -40,5 +45,7 @@ export function openStore(url: string, opts: OpenStoreOptions = {}): Store {
   // Loaded on first use: loading ioredis is a noticeable part of the start-up of a file-store
   // instance, which never needs it.
   const { RedisStore } = require('./redisStore') as typeof import('./redisStore');
-  return new RedisStore(loc, { prefix, log, connectWaitMs: opts.connectWaitMs ?? 3000, instanceTtlMs, nowMs });
+  return new RedisStore(loc, {
+    prefix, log, connectWaitMs: opts.connectWaitMs ?? 3000, instanceTtlMs, nowMs, confirmOnReplica: opts.confirmOnReplica,
+  });
 }

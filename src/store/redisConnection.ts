@@ -3,6 +3,8 @@ import type { Logger } from 'pino';
 import { TierdnsError, errorMessage } from '../util/errors';
 import type { StoreStatus } from './types';
 import { redactSecrets, type RedisLocation } from './url';
+import { masterConnector } from './masterConnector';
+import type { MasterAddress, SentinelWatch } from './sentinelWatch';
 
 // One ioredis connection with the failure behaviour docs/store.md describes: commands fail
 // fast while Redis is away (no offline queue, so the CLI prints one line and a query path
@@ -11,7 +13,9 @@ import { redactSecrets, type RedisLocation } from './url';
 // vanish, so TCP itself notices nothing for many seconds) is noticed by a PING every
 // PING_EVERY_MS and a deadline on every reply (SOCKET_TIMEOUT_MS), on the subscriber too;
 // the socket is then dropped, the store reported down, and a new connection tried
-// (docs/store.md "When Redis fails").
+// (docs/store.md "When Redis goes away"). With Sentinel, every (re)connect goes to the master
+// the sentinels name now, and a new master announced by them is followed at once
+// (./sentinelWatch, docs/store.md "Redis Sentinel").
 
 /** Reconnect backoff: 50 ms doubling, capped so a recovered Redis is noticed within about a second. */
 const MAX_BACKOFF_MS = 1000;
@@ -29,11 +33,19 @@ const KEEPALIVE_MS = 5000;
 
 export type StatusListener = (status: StoreStatus, detail?: string) => void;
 
+/** The first retry at once (a connection dropped on purpose, a failover), then 50 ms doubling to MAX_BACKOFF_MS. */
 function retryDelay(times: number): number {
-  return Math.min(50 * 2 ** Math.min(times - 1, 8), MAX_BACKOFF_MS) + Math.floor(Math.random() * 50);
+  if (times <= 1) return Math.floor(Math.random() * 20);
+  return Math.min(50 * 2 ** Math.min(times - 2, 8), MAX_BACKOFF_MS) + Math.floor(Math.random() * 50);
 }
 
-function clientOptions(loc: RedisLocation, connectWaitMs: number, subscriber: boolean): RedisOptions {
+/** What the connection learns at each connect, for RedisConnection's users. */
+interface Learned {
+  address?: string;
+  replicasConnected?: number;
+}
+
+function clientOptions(loc: RedisLocation, connectWaitMs: number, subscriber: boolean, watch: SentinelWatch | undefined, learned: Learned): RedisOptions {
   const o: RedisOptions = {
     db: loc.db,
     retryStrategy: retryDelay,
@@ -49,20 +61,23 @@ function clientOptions(loc: RedisLocation, connectWaitMs: number, subscriber: bo
   };
   if (loc.username !== undefined) o.username = loc.username;
   if (loc.password !== undefined) o.password = loc.password;
-  if (loc.sentinels) {
-    o.sentinels = loc.sentinels;
-    o.name = loc.name;
-    if (loc.sentinelUsername !== undefined) o.sentinelUsername = loc.sentinelUsername;
-    if (loc.sentinelPassword !== undefined) o.sentinelPassword = loc.sentinelPassword;
-    if (loc.tls) {
-      o.enableTLSForSentinelMode = true;
-      o.sentinelTLS = loc.tls;
-    }
-  } else {
+  if (!loc.sentinels) {
     o.host = loc.host;
     o.port = loc.port;
   }
   if (loc.tls) o.tls = loc.tls;
+  o.Connector = masterConnector({
+    host: loc.host, port: loc.port, watch, tls: loc.tls,
+    onAddress: (host, port) => { learned.address = `${host}:${port}`; },
+    onInfo: (info) => { learned.replicasConnected = Number(info.connected_slaves ?? 0) || 0; },
+  });
+  // A write refused because the server is a replica now: reconnect (to the master) rather than
+  // fail every write until Sentinel gets round to closing the connection.
+  o.reconnectOnError = (err) => {
+    if (!/^READONLY/.test(err.message)) return false;
+    watch?.invalidate();
+    return 1;
+  };
   return o;
 }
 
@@ -73,6 +88,8 @@ export class RedisConnection {
   private closed = false;
   private readonly listeners = new Set<StatusListener>();
   private pingTimer: NodeJS.Timeout | undefined;
+  private readonly learned: Learned = {};
+  private readonly offSwitch: (() => void) | undefined;
 
   constructor(
     private readonly loc: RedisLocation,
@@ -80,14 +97,17 @@ export class RedisConnection {
     private readonly connectWaitMs: number,
     /** 'transactions': an extra connection for WATCH transactions; its ups and downs log at debug (the main one reports them). */
     readonly role: 'commands' | 'subscriber' | 'transactions',
+    /** The store's Sentinel watch (redis-sentinel:// URLs). */
+    private readonly watch?: SentinelWatch,
   ) {
-    this.client = new Redis(clientOptions(loc, connectWaitMs, role === 'subscriber'));
+    this.client = new Redis(clientOptions(loc, connectWaitMs, role === 'subscriber', watch, this.learned));
+    this.offSwitch = watch?.onSwitch((to) => this.follow(to));
     this.client.on('ready', () => {
       // A cause belongs to one outage: the next one must not be blamed on this one's error.
       this.lastError = undefined;
       if (this.status !== 'ready') {
         const level = role === 'transactions' ? 'debug' : 'info';
-        this.log[level]({ store: loc.description, role }, 'store: redis connection ready');
+        this.log[level]({ store: loc.description, role, server: this.learned.address }, 'store: redis connection ready');
       }
       this.setStatus('ready');
     });
@@ -113,6 +133,25 @@ export class RedisConnection {
 
   get currentStatus(): StoreStatus {
     return this.status;
+  }
+
+  /** Replicas the server reported connected at the last connect (its ready check's INFO). */
+  get replicasConnected(): number {
+    return this.learned.replicasConnected ?? 0;
+  }
+
+  /**
+   * A new master was announced: a connection to another server drops it now (the old master
+   * stays writable until Sentinel demotes it), one waiting to reconnect tries at once.
+   */
+  private follow(to: MasterAddress): void {
+    if (this.closed) return;
+    const c = this.client;
+    if (c.status === 'ready' || c.status === 'connect') {
+      if (this.learned.address !== `${to.host}:${to.port}`) c.disconnect(true);
+    } else if (c.status === 'reconnecting') {
+      reconnectNow(c);
+    }
   }
 
   /** Returns the function that removes the listener. */
@@ -142,6 +181,9 @@ export class RedisConnection {
   ready(): Promise<void> {
     if (this.client.status === 'ready') return Promise.resolve();
     if (this.closed) return Promise.reject(this.unreachable('the store is closed'));
+    // With Sentinel a refused connection is no answer: the master may be failing over, and the
+    // connection asks the sentinels again at its next attempt; it gets the whole wait.
+    const failFast = this.watch === undefined;
     return new Promise((resolve, reject) => {
       const done = (err?: TierdnsError): void => {
         clearTimeout(timer);
@@ -152,7 +194,7 @@ export class RedisConnection {
         else resolve();
       };
       const onReady = (): void => done();
-      const onError = (err: Error): void => done(this.unreachable(this.messageOf(err)));
+      const onError = (err: Error): void => { if (failFast) done(this.unreachable(this.messageOf(err))); };
       const onEnd = (): void => done(this.unreachable(this.lastError ?? 'connection ended'));
       const timer = setTimeout(
         () => done(this.unreachable(`no connection within ${this.connectWaitMs} ms${this.lastError ? ` (${this.lastError})` : ''}`)),
@@ -189,6 +231,7 @@ export class RedisConnection {
     if (this.closed) return;
     this.closed = true;
     clearInterval(this.pingTimer);
+    this.offSwitch?.();
     if (this.client.status === 'ready') {
       // QUIT lets in-flight replies arrive; a hung server must not hold up shutdown.
       const quit = this.client.quit().catch(() => undefined);
@@ -199,4 +242,17 @@ export class RedisConnection {
     // disconnect() only half-closes; a server that never answers would keep the process alive.
     this.client.stream?.destroy();
   }
+}
+
+/**
+ * Cut short the back-off of a client waiting to reconnect. ioredis has no public call for it:
+ * this clears its pending reconnect timer (a private field of the pinned ioredis version) and
+ * connects; should the field ever be gone, the regular back-off (at most MAX_BACKOFF_MS) applies.
+ */
+function reconnectNow(client: Redis): void {
+  const inner = client as unknown as { reconnectTimeout?: NodeJS.Timeout | null };
+  if (!inner.reconnectTimeout) return;
+  clearTimeout(inner.reconnectTimeout);
+  inner.reconnectTimeout = null;
+  client.connect().catch(() => undefined);
 }

@@ -6,7 +6,8 @@ import {
   DIGEST_POOLS, HEARTBEAT, LAYOUT_VERSION, NOTIFY, parseChangeCount, READ_POOL, READ_POOL_CHECKED, READ_POOLS, REFRESH_OBSERVATION, RedisKeys, decodePool, queuePoolMutation, validPoolNames,
   type DecodedPool,
 } from './redisLayout';
-import { RedisConnection } from './redisConnection';
+import { RedisConnection, SOCKET_TIMEOUT_MS } from './redisConnection';
+import { SentinelWatch } from './sentinelWatch';
 import { ChangeCounts, subscribeChanges } from './redisWatch';
 import { KeyedMutex, Mutex, checkZones, parseZoneList, retryPause } from './storeUtil';
 import {
@@ -38,6 +39,11 @@ export interface RedisStoreOptions {
   instanceTtlMs: number;
   /** Clock for verdict and member times. */
   nowMs: () => number;
+  /**
+   * Changes of pools and members (not observations or heartbeats) count as done only once a
+   * replica has them too, when the store has replicas (the CLI: docs/store.md "Redis Sentinel").
+   */
+  confirmOnReplica?: boolean;
 }
 
 type Scripted = {
@@ -77,6 +83,8 @@ const READ_BATCH = 20;
 const FULL_READ_EVERY = 10;
 /** How long inSync() waits for messages published before it read the change count. */
 const HEAR_WAIT_MS = 1000;
+/** How long a change waits for a replica's acknowledgement (WAIT), below the socket deadline. */
+const REPLICA_WAIT_MS = Math.min(1000, SOCKET_TIMEOUT_MS - 300);
 /** HKEYS in flight at once when looking for a stale instance's votes. */
 const KEYS_BATCH = 500;
 
@@ -108,9 +116,12 @@ export class RedisStore implements Store {
   private identityId: string | undefined;
   /** watch() listeners, told 'all' when a heartbeat finds the identity gone. */
   private readonly changeListeners = new Set<(change: StoreChange) => void>();
+  /** Where the master is, for redis-sentinel:// (one per store: its connections share it). */
+  private readonly sentinels: SentinelWatch | undefined;
 
   constructor(private readonly loc: RedisLocation, private readonly opts: RedisStoreOptions) {
     this.keys = new RedisKeys(opts.prefix);
+    this.sentinels = loc.sentinels ? new SentinelWatch(loc, opts.log) : undefined;
     this.description = `${loc.description} (prefix ${opts.prefix})`;
     this.instanceTtlMs = opts.instanceTtlMs;
     this.conn = this.connect();
@@ -120,7 +131,7 @@ export class RedisStore implements Store {
   }
 
   private connect(role: 'commands' | 'transactions' = 'commands'): RedisConnection {
-    const conn = new RedisConnection(this.loc, this.opts.log, this.opts.connectWaitMs, role);
+    const conn = new RedisConnection(this.loc, this.opts.log, this.opts.connectWaitMs, role, this.sentinels);
     const c = conn.client;
     c.defineCommand('readPool', { numberOfKeys: 4, lua: READ_POOL, readOnly: true });
     c.defineCommand('readPoolChecked', { numberOfKeys: 5, lua: READ_POOL_CHECKED, readOnly: true });
@@ -317,12 +328,14 @@ export class RedisStore implements Store {
    */
   private async transact<T>(
     pool: string, op: (rec: PoolRecord | undefined, live: Set<string>, decoded: DecodedPool) => OpResult<T>, cutoffMs?: number,
+    operator = false,
   ): Promise<T> {
-    return this.poolLocks.run(pool, () => this.transactAttempts(pool, op, cutoffMs));
+    return this.poolLocks.run(pool, () => this.transactAttempts(pool, op, cutoffMs, operator && this.opts.confirmOnReplica === true));
   }
 
   private async transactAttempts<T>(
-    pool: string, op: (rec: PoolRecord | undefined, live: Set<string>, decoded: DecodedPool) => OpResult<T>, cutoffMs?: number,
+    pool: string, op: (rec: PoolRecord | undefined, live: Set<string>, decoded: DecodedPool) => OpResult<T>, cutoffMs: number | undefined,
+    confirm: boolean,
   ): Promise<T> {
     for (let attempt = 1; ; attempt++) {
       const lane = this.lane();
@@ -363,12 +376,28 @@ export class RedisStore implements Store {
         if (replies === null) return { committed: false, result: undefined };
         const failed = replies.find(([err]) => err);
         if (failed) throw failed[0];
+        if (confirm) await this.confirmOnReplica(lane.conn);
         return { committed: true, result: res.result };
       })).finally(() => { lane.waiting--; });
       if (outcome.committed) return outcome.result as T;
       if (attempt >= MAX_ATTEMPTS) throw new TierdnsError('TIERDNS_E_STORE_UNREACHABLE', `pool ${pool}: gave up after ${attempt} conflicting writes`);
       await retryPause(attempt);
     }
+  }
+
+  /**
+   * A change about to be reported as done must be on a replica too when the store has one:
+   * after a failover only what a replica had survives. Replicas are expected when the master
+   * had one connected when this connection was made, or Sentinel sees one in sync.
+   */
+  private async confirmOnReplica(conn: RedisConnection): Promise<void> {
+    const sentinelSees = this.sentinels ? (await this.sentinels.master())?.replicasInSync ?? 0 : 0;
+    if (Math.max(conn.replicasConnected, sentinelSees) === 0) return;
+    const acked = Number(await conn.client.wait(1, REPLICA_WAIT_MS));
+    if (acked >= 1) return;
+    throw new TierdnsError('TIERDNS_E_STORE_UNCONFIRMED',
+      `redis at ${this.loc.description}: the change reached the master but no replica confirmed it within ${REPLICA_WAIT_MS} ms; ` +
+      'a failover now would lose it: check with `tierdns status` and repeat the command if it is missing');
   }
 
   private queueMutation(tx: ChainableCommander, pool: string, m: PoolMutation, observationFields: string[]): void {
@@ -384,12 +413,12 @@ export class RedisStore implements Store {
   }
 
   async setPool(config: PoolConfig): Promise<void> {
-    await this.transact(config.name, (rec) => opUpdatePool(rec, config.name, () => config, this.opts.nowMs()));
+    await this.transact(config.name, (rec) => opUpdatePool(rec, config.name, () => config, this.opts.nowMs()), undefined, true);
   }
 
   /** Read-modify-write of one pool's config in one transaction (`pool set` changes only the flags given). */
   async updatePool(name: string, update: (current: PoolConfig | undefined) => PoolConfig): Promise<PoolConfig> {
-    return this.transact(name, (rec) => opUpdatePool(rec, name, update, this.opts.nowMs()));
+    return this.transact(name, (rec) => opUpdatePool(rec, name, update, this.opts.nowMs()), undefined, true);
   }
 
   async removePool(name: string): Promise<boolean> {
@@ -397,11 +426,11 @@ export class RedisStore implements Store {
       // A pool whose config is unreadable still has keys worth removing.
       if (!rec && decoded.present) return { mutation: { ...emptyMutation(), removePool: true, notify: true }, result: true };
       return opRemovePool(rec);
-    });
+    }, undefined, true);
   }
 
   async updateMember(pool: string, ip: string, change: MemberChange): Promise<MemberUpdate> {
-    return this.transact(pool, (rec) => opUpdateMember(rec, pool, ip, change, this.opts.nowMs()));
+    return this.transact(pool, (rec) => opUpdateMember(rec, pool, ip, change, this.opts.nowMs()), undefined, true);
   }
 
   async updateMembers(pool: string, changes: Array<[ip: string, change: MemberChange]>): Promise<MemberUpdate[]> {
@@ -425,7 +454,7 @@ export class RedisStore implements Store {
   }
 
   async removeMember(pool: string, ip: string): Promise<boolean> {
-    return this.transact(pool, (rec) => opRemoveMember(rec, pool, ip));
+    return this.transact(pool, (rec) => opRemoveMember(rec, pool, ip), undefined, true);
   }
 
   async recordObservation(pool: string, ip: string, obs: Observation): Promise<Verdict> {
@@ -514,7 +543,7 @@ export class RedisStore implements Store {
   }
 
   async watch(onChange: (change: StoreChange) => void): Promise<() => void> {
-    this.sub ??= new RedisConnection(this.loc, this.opts.log, this.opts.connectWaitMs, 'subscriber');
+    this.sub ??= new RedisConnection(this.loc, this.opts.log, this.opts.connectWaitMs, 'subscriber', this.sentinels);
     const unsubscribe = await subscribeChanges(this.sub, this.keys.channel, onChange, this.opts.connectWaitMs, this.opts.log, this.counts);
     this.changeListeners.add(onChange);
     return () => {
@@ -548,6 +577,7 @@ export class RedisStore implements Store {
   async close(): Promise<void> {
     this.closed = true;
     await Promise.all([...this.lanes.map((l) => l.conn.close()), this.sub?.close()]);
+    this.sentinels?.close();
   }
 }
 

@@ -15,6 +15,8 @@ export type ErrorCode =
   | 'TIERDNS_E_STORE_UNREACHABLE'
   | 'TIERDNS_E_STORE_MISSING'
   | 'TIERDNS_E_POOL_FILE'
+  /** A change reached the master but no replica confirmed it (docs/store.md "Redis Sentinel"). */
+  | 'TIERDNS_E_STORE_UNCONFIRMED'
   | 'TIERDNS_E_STORE_DATA'
   | 'TIERDNS_E_STORE_VERSION'
   | 'TIERDNS_E_STORE_LOST'

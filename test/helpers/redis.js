@@ -146,4 +146,4 @@ async function rawClient(url) {
   return client;
 }
 
-module.exports = { startRedis, startPrivateRedis, freePort, uniquePrefix, dumpKeys, rawClient, waitForPong };
+module.exports = { TestRedis, startRedis, startPrivateRedis, freePort, uniquePrefix, dumpKeys, rawClient, waitForPong };

@@ -434,7 +434,7 @@ export class RedisStore implements Store {
   }
 
   async updateMembers(pool: string, changes: Array<[ip: string, change: MemberChange]>): Promise<MemberUpdate[]> {
-    return this.transact(pool, (rec) => opUpdateMembers(rec, pool, changes, this.opts.nowMs()));
+    return this.transact(pool, (rec) => opUpdateMembers(rec, pool, changes, this.opts.nowMs()), undefined, true);
   }
 
   /** Every pool in one MULTI/EXEC (redisBulk.ts), retried when another writer got there first. */
@@ -445,7 +445,10 @@ export class RedisStore implements Store {
       lane.waiting++;
       const plans = await lane.lock.run(() => this.run(async () => {
         await lane.conn.ready();
-        return syncPoolsOnce(lane.conn.client, pools, remove, ctx);
+        const done = await syncPoolsOnce(lane.conn.client, pools, remove, ctx);
+        // (After no write, WAIT returns at once: this connection has nothing a replica lacks.)
+        if (done && this.opts.confirmOnReplica) await this.confirmOnReplica(lane.conn);
+        return done;
       })).finally(() => { lane.waiting--; });
       if (plans) return plans;
       if (attempt >= MAX_ATTEMPTS) throw new TierdnsError('TIERDNS_E_STORE_UNREACHABLE', `gave up after ${attempt} conflicting writes`);

@@ -125,18 +125,39 @@ class SentinelGroup {
     }
   }
 
-  /** Resolves with { atMs, from, to } when sentinel `i` announces +switch-master (subscribe first). */
-  async onSwitch(i = 0) {
-    const c = this.client(this.sentinels[i].port);
-    await c.connect();
-    await c.subscribe('+switch-master');
+  /** Resolves with { atMs, from, to } when the first sentinel announces +switch-master (subscribed to all first). */
+  async onSwitch() {
+    const clients = this.sentinels.map((s) => this.client(s.port));
+    await Promise.all(clients.map(async (c) => { await c.connect(); await c.subscribe('+switch-master'); }));
     return new Promise((resolve) => {
-      c.on('message', (_ch, msg) => {
-        const [, , fromPort, , toPort] = msg.split(' ');
-        c.disconnect();
-        resolve({ atMs: Date.now(), from: Number(fromPort), to: Number(toPort) });
-      });
+      for (const c of clients) {
+        c.on('message', (_ch, msg) => {
+          const [, , fromPort, , toPort] = msg.split(' ');
+          for (const x of clients) x.disconnect();
+          resolve({ atMs: Date.now(), from: Number(fromPort), to: Number(toPort) });
+        });
+      }
     });
+  }
+
+  /** The data node that is not the master. */
+  get replica() {
+    return [...this.nodes.values()].find((n) => n !== this.master);
+  }
+
+  /**
+   * The replica comes back empty and its first full sync is held back by the master for
+   * `delaySec` (Redis's repl-diskless-sync-delay): promoted within that time, it is an empty master.
+   */
+  async emptyReplica(delaySec = 10) {
+    const c = this.client(this.master.port);
+    await c.connect();
+    await c.config('SET', 'repl-diskless-sync-delay', String(delaySec));
+    c.disconnect();
+    const replica = this.replica;
+    await replica.kill();
+    for (const f of fs.readdirSync(replica.dir)) fs.rmSync(path.join(replica.dir, f), { force: true });
+    await replica.start(['--replicaof', '127.0.0.1', String(this.master.port)]);
   }
 
   /** `SENTINEL FAILOVER` on sentinel 0: the master is reachable and demoted gracefully. */

@@ -11,15 +11,16 @@ const path = require('node:path');
 const { spawnSync } = require('node:child_process');
 const { tmpDir, waitFor } = require('./helpers/store');
 const { CLI, runCli } = require('./helpers/cli');
-const { startServe } = require('./helpers/serve');
+const { startServe, tempDir } = require('./helpers/serve');
 const { closedPort } = require('./helpers/balancers');
 const { bindError } = require('../dist/util/listen');
 
 const P = 'ws.lb.example.com';
 const ZONE = '$ORIGIN lb.example.com.\n$TTL 60\n@ SOA ns1 h 1 2 3 4 30\n@ NS ns1\nns1 A 127.0.0.1\n';
 
+/** A folder with zones/; removed after the servers a test started have exited. */
 function workDir(t) {
-  const cwd = tmpDir(t, 'tierdns-manners-');
+  const cwd = tempDir(t, 'tierdns-manners-');
   fs.mkdirSync(path.join(cwd, 'zones'));
   fs.writeFileSync(path.join(cwd, 'zones', 'lb.example.com.zone'), ZONE);
   return cwd;
@@ -85,18 +86,25 @@ test('bind refused below port 1024: the message says how to grant CAP_NET_BIND_S
   assert.match(r.stderr, /^tierdns: cannot listen on (udp|tcp) 127\.0\.0\.1:53: .*EACCES.*AmbientCapabilities=CAP_NET_BIND_SERVICE.*\(TIERDNS_E_BIND\)$/m);
 });
 
-test('serve logs: instance once in the ready line; an IPv6 member as [addr]:port', async (t) => {
+/** Start serve with one IPv6 member on a closed port; its logs must say instance once and bracket the member. */
+async function ipv6Logged(t, native) {
   const cwd = workDir(t);
   const store = `file:${path.join(cwd, 'store.json')}`;
   const port = await closedPort('::1');
   const run = (...args) => runCli([...args, '--store', store], { cwd });
   assert.equal((await run('pool', 'set', P, '--interval', '200ms', '--timeout', '100ms', '--fall', '1')).code, 0);
   assert.equal((await run('member', 'add', P, '::1', '--port', String(port))).code, 0);
-  const s = await startServe(t, ['--zones', path.join(cwd, 'zones'), '--store', store, '--instance', 'ns-test', '--log-level', 'info']);
+  const s = await startServe(t, ['--zones', path.join(cwd, 'zones'), '--store', store, '--instance', 'ns-test', '--log-level', 'info'],
+    { env: { TIERDNS_NATIVE: native } });
   const ready = s.lines.find((l) => l.includes('"serve: ready"'));
   assert.equal(ready.match(/"instance":/g).length, 1, ready);
   const changed = (e) => typeof e.msg === 'string' && / is down here/.test(e.msg);
   await waitFor(() => s.logs.some(changed), 10_000, 'the member logged as down');
   const line = s.logs.find(changed);
-  assert.match(line.msg, new RegExp(`^health: \\[::1\\]:${port} in ${P.replace(/\./g, '\\.')} is down here`));
+  const at = `\\[::1\\]:${port}`;
+  assert.match(line.msg, new RegExp(`^health: ${at} in ${P.replace(/\./g, '\\.')} is down here \\(1 failure: connect ECONNREFUSED ${at}\\)$`));
+}
+
+test('serve logs: instance once in the ready line; an IPv6 member as [addr]:port, native addon or not', async (t) => {
+  for (const native of ['1', '0']) await ipv6Logged(t, native);
 });

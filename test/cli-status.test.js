@@ -9,9 +9,9 @@ const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const path = require('node:path');
 const { spawn } = require('node:child_process');
-const { redisBackend, fileBackend, tmpDir, waitFor } = require('./helpers/store');
+const { redisBackend, fileBackend, waitFor } = require('./helpers/store');
 const { CLI, runCli } = require('./helpers/cli');
-const { startServe } = require('./helpers/serve');
+const { startServe, tempDir } = require('./helpers/serve');
 const { tcpBalancer } = require('./helpers/balancers');
 const { freePort } = require('./helpers/redis');
 
@@ -19,8 +19,9 @@ const WS = 'ws.lb.example.com';
 const API = 'api.lb.example.com';
 const LONG = `a-pool-name-much-longer-than-any-column.would-hold-${'x'.repeat(40)}.lb.example.com`;
 
+/** A folder with zones/; removed after the servers a test started have exited. */
 function workDir(t) {
-  const cwd = tmpDir(t, 'tierdns-status-');
+  const cwd = tempDir(t, 'tierdns-status-');
   fs.mkdirSync(path.join(cwd, 'zones'));
   fs.writeFileSync(path.join(cwd, 'zones', 'lb.example.com.zone'), '');
   return cwd;
@@ -196,11 +197,10 @@ describe('cli status: the store cannot be read', () => {
 });
 
 describe('cli status: a real server probing balancers', () => {
-  const backend = fileBackend();
-
   test('status --check follows what the server sees: 0, then 1 when a balancer dies, then 2', async (t) => {
-    const loc = backend.location(t);
     const cwd = workDir(t);
+    // The store inside cwd: removed only once the server has exited.
+    const loc = { url: `file:${path.join(cwd, 'store.json')}` };
     fs.writeFileSync(path.join(cwd, 'zones', 'lb.example.com.zone'),
       '$ORIGIN lb.example.com.\n$TTL 60\n@ SOA ns1 h 1 2 3 4 30\n@ NS ns1\nns1 A 127.0.0.1\n');
     const a = await tcpBalancer(t, '127.0.0.2');

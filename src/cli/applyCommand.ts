@@ -12,7 +12,7 @@ import { missingFileStore, storeLine, withStore, withStoreOptions, type StoreFla
 
 // Loaded when these commands run: the YAML parser takes ~60 ms to load, which every other
 // command (a monitoring check every minute, 20 member adds in a row) need not pay.
-const file = (): typeof import('./poolFile') => require('./poolFile') as typeof import('./poolFile');
+const poolFileModule = (): typeof import('./poolFile') => require('./poolFile') as typeof import('./poolFile');
 const exporter = (): typeof import('./poolExport') => require('./poolExport') as typeof import('./poolExport');
 
 /** The file's settings are exactly `pool set`'s flags (without --store and --zones), whatever flags it grows. */
@@ -33,9 +33,9 @@ function readSource(file: string): string {
 }
 
 /** Rules that need the store: names in a served zone, backups that exist in the result and lead nowhere back. */
-async function checkAgainstStore(
+function checkAgainstStore(
   pools: FilePool[], current: ReadonlyMap<string, PoolView>, remove: ReadonlySet<string>, check: (name: string) => void,
-): Promise<FileProblem[]> {
+): FileProblem[] {
   const problems: FileProblem[] = [];
   const backupOf = new Map<string, string>();
   for (const [name, v] of current) if (!remove.has(name)) backupOf.set(name, v.config.whenAllDown);
@@ -128,7 +128,7 @@ export function registerApplyCommands(program: Command): void {
     .action(async (flags: ApplyFlags) => {
       const settings = poolSettings(program);
       const label = flags.file === '-' ? '<stdin>' : flags.file;
-      const { PoolFileError, readPoolFile } = file();
+      const { PoolFileError, readPoolFile } = poolFileModule();
       let pools: FilePool[];
       try {
         pools = readPoolFile(label, readSource(flags.file), settings);
@@ -141,7 +141,7 @@ export function registerApplyCommands(program: Command): void {
         const current = (await store.snapshot()).pools;
         const named = new Set(pools.map((p) => p.spec.config.name));
         const remove = new Set(flags.prune ? [...current.keys()].filter((n) => !named.has(n)) : []);
-        const problems = await checkAgainstStore(pools, current, remove, check);
+        const problems = checkAgainstStore(pools, current, remove, check);
         if (problems.length > 0) {
           const err = new PoolFileError(label, problems);
           for (const line of err.lines()) process.stderr.write(`tierdns: ${line}\n`);

@@ -176,7 +176,11 @@ function readPool(r: Reader, name: string, node: Node | null, settings: SettingK
     lines.set(key, r.lineOf(pair.key));
     // Each setting alone first, so a bad value is blamed on its own line.
     try {
-      parsePoolFlags({ [setting.attribute]: value });
+      const patch = parsePoolFlags({ [setting.attribute]: value });
+      // A flag pool set registers but parsePoolFlags does not read would be dropped without a word.
+      if (!patch.hostGiven && Object.keys(patch).length === 1) {
+        throw new TierdnsError('TIERDNS_E_INTERNAL', `--${key} is not read by parsePoolFlags: a pools file cannot set it yet`);
+      }
       flags[setting.attribute] = value;
     } catch (err) {
       r.problem(pair.value, `${at}.${key}`, fieldMessage(err, `--${key}`), codeOf(err));

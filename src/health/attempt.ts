@@ -1,5 +1,6 @@
 import net from 'node:net';
 import { performance } from 'node:perf_hooks';
+import { hostPort } from '../util/listen';
 import type { ProbeResult } from './probeTypes';
 
 // The bookkeeping every probe kind shares: one deadline, one settlement, and every socket the
@@ -82,7 +83,10 @@ export function hangUp(socket: net.Socket): void {
 /** A socket or parser error as a short reason: the errno/HPE code with Node's message. */
 export function describeError(err: unknown): string {
   if (!(err instanceof Error)) return String(err);
-  const code = (err as NodeJS.ErrnoException).code;
+  const e = err as NodeJS.ErrnoException & { address?: string; port?: number };
+  const code = e.code;
+  // Node writes "connect ECONNREFUSED ::1:80"; an IPv6 address gets brackets before its port.
+  if (code && e.syscall && e.address?.includes(':') && e.port !== undefined) return `${e.syscall} ${code} ${hostPort(e.address, e.port)}`;
   if (!code || err.message.includes(code)) return err.message;
   return `${code}: ${err.message}`;
 }

@@ -1,6 +1,7 @@
 import { cidrContains, parseCidr, type Cidr, type IpWords } from '../util/cidr';
 import { RCODE } from '../wire/constants';
 import type { Query } from '../wire/query';
+import { foldedHash } from '../wire/nameTable';
 import type { Snapshot } from './snapshot';
 
 /** Response rate limiting settings (docs/rrl.md); `serve --rrl-*` sets them. */
@@ -13,7 +14,7 @@ export interface RrlOptions {
   exempt: Cidr[];
   /** Buckets in the table, a power of two (default 65536). */
   tableSize?: number;
-  /** Milliseconds on a monotonic clock (default performance.now; tests pass their own). */
+  /** The clock in milliseconds (default Date.now, which allocates nothing; tests pass their own). */
   now?: () => number;
 }
 
@@ -72,7 +73,7 @@ export class ResponseRateLimiter {
     this.rate = opts.ratePerSecond;
     this.slip = opts.slip;
     this.exempt = opts.exempt;
-    this.now = opts.now ?? (() => performance.now());
+    this.now = opts.now ?? Date.now;
     this.mask = size - 1;
     this.buckets = new Float64Array(size * BUCKET_FIELDS);
     this.nowMs = this.now();
@@ -106,10 +107,12 @@ export class ResponseRateLimiter {
       b[at0 + 3] = 0;
       tokens = this.rate;
     } else {
-      tokens = this.refilled(at0, now);
+      // Refilled at the rate since the last visit, holding at most one second's worth.
+      // A wall clock set back refills nothing rather than taking tokens away.
+      tokens = Math.min(this.rate, (b[at0 + 1] as number) + (Math.max(0, now - (b[at0 + 2] as number)) * this.rate) / 1000);
       if (tokens < 1) {
         now = this.nowMs = this.now();
-        tokens = this.refilled(at0, now);
+        tokens = Math.min(this.rate, (b[at0 + 1] as number) + (Math.max(0, now - (b[at0 + 2] as number)) * this.rate) / 1000);
       }
     }
     b[at0 + 2] = now;
@@ -127,12 +130,6 @@ export class ResponseRateLimiter {
     this.counters.rrlDropped++;
     return 0;
   }
-
-  /** The bucket's tokens at `now`: refilled at the rate since its last visit, at most one second's worth. */
-  private refilled(at0: number, now: number): number {
-    const b = this.buckets;
-    return Math.min(this.rate, (b[at0 + 1] as number) + ((now - (b[at0 + 2] as number)) * this.rate) / 1000);
-  }
 }
 
 /** Fields per bucket in ResponseRateLimiter.buckets: tag, tokens, stamp (ms), limited count. */
@@ -146,12 +143,19 @@ function answerClass(out: Buffer, at: number, length: number): AnswerClass {
   return out[at + 6] === 0 && out[at + 7] === 0 ? AnswerClass.Empty : AnswerClass.Normal;
 }
 
-/** NXDOMAIN is kept per zone, not per name: a flood of random names shares one bucket. */
+/**
+ * NXDOMAIN is kept per zone, not per name, so a flood of random names shares one bucket: the
+ * hash of the longest suffix of the question that is a zone here (0 for none). Hashes of the
+ * question's wire bytes, so nothing is allocated.
+ */
 function zoneHash(snap: Snapshot, q: Query): number {
-  const key = snap.findZone(q.qkey)?.key ?? '';
-  let h = 0x811c9dc5;
-  for (let i = 0; i < key.length; i++) h = Math.imul(h ^ key.charCodeAt(i), 0x01000193);
-  return h;
+  const buf = q.buf;
+  const end = q.qnameEnd - 1;
+  for (let i = 12, labels = 0; i <= end && labels < 128; i += (buf[i] as number) + 1, labels++) {
+    const h = foldedHash(buf, i, end);
+    if (snap.zoneHashes.has(h)) return h;
+  }
+  return 0;
 }
 
 /** The answer cut to its header and question, TC=1: the client asks again over TCP (RFC 1035 §4.2.1). */

@@ -5,6 +5,7 @@ import { zonePoolRules } from '../zone/poolRules';
 import { PoolNameRules, type ZonePoolRules } from '../model/poolNameRules';
 import type { ZoneData } from '../zone/types';
 import { nameToKey } from '../wire/query';
+import { foldedHash } from '../wire/nameTable';
 
 export type SnapshotWarning = (message: string) => void;
 
@@ -14,6 +15,8 @@ export type SnapshotWarning = (message: string) => void;
  */
 export class Snapshot {
   readonly zones = new Map<string, ZoneIndex>();
+  /** foldedHash (wire/nameTable.ts) of every zone's name: the zone of a question without a string. */
+  readonly zoneHashes = new Set<number>();
   readonly pools: PoolTable;
   /** Every pool view as last received, so zone reloads can re-validate them. */
   private readonly views = new Map<string, PoolView>();
@@ -31,11 +34,14 @@ export class Snapshot {
   /** Replace every zone (a reload) and re-check every pool against the new zones. */
   setZones(zones: readonly ZoneData[]): void {
     this.zones.clear();
+    this.zoneHashes.clear();
     this.zoneRules = zones.map(zonePoolRules);
     this.rules = new PoolNameRules(this.zoneRules);
     for (const z of zones) {
       const index = new ZoneIndex(z);
       this.zones.set(index.key, index);
+      const wire = Buffer.from(index.key, 'latin1');
+      this.zoneHashes.add(foldedHash(wire, 0, wire.length));
     }
     for (const [name, view] of this.views) this.setPool(name, view);
   }

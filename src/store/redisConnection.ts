@@ -43,6 +43,7 @@ function retryDelay(times: number): number {
 interface Learned {
   address?: string;
   replicasConnected?: number;
+  serverMajor?: number;
 }
 
 function clientOptions(loc: RedisLocation, connectWaitMs: number, subscriber: boolean, watch: SentinelWatch | undefined, learned: Learned): RedisOptions {
@@ -69,7 +70,10 @@ function clientOptions(loc: RedisLocation, connectWaitMs: number, subscriber: bo
   o.Connector = masterConnector({
     host: loc.host, port: loc.port, watch, tls: loc.tls,
     onAddress: (host, port) => { learned.address = `${host}:${port}`; },
-    onInfo: (info) => { learned.replicasConnected = Number(info.connected_slaves ?? 0) || 0; },
+    onInfo: (info) => {
+      learned.replicasConnected = Number(info.connected_slaves ?? 0) || 0;
+      learned.serverMajor = Number(/^(\d+)\./.exec(info.redis_version ?? '')?.[1] ?? 0);
+    },
   });
   // A write refused because the server is a replica now: reconnect (to the master) rather than
   // fail every write until Sentinel gets round to closing the connection.
@@ -133,6 +137,11 @@ export class RedisConnection {
 
   get currentStatus(): StoreStatus {
     return this.status;
+  }
+
+  /** The server's major version (its ready check's INFO; 0 when unknown). */
+  get serverMajor(): number {
+    return this.learned.serverMajor ?? 0;
   }
 
   /** Replicas the server reported connected at the last connect (its ready check's INFO). */
@@ -218,10 +227,16 @@ export class RedisConnection {
   /** Map anything ioredis throws to a typed store error. */
   toStoreError(err: unknown): TierdnsError {
     if (err instanceof TierdnsError) return err;
+    // EXECABORT: the transaction was refused whole because a queued command was; that one says why.
+    const previous = (err as { previousErrors?: unknown[] } | undefined)?.previousErrors;
+    if (Array.isArray(previous) && previous[0] instanceof Error) err = previous[0];
     const msg = this.messageOf(err);
     if (err instanceof Error && err.name === 'ReplyError') {
       // Authentication and ACL refusals mean "cannot use this store", not "bad data".
-      if (/^(NOAUTH|WRONGPASS|NOPERM)/.test(msg)) return this.unreachable(`refused: ${msg}`);
+      if (/^(NOAUTH|WRONGPASS)/.test(msg)) return this.unreachable(`refused: ${msg}`);
+      if (/^NOPERM|can't publish to the channel|no permissions/.test(msg)) {
+        return new TierdnsError('TIERDNS_E_STORE_PERMISSION', `redis at ${this.loc.description} refused: ${msg} (docs/store.md "Redis ACL")`);
+      }
       return new TierdnsError('TIERDNS_E_STORE_DATA', `redis at ${this.loc.description}: ${msg}`);
     }
     return this.unreachable(msg);

@@ -8,6 +8,7 @@ import {
 } from './redisLayout';
 import { RedisConnection, SOCKET_TIMEOUT_MS } from './redisConnection';
 import { SentinelWatch } from './sentinelWatch';
+import { checkPermissions } from './redisAcl';
 import { ChangeCounts, subscribeChanges } from './redisWatch';
 import { KeyedMutex, Mutex, checkZones, parseZoneList, retryPause } from './storeUtil';
 import {
@@ -111,6 +112,9 @@ export class RedisStore implements Store {
    */
   private readonly poolLocks = new KeyedMutex();
   private layoutChecked = false;
+  private permissionsChecked = false;
+  private permissionCheck: Promise<void> | undefined;
+  private permissionReported = false;
   private instanceTtlMs: number;
   /** The identity the last full read or claim found (readPool checks it: see Store.readPool). */
   private identityId: string | undefined;
@@ -127,7 +131,9 @@ export class RedisStore implements Store {
     this.conn = this.connect();
     this.lanes = [{ conn: this.conn, lock: new Mutex(), waiting: 0 }];
     // Every reconnect re-checks the layout version: the server behind the address may have changed.
-    this.conn.onStatus((s) => { if (s !== 'ready') this.layoutChecked = false; });
+    this.conn.onStatus((s) => {
+      if (s !== 'ready') this.layoutChecked = this.permissionsChecked = false;
+    });
   }
 
   private connect(role: 'commands' | 'transactions' = 'commands'): RedisConnection {
@@ -182,13 +188,39 @@ export class RedisStore implements Store {
     this.layoutChecked = true;
   }
 
-  private async run<T>(f: () => Promise<T>): Promise<T> {
+  private async run<T>(f: () => Promise<T>, write = false): Promise<T> {
     try {
       await this.usable();
+      if (write) await this.permitted();
       return await f();
     } catch (err) {
       throw this.conn.toStoreError(err);
     }
+  }
+
+  /** Every write starts here: the ACL user's permissions are checked once per connection first. */
+  private runWrite<T>(f: () => Promise<T>): Promise<T> {
+    return this.run(f, true);
+  }
+
+  /**
+   * The ACL check (./redisAcl) once per connection, before the first write: reads need no
+   * write permission, so a read-only user can still run `tierdns status`. Logged at error
+   * once per connection; every write fails with it until the user may.
+   */
+  private async permitted(): Promise<void> {
+    if (this.permissionsChecked) return;
+    this.permissionCheck ??= checkPermissions(this.conn.client, this.keys, this.loc.description, this.conn.serverMajor >= 7).then(
+      () => { this.permissionsChecked = true; this.permissionReported = false; },
+      (err: unknown) => {
+        if (!this.permissionReported && err instanceof TierdnsError) {
+          this.opts.log.error({ code: err.code, store: this.description }, `store: ${err.message}`);
+        }
+        this.permissionReported = true;
+        throw err;
+      },
+    ).finally(() => { this.permissionCheck = undefined; });
+    await this.permissionCheck;
   }
 
   async readPool(name: string): Promise<PoolView | undefined> {
@@ -338,6 +370,7 @@ export class RedisStore implements Store {
     confirm: boolean,
   ): Promise<T> {
     for (let attempt = 1; ; attempt++) {
+      await this.runWrite(async () => undefined);
       const lane = this.lane();
       lane.waiting++;
       const outcome = await lane.lock.run(() => this.run(async () => {
@@ -402,6 +435,10 @@ export class RedisStore implements Store {
 
   private queueMutation(tx: ChainableCommander, pool: string, m: PoolMutation, observationFields: string[]): void {
     const k = this.keys;
+    // Checked when queued, unlike the PUBLISH inside NOTIFY's script: a user who may not
+    // publish gets the whole transaction refused instead of a change applied and not announced.
+    // (SPUBLISH reaches no one: tierdns subscribes with SUBSCRIBE.)
+    if (m.notify && this.conn.serverMajor >= 7) tx.spublish(k.channel, '');
     queuePoolMutation(tx, k, pool, m, observationFields);
     tx.set(k.version, String(LAYOUT_VERSION), 'NX');
     tx.set(k.identity, JSON.stringify(firstIdentity(this.opts.nowMs())), 'NX');
@@ -441,6 +478,7 @@ export class RedisStore implements Store {
   async syncPools(pools: PoolSpec[], remove: string[]): Promise<PoolPlan[]> {
     const ctx = { keys: this.keys, report: this.report, nowMs: this.opts.nowMs(), queue: this.queueMutation.bind(this) };
     for (let attempt = 1; ; attempt++) {
+      await this.runWrite(async () => undefined);
       const lane = this.lane();
       lane.waiting++;
       const plans = await lane.lock.run(() => this.run(async () => {
@@ -469,7 +507,7 @@ export class RedisStore implements Store {
     const key = canonicalIp(ip);
     const obs = checkObservation(input);
     // A script, not a transaction: it needs no WATCH, so it takes no transaction lane and pipelines freely.
-    const reply = await this.run(() => this.scripts.refreshObservation(
+    const reply = await this.runWrite(() => this.scripts.refreshObservation(
       this.keys.config(pool), this.keys.members(pool), this.keys.observations(pool), key, `${key}|${obs.instance}`, obs.state, obs.sinceMs, JSON.stringify(obs)));
     if (reply === -2) throw new TierdnsError('TIERDNS_E_NO_POOL', `no pool ${pool}`);
     if (reply === -1) throw new TierdnsError('TIERDNS_E_NO_MEMBER', `pool ${pool} has no member ${key}`);
@@ -480,7 +518,7 @@ export class RedisStore implements Store {
     checkInstanceName(instance);
     this.instanceTtlMs = ttlMs;
     const cutoff = nowMs - ttlMs;
-    const reply = await this.run(() => this.scripts.heartbeat(
+    const reply = await this.runWrite(() => this.scripts.heartbeat(
       this.keys.instances, this.keys.zones, this.keys.version, this.keys.identity, instance, nowMs, cutoff, LAYOUT_VERSION));
     const [revived, stale, identity] = reply as [number, string[], string | null];
     // The identity went or changed (a FLUSHALL, a restart without data, a re-seed): a full read
@@ -516,7 +554,7 @@ export class RedisStore implements Store {
   async publishZones(instance: string, zones: string[], rules: readonly ZonePoolRules[] = []): Promise<void> {
     checkInstanceName(instance);
     const list = checkZones(zones);
-    await this.run(async () => {
+    await this.runWrite(async () => {
       const tx = this.conn.client.multi().hset(this.keys.zones, instance, JSON.stringify(list));
       for (const r of rules) tx.hset(this.keys.zoneRules, r.origin, JSON.stringify(r));
       const replies = await tx.exec();
@@ -556,7 +594,7 @@ export class RedisStore implements Store {
   }
 
   async claimIdentity(claim: IdentityClaim): Promise<IdentityClaimResult> {
-    const result = await this.run(async () => {
+    const result = await this.runWrite(async () => {
       const lane = this.lane();
       lane.waiting++;
       try {

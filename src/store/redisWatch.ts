@@ -10,6 +10,9 @@ import type { StoreChange } from './types';
 // every lapse ends with a { kind: 'all' } ("re-read everything"); before it returns the
 // caller has yet to read, and nothing needs saying.
 
+/** A refused subscription (an ACL without the channel) is tried again this often. */
+const SUBSCRIBE_RETRY_MS = 5000;
+
 export async function subscribeChanges(
   sub: RedisConnection, channel: string, onChange: (change: StoreChange) => void, waitMs: number, log: Logger,
   counts?: ChangeCounts,
@@ -46,11 +49,37 @@ export async function subscribeChanges(
   });
   sub.client.on('message', onMessage);
   let confirmed = false;
-  const subscribed = sub.client.subscribe(channel).then(() => {
+  let stopped = false;
+  let refused = false;
+  let retryTimer: NodeJS.Timeout | undefined;
+  // A refusal is reported once, at error, and tried again until it succeeds: a fixed ACL is
+  // picked up without a restart, and meanwhile changes arrive only with the periodic resync.
+  const subscribe = (): Promise<void> => sub.client.subscribe(channel).then(() => {
     confirmed = true;
+    if (refused) {
+      log.info({ channel }, 'store: subscribed to change notifications');
+      // Whatever changed while refused went unheard: re-read everything.
+      lapsed = true;
+    }
+    refused = false;
     recovered();
+  }, (err: unknown) => {
+    const e = sub.toStoreError(err);
+    if (!refused) {
+      const why = e.code === 'TIERDNS_E_STORE_PERMISSION' ? `the ACL user may not subscribe to the channel ${channel} (ACL: &${channel})` : e.message;
+      log.error({ code: e.code, channel, err: e.message },
+        `store: cannot subscribe to change notifications: ${why}; trying again every ${SUBSCRIBE_RETRY_MS / 1000} s, changes arrive only with the periodic resync meanwhile`);
+    }
+    refused = true;
+    lapsed = true;
+    if (!stopped) {
+      retryTimer = setTimeout(() => { void subscribe().catch(() => undefined); }, SUBSCRIBE_RETRY_MS);
+      retryTimer.unref();
+    }
+    throw e;
   });
-  subscribed.catch((err: unknown) => log.warn({ err: sub.toStoreError(err).message }, 'store: subscribe failed; retrying on reconnect'));
+  const subscribed = subscribe();
+  subscribed.catch(() => undefined);
   // Wait for the subscription, but not past the first connection failure: the caller's read
   // fails fast then too, and the lapse is reported once the subscription is up.
   let onError: () => void = () => undefined;
@@ -63,6 +92,8 @@ export async function subscribeChanges(
   returned = true;
   if (!confirmed) lapsed = true;
   return () => {
+    stopped = true;
+    clearTimeout(retryTimer);
     sub.client.off('message', onMessage);
     offStatus();
   };

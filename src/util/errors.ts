@@ -17,6 +17,8 @@ export type ErrorCode =
   | 'TIERDNS_E_POOL_FILE'
   /** A change reached the master but no replica confirmed it (docs/store.md "Redis Sentinel"). */
   | 'TIERDNS_E_STORE_UNCONFIRMED'
+  /** The Redis ACL user lacks a permission tierdns needs (docs/store.md "Redis ACL"). */
+  | 'TIERDNS_E_STORE_PERMISSION'
   | 'TIERDNS_E_STORE_DATA'
   | 'TIERDNS_E_STORE_VERSION'
   | 'TIERDNS_E_STORE_LOST'

@@ -59,6 +59,11 @@ const HOSTILE = [
   ['redis://:Sx9Tq2Lm@127.0.0.1:1/0?prefix=a%20b', ['Sx9Tq2Lm'], 'TIERDNS_E_STORE_URL', /prefix/],
   ['redis://:Sx9Tq2Lm@127.0.0.1:1/0/1', ['Sx9Tq2Lm'], 'TIERDNS_E_STORE_URL', /path segments/],
   ['Sx9Tq2Lm', ['Sx9Tq2Lm'], 'TIERDNS_E_STORE_URL', /expected file:PATH/],
+  // Found by the fuzzer (fuzz/regressions/storeUrl): an unencoded '&' makes the rest of a
+  // sentinel password a parameter, whose value must not be quoted; nor a missing '?'.
+  ['redis-sentinel://h:1/m?sentinelPassword=Zk3Wq8&prefix=Rt Pw9xQ', ['Zk3Wq8', 'Rt Pw9xQ'], 'TIERDNS_E_STORE_URL', /parameter 'prefix'/],
+  ['rediss-sentinel://h:1/m?sentinelPassword=Zk3Wq8&ca=/Rt9Pw9xQ', ['Zk3Wq8', '/Rt9Pw9xQ'], 'TIERDNS_E_STORE_URL', /file of parameter 'ca'/],
+  ['redis-sentinel://127.0.0.1:1/mymaster&sentinelPassword=Zk3Wq8Rt', ['Zk3Wq8Rt'], 'TIERDNS_E_STORE_URL', /master group name/],
 ];
 
 function parseOutcome(url) {

@@ -86,11 +86,21 @@ function parseDb(text: string | undefined): number {
   return Number(text);
 }
 
+// Query values are not quoted either: after a sentinelPassword whose '&' was not encoded, the
+// next "parameter" is the rest of that password.
 function readPem(param: string, file: string): Buffer {
   try {
     return readFileSync(file);
   } catch (err) {
-    throw bad(`cannot read ${param} file ${file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+    throw bad(`cannot read the file of parameter '${param}': ${(err as NodeJS.ErrnoException).code ?? 'unreadable'}`);
+  }
+}
+
+function parsePrefix(value: string): string {
+  try {
+    return checkPrefix(value);
+  } catch {
+    throw bad("parameter 'prefix' must be at most 64 printable characters without spaces");
   }
 }
 
@@ -154,6 +164,10 @@ export function parseStoreUrl(url: string): StoreLocation {
     if (!name) throw bad('redis-sentinel:// needs the master group name: redis-sentinel://HOST:PORT/MASTER[/DB]');
     if (rest.some((s) => s !== '')) throw bad('too many path segments');
     loc.name = decode(name, 'the master group name');
+    // The name is shown in logs: a '?' left out would put the parameters, passwords too, in it.
+    if (!/^[A-Za-z0-9._-]{1,64}$/.test(loc.name)) {
+      throw bad("the master group name must be 1..64 letters, digits, '.', '_' or '-' (parameters go after '?')");
+    }
     loc.db = parseDb(db);
   } else {
     if (parts.hosts.includes(',')) throw bad('several hosts need redis-sentinel://');
@@ -170,7 +184,7 @@ export function parseStoreUrl(url: string): StoreLocation {
     const named = PARAMS.has(key) ? `parameter '${key}'` : `parameter #${i + 1}`;
     const value = decode(eq < 0 ? '' : pair.slice(eq + 1), `the value of ${named}`);
     if (key === 'prefix') {
-      loc.prefix = checkPrefix(value);
+      loc.prefix = parsePrefix(value);
     } else if (sentinel && key === 'sentinelUser') {
       loc.sentinelUsername = value;
     } else if (sentinel && key === 'sentinelPassword') {

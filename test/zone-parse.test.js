@@ -179,6 +179,23 @@ test('$INCLUDE loops and deep nesting are refused at the include line, and mark 
   ]);
 });
 
+test('a device or a FIFO is not read: $INCLUDE /dev/zero or a FIFO zone file is a problem, not a stall', (t) => {
+  const dir = tempDir(t, {
+    'dev.test.zone': `${GOOD}$INCLUDE /dev/zero\n`,
+    'pipe.test.zone': `${GOOD}$INCLUDE fifo.inc\n`,
+  });
+  spawnSync('mkfifo', [path.join(dir, 'fifo.inc'), path.join(dir, 'fifo.test.zone')]);
+  assert.ok(fs.statSync(path.join(dir, 'fifo.inc')).isFIFO());
+  const { zones, problems } = loadZoneDir(dir);
+  assert.deepEqual(zones, []);
+  const rel = problemLines(problems).map((l) => l.slice(dir.length + 1));
+  assert.deepEqual(rel, [
+    'dev.test.zone:5: cannot read $INCLUDE file /dev/zero: it is not a regular file',
+    'fifo.test.zone:0: cannot read the zone file: it is not a regular file',
+    'pipe.test.zone:5: cannot read $INCLUDE file fifo.inc: it is not a regular file',
+  ]);
+});
+
 test('loadZoneDir: origin from the file name, broken zones withheld, problems kept, other files ignored', (t) => {
   const dir = tempDir(t, {
     'Upper.Test.zone': GOOD,

@@ -1,8 +1,9 @@
 // The zones directory: one `<zone>.zone` file per zone, the file name naming the zone.
-import { readFileSync, readdirSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { errorMessage } from '../util/errors';
 import { nameText, parseName } from './names';
+import { readZoneFileText } from './fileText';
 import { parseZone } from './parse';
 import type { ZoneData, ZoneProblem } from './types';
 
@@ -48,7 +49,7 @@ export function loadZoneDir(dir: string): { zones: ZoneData[]; problems: ZonePro
     const file = files[0];
     let text: string;
     try {
-      text = readFileSync(file, 'utf8');
+      text = readZoneFileText(file);
     } catch (err) {
       problems.push({ file, line: 0, message: `cannot read the zone file: ${errorMessage(err)}` });
       continue;

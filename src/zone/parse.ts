@@ -1,10 +1,10 @@
 // RFC 1035 §5 master files → ZoneData. Directives, owner/TTL/class defaulting and
 // $INCLUDE live here; RDATA formats in rdata.ts, whole-zone rules in checks.ts.
-import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { TYPE, typeCode } from '../wire/constants';
 import { errorMessage } from '../util/errors';
 import { type DraftRecord, checkZone } from './checks';
+import { readZoneFileText } from './fileText';
 import { FieldError, parseTtl } from './fields';
 import { type Entry, type Token, lex } from './lexer';
 import { type Labels, isBelow, nameText, parseName, unescapeBytes } from './names';
@@ -122,7 +122,7 @@ function include(arg: string, origin: Labels, line: number, file: string, st: St
   if (st.stack.length > MAX_INCLUDE_DEPTH) throw new FieldError(line, `$INCLUDE nested more than ${MAX_INCLUDE_DEPTH} deep`);
   let text: string;
   try {
-    text = readFileSync(full, 'utf8');
+    text = readZoneFileText(full);
   } catch (err) {
     throw new FieldError(line, `cannot read $INCLUDE file ${arg}: ${errorMessage(err)}`);
   }

@@ -6,11 +6,14 @@
 const { test } = require('node:test');
 const assert = require('node:assert/strict');
 const http = require('node:http');
+const net = require('node:net');
+const { spawn } = require('node:child_process');
 const fs = require('node:fs');
 const path = require('node:path');
 const fc = require('fast-check');
 const { parseStoreUrl } = require('../dist/store/url');
 const { runCli } = require('./helpers/cli');
+const { tmpDir, waitFor } = require('./helpers/store');
 const { startServe, tempDir } = require('./helpers/serve');
 const { startPrivateRedis, rawClient, uniquePrefix, freePort } = require('./helpers/redis');
 
@@ -192,6 +195,46 @@ test('a real Redis: a wrong password, then the right one, in CLI output, serve l
   assertNoLeak(page, [right], '/status.json');
   await ok.stop();
   assertNoLeak(ok.logs.map((l) => JSON.stringify(l)).join('\n'), [right], 'serve log, right password');
+});
+
+/** Whether a server on `port` that wants `password` answers PING after AUTH. */
+function pongWithAuth(port, password) {
+  return new Promise((resolve) => {
+    const sock = net.connect(port, '127.0.0.1');
+    let buf = '';
+    sock.setTimeout(500, () => { sock.destroy(); resolve(false); });
+    sock.on('connect', () => sock.write(`AUTH ${password}\r\nPING\r\n`));
+    sock.on('data', (d) => {
+      buf += d;
+      if (buf.includes('+PONG')) { sock.destroy(); resolve(true); }
+    });
+    sock.on('error', () => resolve(false));
+  });
+}
+
+test('a Sentinel that wants a password: a wrong sentinelPassword is named as refused, never shown', async (t) => {
+  const server = await startPrivateRedis();
+  t.after(() => server.stop());
+  const dir = tmpDir(t, 'tierdns-sentinel-pw-');
+  const port = await freePort();
+  const right = 'Sn7:Kq@w/Rz%8';
+  const wrong = 'Wt4:Jp@x/Mv%3';
+  fs.writeFileSync(path.join(dir, 'sentinel.conf'), [`port ${port}`, 'bind 127.0.0.1', `dir ${dir}`,
+    `sentinel monitor tdm 127.0.0.1 ${server.port} 1`, `requirepass "${right}"`, ''].join('\n'));
+  const proc = spawn('/usr/bin/redis-server', [path.join(dir, 'sentinel.conf'), '--sentinel'], { stdio: 'ignore', cwd: dir });
+  const exited = new Promise((r) => proc.once('exit', r));
+  t.after(async () => {
+    if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL');
+    await exited;
+  });
+  await waitFor(() => pongWithAuth(port, right), 5000, 'a sentinel that wants a password');
+  const url = (pw) => `redis-sentinel://127.0.0.1:${port}/tdm/0?sentinelPassword=${encodeURIComponent(pw)}&prefix=${uniquePrefix()}`;
+  const refused = await runCli(['pool', 'ls', '--store', url(wrong)]);
+  assert.match(refused.stderr, /TIERDNS_E_STORE_UNREACHABLE/);
+  assert.match(refused.stderr, /WRONGPASS|NOAUTH|invalid/i);
+  assertNoLeak(refused.stdout + refused.stderr, [wrong, right], 'cli, wrong sentinel password');
+  const ok = await runCli(['pool', 'ls', '--store', url(right)]);
+  assert.equal(ok.code, 0, ok.stderr);
 });
 
 // Property: a random password (any characters, with two random cores a leak would show) in

@@ -141,7 +141,8 @@ function instancesLine(s: StatusJson): string {
 /** `status <pool>`: the pool's settings, then one line per member; long error text is cut at the width. */
 export function renderPoolDetail(p: StatusPool, nowMs: number, o: { width: number; down?: boolean }): string[] {
   const h = poolHealth(p);
-  const counts = `${h.up}/${h.members} up, ${h.down} down, ${h.unknown} unknown, ${h.drained} drained`;
+  const splits = p.members.filter((m) => m.split).length;
+  const counts = `${h.up}/${h.members} up, ${h.down} down, ${h.unknown} unknown, ${h.drained} drained${splits > 0 ? `, ${splits} split vote${splits === 1 ? '' : 's'}` : ''}`;
   const out = [fit(`${p.name}  ${stateText(p, h)}  ${counts}`, o.width), ...wrap(poolSummary(p).split('  '), o.width, '  ')];
   const members = o.down ? p.members.filter((m) => m.admin === 'drained' || m.verdict !== 'up') : p.members;
   if (members.length === 0) {
@@ -155,7 +156,7 @@ export function renderPoolDetail(p: StatusPool, nowMs: number, o: { width: numbe
     const lp = m.lastProbe;
     rows.push([
       m.port === null ? m.ip : hostPort(m.ip, m.port), String(m.weight), ...(steers ? [String(m.effectiveWeight), loadText(m)] : []), m.admin,
-      `${m.verdict} ${formatDuration(m.sinceSeconds * 1000)}`,
+      `${m.verdict} ${formatDuration(m.sinceSeconds * 1000)}${m.split ? ` split ${m.votes.up}-${m.votes.down}` : ''}`,
       m.observations.map((ob) => `${ob.instance}=${ob.state}${ob.live ? '' : '(stale)'}`).join(' ') || '-',
       !lp ? '-' : lp.ok === false
         ? `fail ${formatDuration(Math.max(0, nowMs - lp.atMs))} ago ${lp.instance}${lp.error ? `: ${lp.error}` : ''}`

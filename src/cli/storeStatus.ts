@@ -1,5 +1,5 @@
 import { formatDuration } from '../util/duration';
-import { servedVerdict } from '../model/verdict';
+import { countVotes, isSplit, servedVerdict } from '../model/verdict';
 import { loadView, servedWeights, type LoadView } from '../model/load';
 import type { LoadState, MemberView, Observation, PoolConfig, PoolView } from '../model/types';
 import type { StoreSnapshot } from '../store/types';
@@ -37,6 +37,9 @@ export interface MemberJson {
   /** weight × load factor × slow-start ramp, as answers hand the member out now (0: not handed out). */
   effectiveWeight: number;
   load: LoadJson | null;
+  /** Live instances' votes; a tie (`split`) keeps the verdict as it was (docs/health.md "Split votes"). */
+  votes: { up: number; down: number };
+  split: boolean;
   observations: ObservationJson[];
 }
 
@@ -63,6 +66,7 @@ function memberJson(
       readMs: o.load.readMs, error: o.load.error ?? null,
     } : null,
   }));
+  const votes = config.check === 'none' ? { up: 0, down: 0 } : countVotes(m.observations, live);
   let last: Observation | undefined;
   for (const o of m.observations) if (o.lastProbeMs !== undefined && (!last || o.lastProbeMs > (last.lastProbeMs ?? 0))) last = o;
   return {
@@ -74,6 +78,8 @@ function memberJson(
     } : null,
     effectiveWeight,
     load: loadView(m, config, live),
+    votes,
+    split: isSplit(votes),
     observations,
   };
 }

@@ -6,6 +6,14 @@ import type { Member, MemberView, Observation, PoolConfig, Verdict, VerdictEntry
  * so one instance with a broken network cannot black out a tier for everyone.
  */
 export function mergeVerdict(previous: Verdict, observations: readonly Observation[], live: ReadonlySet<string>): Verdict {
+  const { up, down } = countVotes(observations, live);
+  if (up > down) return 'up';
+  if (down > up) return 'down';
+  return previous;
+}
+
+/** The live instances' votes on a member (unknown observations do not vote). */
+export function countVotes(observations: readonly Observation[], live: { has(instance: string): boolean }): { up: number; down: number } {
   let up = 0;
   let down = 0;
   for (const obs of observations) {
@@ -13,9 +21,15 @@ export function mergeVerdict(previous: Verdict, observations: readonly Observati
     if (obs.state === 'up') up++;
     else if (obs.state === 'down') down++;
   }
-  if (up > down) return 'up';
-  if (down > up) return 'down';
-  return previous;
+  return { up, down };
+}
+
+/**
+ * A split vote: as many live instances see the member up as down, so the verdict stays what it
+ * was whatever happens to the member (docs/health.md "Split votes").
+ */
+export function isSplit(votes: { up: number; down: number }): boolean {
+  return votes.up > 0 && votes.up === votes.down;
 }
 
 /**

@@ -77,7 +77,7 @@ for (const backend of [redisBackend(), fileBackend()]) {
         ['2001:db8::1', 1, 8443, 'enabled', 'unknown'],
       ]);
       for (const m of pool.members) {
-        assert.deepEqual(Object.keys(m).sort(), ['addedAtMs', 'admin', 'effectiveWeight', 'ip', 'lastProbe', 'load', 'observations', 'port', 'sinceSeconds', 'verdict', 'verdictSinceMs', 'weight']);
+        assert.deepEqual(Object.keys(m).sort(), ['addedAtMs', 'admin', 'effectiveWeight', 'ip', 'lastProbe', 'load', 'observations', 'port', 'sinceSeconds', 'split', 'verdict', 'verdictSinceMs', 'votes', 'weight']);
         assert.equal(m.lastProbe, null);
         assert.deepEqual(m.observations, []);
         assert.equal(typeof m.sinceSeconds, 'number');

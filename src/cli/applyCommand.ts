@@ -107,6 +107,8 @@ function renderPlans(plans: PoolPlan[], settings: SettingKey[]): string[] {
   return out;
 }
 
+const matching = (n: number): string => (n === 1 ? '1 pool matches' : `${n} pools match`);
+
 function counts(plans: PoolPlan[]): Record<PoolPlan['action'], number> {
   const c = { create: 0, change: 0, remove: 0, same: 0 };
   for (const p of plans) c[p.action]++;
@@ -154,7 +156,7 @@ export function registerApplyCommands(program: Command): void {
           const lines = renderPlans(plans, settings);
           if (missingFileStore(choice) !== undefined) lines.unshift('(the file store does not exist yet: apply creates it)');
           lines.push(c.create + c.change + c.remove === 0
-            ? `dry run: no changes, ${c.same} pool${c.same === 1 ? '' : 's'} match ${label}`
+            ? `dry run: no changes, ${matching(c.same)} ${label}`
             : `dry run: ${c.create} to create, ${c.change} to change, ${c.remove} to remove, ${c.same} unchanged; nothing changed`);
           process.stdout.write(`${lines.join('\n')}\n${storeLine(choice, store)}`);
           return;
@@ -163,7 +165,7 @@ export function registerApplyCommands(program: Command): void {
         const c = counts(plans);
         const lines = renderPlans(plans, settings);
         lines.push(c.create + c.change + c.remove === 0
-          ? `no changes: ${c.same} pool${c.same === 1 ? '' : 's'} match ${label}`
+          ? `no changes: ${matching(c.same)} ${label}`
           : `applied: ${c.create} created, ${c.change} changed, ${c.remove} removed, ${c.same} unchanged`);
         process.stdout.write(`${lines.join('\n')}\n${storeLine(choice, store)}`);
       }, { create: true });

@@ -1,8 +1,8 @@
 import http from 'node:http';
 import type { Logger } from 'pino';
 import { acceptErrorLogger } from '../util/acceptErrors';
-import { TierdnsError, errorMessage } from '../util/errors';
-import type { ListenAddress } from '../util/listen';
+import { errorMessage } from '../util/errors';
+import { bindError, type ListenAddress } from '../util/listen';
 import type { Metrics } from './metrics';
 import type { StatusFeed } from './statusFeed';
 import { STATUS_PAGE_CSP, STATUS_PAGE_HTML } from './statusPage';
@@ -136,7 +136,7 @@ export function serveMetrics(at: ListenAddress, ep: MetricsEndpoints, log: Logge
   server.maxConnections = limits.maxConnections;
   server.timeout = limits.idleTimeoutMs;
   return new Promise((resolve, reject) => {
-    server.once('error', (err) => reject(new TierdnsError('TIERDNS_E_BIND', `cannot serve metrics on ${at.host}:${at.port}: ${err.message}`)));
+    server.once('error', (err) => reject(bindError('metrics (http)', at.host, at.port, err)));
     server.listen(at.port, at.host, () => {
       server.removeAllListeners('error');
       server.on('error', acceptErrorLogger(log, 'metrics'));

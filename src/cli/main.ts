@@ -1,17 +1,11 @@
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { Command, CommanderError } from 'commander';
 import { TierdnsError } from '../util/errors';
+import { tierdnsVersion } from '../util/version';
 import { registerServeCommand } from './serveCommand';
 import { registerApplyCommands } from './applyCommand';
 import { registerStatusCommand } from './statusCommand';
 import { registerStoreCommands } from './storeCommands';
 import { registerZoneCommands } from './zoneCommands';
-
-/** The version in package.json (two folders up from dist/cli/, where this file is compiled to). */
-function packageVersion(): string {
-  return (JSON.parse(readFileSync(join(__dirname, '..', '..', 'package.json'), 'utf8')) as { version: string }).version;
-}
 
 /** Parse argv and run one command; errors become one line on stderr and a non-zero exit. */
 export async function main(argv: string[]): Promise<void> {
@@ -20,7 +14,7 @@ export async function main(argv: string[]): Promise<void> {
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s) })
     .showSuggestionAfterError(true)
-    .version(packageVersion(), '-V, --version', 'print the tierdns version');
+    .version(tierdnsVersion(), '-V, --version', 'print the tierdns version');
   registerServeCommand(program);
   registerStoreCommands(program);
   registerStatusCommand(program);

@@ -12,8 +12,8 @@ import { textCollector, type WriteText } from './textStream';
 // Metrics as docs/metrics.md lists them. Answering a query only bumps the plain counters of
 // QueryStats; prom-client reads them here, at scrape time, in collect() callbacks. Pool and
 // member series are text built by poolMetrics.ts and written a slice of pools at a time:
-// prom-client builds every labelled sample in one go, which for 40,000 members held the
-// thread that answers queries for most of a second (docs/metrics.md, "Cost").
+// prom-client builds every labelled sample in one go, which at tens of thousands of members
+// holds the thread that answers queries far too long (docs/metrics.md, "Cost").
 
 const LINT_FAILING_DEFAULTS = ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total'];
 

@@ -5,8 +5,8 @@ import { servedVerdict } from '../model/verdict';
 import { writeSliced, type WriteText } from './textStream';
 
 // Pool and member series as Prometheus text (exposition format 0.0.4), built at each scrape a
-// slice of pools at a time. Kept between scrapes, the text of 10,000 pools would hold ~16 MB
-// for the life of the process (docs/metrics.md, "Cost").
+// slice of pools at a time. It is not kept between scrapes: for a large store it would hold
+// tens of megabytes for the life of the process (docs/metrics.md, "Cost").
 
 interface Family {
   name: string;

@@ -8,7 +8,7 @@ import { writeSliced, type WriteText } from './textStream';
 // The document behind the status page (/status.json, docs/metrics.md "Status page"), built
 // from the instance's copy of the store a slice of pools at a time.
 
-/** Pools per piece of the document: a pool's JSON costs ~4 times its metrics lines. */
+/** Pools per piece of the document: fewer than a scrape's, a pool's JSON being the larger. */
 const POOLS_PER_PIECE = 50;
 
 export interface StatusHeader {

@@ -5,8 +5,8 @@ export type WriteText = (chunk: string) => Promise<void>;
 
 /**
  * Write `prefix`, then `part(item, index)` for every item, `perPiece` items per piece, letting
- * the event loop answer queries between pieces: a scrape of 10,000 pools is ~16 MB of text,
- * and built in one go it held the answering thread for a few hundred milliseconds.
+ * the event loop answer queries between pieces: built in one go, the text of a large store
+ * would hold the answering thread for the whole scrape (docs/metrics.md, "Cost").
  */
 export async function writeSliced<T>(
   items: readonly T[],

@@ -66,3 +66,32 @@ test('Redis down: a balancer dying or recovering during the outage leaves and re
   assert.deepEqual(watch.servedBetween(victim, goneAt + 100), [], 'the dead balancer was handed out again around the store\'s return');
   for (const inst of instances) assert.match(inst.logs.map((l) => l.msg).join('\n'), /own verdicts/);
 });
+
+test('Redis down, serve --workers 2: the worker that does not probe answers with the own verdicts too', async (t) => {
+  const redis = await startPrivateRedis();
+  t.after(() => redis.stop());
+  const url = `${redis.url}?prefix=${encodeURIComponent(uniquePrefix())}`;
+  const ips = ['127.0.0.43', '127.0.0.44'];
+  const victim = ips[1];
+  const port = await closedPort(ips[0]);
+  const balancers = {};
+  for (const ip of ips) balancers[ip] = await demoBalancer(t, { host: ip, port });
+  const admin = await setupPool(t, url, ips, port);
+  const inst = await serveInstance(t, url, 'ns1', { args: ['--workers', '2'] });
+  await untilVerdict(admin, ips, 'up');
+  await timeUntil([inst], (a) => a.length === 2, 5000, 'both members answered');
+  await redis.kill();
+  await new Promise((r) => setTimeout(r, 1000));
+  await balancers[victim].kill();
+  const watch = watchAnswers(t, [inst], 10);
+  const diedAt = Date.now();
+  const leave = await timeUntil([inst], (a) => a.length === 1 && !a.includes(victim), LEAVE_BOUND_MS + 5000, 'victim gone');
+  // Queries land on either worker: a couple of hundred of them after the leave must all agree.
+  await new Promise((r) => setTimeout(r, 2500));
+  await watch.stop();
+  const after = watch.samples.filter(([at]) => at > diedAt + leave + 200);
+  t.diagnostic(`left after ${leave} ms (bound ${LEAVE_BOUND_MS} ms); ${after.length} answers after that, none with the victim expected`);
+  assert.ok(leave <= LEAVE_BOUND_MS, `left after ${leave} ms`);
+  assert.ok(after.length > 50, `only ${after.length} answers sampled`);
+  assert.deepEqual(after.filter(([, , a]) => a.includes(victim)), []);
+});

@@ -3,6 +3,7 @@ import { hostname } from 'node:os';
 import { Command, Option } from 'commander';
 import pino, { type Logger } from 'pino';
 import { Instance } from '../server/instance';
+import { receiveOwnUpdates, relayOwnUpdates, sendOwnUpdates } from './ownRelay';
 import { TierdnsError, errorMessage } from '../util/errors';
 import { parseListen, type ListenAddress } from '../util/listen';
 import { useNativeAddon } from '../util/native';
@@ -93,7 +94,9 @@ async function runInstance(flags: ServeFlags, env: Environment, listen: ListenAd
     rotationStart: (process.pid + workerId) % 1024,
     // Each worker keeps its own counters: worker N serves metrics on the given port + N - 1.
     metrics: flags.metrics ? metricsAddress(flags.metrics, workerId) : undefined,
+    onOwnUpdate: cluster.isWorker && workerId === 1 ? sendOwnUpdates() : undefined,
   });
+  if (cluster.isWorker && workerId !== 1) receiveOwnUpdates((u) => instance.applyOwnUpdate(u));
   process.on('unhandledRejection', (err) => log.error({ err }, 'serve: unhandled rejection'));
   try {
     await instance.start();
@@ -151,6 +154,7 @@ function runPrimary(workers: number, log: Logger): void {
     const worker = cluster.fork({ TIERDNS_WORKER_INDEX: String(index) });
     started.set(worker.id, { index, atMs: Date.now() });
   };
+  relayOwnUpdates((w) => started.get(w.id)?.index);
   for (let i = 1; i <= workers; i++) fork(i);
   cluster.on('exit', (worker, code, signal) => {
     const info = started.get(worker.id) ?? { index: 1, atMs: 0 };

@@ -1,11 +1,11 @@
 import type { Logger } from 'pino';
 import { Snapshot } from '../dns/snapshot';
-import { HealthLoop } from '../health/loop';
+import { HealthLoop, type OwnState } from '../health/loop';
 import type { ProbeStats } from '../health/probeStats';
 import { ProbeThread } from '../health/thread';
 import { openStore } from '../store/open';
 import { StoreSync } from './sync';
-import { OwnVerdicts } from './ownVerdicts';
+import { OwnVerdicts, type OwnUpdate } from './ownVerdicts';
 import type { PoolView } from '../model/types';
 import type { Store } from '../store/types';
 import { TierdnsError, errorMessage } from '../util/errors';
@@ -58,6 +58,8 @@ export interface InstanceOptions {
   rrl?: RrlOptions;
   /** Serve Prometheus metrics, /healthz, /readyz and the status page here. */
   metrics?: ListenAddress;
+  /** Told every own-state change of the prober (the probing worker passes them to the others). */
+  onOwnUpdate?: (u: OwnUpdate) => void;
 }
 
 /** The probe loop, on its own thread (ProbeThread) or on this one (HealthLoop). */
@@ -78,6 +80,8 @@ export class Instance {
   private store?: Store;
   private sync?: StoreSync;
   private own?: OwnVerdicts;
+  /** Own-state updates from the probing worker that came before start() made `own`. */
+  private readonly ownBacklog: OwnUpdate[] = [];
   private health?: Prober;
   private zones: ZoneData[] = [];
   private publishTimer?: NodeJS.Timeout;
@@ -113,11 +117,19 @@ export class Instance {
       views: () => sync.current().pools, lastSyncMs: () => sync.lastSyncMs,
     });
     this.own = own;
+    for (const u of this.ownBacklog.splice(0)) own.apply(u);
     if (this.opts.probe) {
       const { instance } = this.opts;
       const { probeSource: sourceAddress, prefix } = this.opts;
-      const onOwnState = own.setOwn.bind(own);
-      const onWritesOk = own.setWritesOk.bind(own);
+      const share = this.opts.onOwnUpdate;
+      const onOwnState = (pool: string, ip: string, state: OwnState | undefined): void => {
+        own.setOwn(pool, ip, state);
+        share?.({ kind: 'own', pool, ip, own: state ?? null });
+      };
+      const onWritesOk = (ok: boolean): void => {
+        own.setWritesOk(ok);
+        share?.({ kind: 'writes', ok });
+      };
       this.health = (this.opts.probeThread ?? true)
         ? new ProbeThread({
           storeUrl: this.opts.storeUrl, store, instance, log, pools: () => sync.current().pools,
@@ -243,6 +255,12 @@ export class Instance {
       this.publishTimer = setTimeout(() => this.publishZones(), 5000);
       this.publishTimer.unref();
     });
+  }
+
+  /** An own-state update from the probing worker (a worker that does not probe: see OwnUpdate). */
+  applyOwnUpdate(u: OwnUpdate): void {
+    if (this.own) this.own.apply(u);
+    else this.ownBacklog.push(u);
   }
 
   async stop(graceMs = 3000): Promise<void> {

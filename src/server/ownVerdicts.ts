@@ -13,6 +13,14 @@ import type { MemberView, PoolView } from '../model/types';
 
 export type VerdictSource = 'shared' | 'own' | 'catching-up';
 
+/**
+ * What the probing worker of a `serve --workers N` tells the others (through the cluster
+ * primary), so every worker answers with the instance's own verdicts while the store is down.
+ */
+export type OwnUpdate =
+  | { kind: 'own'; pool: string; ip: string; own: OwnState | null }
+  | { kind: 'writes'; ok: boolean };
+
 export interface OwnVerdictsOptions {
   /** This instance's name: its observations in the store are its votes. */
   instance: string;
@@ -80,6 +88,12 @@ export class OwnVerdicts {
     }
     this.serveOwn(name, view);
     if (this.source === 'catching-up') this.checkPool(name);
+  }
+
+  /** An update from the probing worker (see OwnUpdate). */
+  apply(u: OwnUpdate): void {
+    if (u.kind === 'own') this.setOwn(u.pool, u.ip, u.own ?? undefined);
+    else this.setWritesOk(u.ok);
   }
 
   /** This instance's own state of a member (the probe loop's onOwnState). */

@@ -4,6 +4,7 @@ import { Command, Option } from 'commander';
 import pino, { type Logger } from 'pino';
 import { Instance } from '../server/instance';
 import { receiveOwnUpdates, relayOwnUpdates, sendOwnUpdates } from './ownRelay';
+import { isInstanceName } from '../store/codec';
 import { TierdnsError, errorMessage } from '../util/errors';
 import { parseListen, type ListenAddress } from '../util/listen';
 import { useNativeAddon } from '../util/native';
@@ -53,6 +54,10 @@ export function registerServeCommand(program: Command): void {
       const workers = Number(flags.workers);
       if (!Number.isInteger(workers) || workers < 1 || workers > 256) {
         throw new TierdnsError('TIERDNS_E_BAD_VALUE', `--workers must be an integer from 1 to 256, got "${flags.workers}"`);
+      }
+      // The store keys observations by instance name: one it would refuse means no heartbeat and no vote.
+      if (!isInstanceName(flags.instance)) {
+        throw new TierdnsError('TIERDNS_E_BAD_VALUE', '--instance must be 1 to 255 printable characters without spaces or |');
       }
       const rrl = parseRrlFlags(flags.rrlRate, flags.rrlSlip, flags.rrlExempt);
       const tcpLimits = parseTcpFlags(flags);

@@ -1,3 +1,4 @@
+import { countMembers, type MemberCounts } from '../model/poolSummary';
 import { formatDuration } from '../util/duration';
 import { hostPort } from '../util/listen';
 import type { MemberJson, PoolJson, StatusJson } from './storeStatus';
@@ -13,45 +14,17 @@ type StatusPool = StatusJson['pools'][number];
 export type PoolState = 'empty' | 'all-drained' | 'nodata' | 'backup' | 'failing-open' | 'degraded' | 'ok';
 const SEVERITY: readonly PoolState[] = ['empty', 'all-drained', 'nodata', 'backup', 'failing-open', 'degraded', 'ok'];
 
-export interface PoolHealth {
+export interface PoolHealth extends MemberCounts {
   members: number;
-  /** Enabled and up: handed out. */
-  up: number;
-  /** Enabled and down / not yet decided. */
-  down: number;
-  unknown: number;
-  /** Drained, whatever their verdict. */
-  drained: number;
   state: PoolState;
-  /** Address families with enabled members and none of them up (the when-all-down rule acts there). */
-  allDownFamilies: Array<'IPv4' | 'IPv6'>;
-  /** Address families with enabled members (0, 1 or 2). */
-  families: number;
 }
 
 export function poolHealth(p: { whenAllDown: string; members: Array<Pick<MemberJson, 'ip' | 'admin' | 'verdict'>> }): PoolHealth {
-  const h: PoolHealth = { members: p.members.length, up: 0, down: 0, unknown: 0, drained: 0, state: 'ok', allDownFamilies: [], families: 0 };
-  const enabled = { IPv4: 0, IPv6: 0 };
-  const upBy = { IPv4: 0, IPv6: 0 };
-  for (const m of p.members) {
-    if (m.admin === 'drained') {
-      h.drained++;
-      continue;
-    }
-    const family = m.ip.includes(':') ? 'IPv6' : 'IPv4';
-    enabled[family]++;
-    if (m.verdict === 'up') {
-      h.up++;
-      upBy[family]++;
-    } else if (m.verdict === 'down') h.down++;
-    else h.unknown++;
-  }
-  h.allDownFamilies = (['IPv4', 'IPv6'] as const).filter((f) => enabled[f] > 0 && upBy[f] === 0);
-  h.families = (enabled.IPv4 > 0 ? 1 : 0) + (enabled.IPv6 > 0 ? 1 : 0);
+  const h: PoolHealth = { ...countMembers(p.members), members: p.members.length, state: 'ok' };
   if (h.members === 0) h.state = 'empty';
   else if (h.drained === h.members) h.state = 'all-drained';
   else if (h.allDownFamilies.length > 0) {
-    // §4: candidates are enabled members that are up; with none, when-all-down decides.
+    // Candidates are enabled members that are up; with none in a family, when-all-down decides.
     h.state = p.whenAllDown === 'all' ? 'failing-open' : p.whenAllDown === 'none' ? 'nodata' : 'backup';
   } else if (h.up < h.members) h.state = 'degraded';
   return h;

@@ -1,4 +1,4 @@
-import type { PoolView } from './types';
+import type { PoolView, Verdict } from './types';
 import { servedVerdict } from './verdict';
 
 /** A pool at a glance, as `status`, the status page and metrics show it. */
@@ -15,29 +15,50 @@ export interface PoolSummary {
   failingOpen: boolean;
 }
 
+/** Counts of a pool's members by served verdict and address family; what the when-all-down rule acts on. */
+export interface MemberCounts {
+  up: number;
+  down: number;
+  unknown: number;
+  drained: number;
+  /** Address families with enabled members and none of them up (the when-all-down rule acts there). */
+  allDownFamilies: Array<'IPv4' | 'IPv6'>;
+  /** Address families with enabled members (0, 1 or 2). */
+  families: number;
+}
+
+/** Count members given with their served verdict; drained members apart, whatever their verdict. */
+export function countMembers(members: Iterable<{ ip: string; admin: string; verdict: Verdict }>): MemberCounts {
+  const c: MemberCounts = { up: 0, down: 0, unknown: 0, drained: 0, allDownFamilies: [], families: 0 };
+  const enabled = { IPv4: 0, IPv6: 0 };
+  const upBy = { IPv4: 0, IPv6: 0 };
+  for (const m of members) {
+    if (m.admin === 'drained') {
+      c.drained++;
+      continue;
+    }
+    const family = m.ip.includes(':') ? 'IPv6' : 'IPv4';
+    enabled[family]++;
+    c[m.verdict]++;
+    if (m.verdict === 'up') upBy[family]++;
+  }
+  c.allDownFamilies = (['IPv4', 'IPv6'] as const).filter((f) => enabled[f] > 0 && upBy[f] === 0);
+  c.families = (enabled.IPv4 > 0 ? 1 : 0) + (enabled.IPv6 > 0 ? 1 : 0);
+  return c;
+}
+
 const summaries = new WeakMap<PoolView, PoolSummary>();
 
 /** The summary of a pool view; views are replaced on change, never edited, so it is kept per view. */
 export function summarizePool(view: PoolView): PoolSummary {
   const hit = summaries.get(view);
   if (hit) return hit;
-  const s: PoolSummary = { up: 0, down: 0, unknown: 0, drained: 0, failingOpen: false };
-  // Per family: [enabled members, of which up].
-  const v4 = [0, 0];
-  const v6 = [0, 0];
-  for (const m of view.members) {
-    if (m.admin === 'drained') {
-      s.drained++;
-      continue;
-    }
-    const { verdict } = servedVerdict(m, view.config.check);
-    s[verdict]++;
-    const family = m.ip.includes(':') ? v6 : v4;
-    family[0]++;
-    if (verdict === 'up') family[1]++;
-  }
-  const allDown = (f: number[]) => f[0] > 0 && f[1] === 0;
-  s.failingOpen = view.config.whenAllDown === 'all' && (allDown(v4) || allDown(v6));
+  const check = view.config.check;
+  const c = countMembers(view.members.map((m) => ({ ip: m.ip, admin: m.admin, verdict: servedVerdict(m, check).verdict })));
+  const s: PoolSummary = {
+    up: c.up, down: c.down, unknown: c.unknown, drained: c.drained,
+    failingOpen: view.config.whenAllDown === 'all' && c.allDownFamilies.length > 0,
+  };
   summaries.set(view, s);
   return s;
 }

@@ -120,8 +120,10 @@ test('the real haproxy: the FRONTEND rows of its CSV stats', async (t) => {
     if (r.count.connections >= 6) break;
     await new Promise((res) => setTimeout(res, 50));
   }
-  // Frontend ws: 5 held, maxconn 300; the stats listener: this read, maxconn 50.
-  assert.deepStrictEqual(r.count, { connections: 6, capacity: 350 });
+  // Frontend ws: 5 held, maxconn 300; the stats listener: this read, maxconn 50, and perhaps
+  // the previous read, which haproxy may not have closed yet.
+  assert.strictEqual(r.count.capacity, 350);
+  assert.ok(r.count.connections === 6 || r.count.connections === 7, `connections ${r.count.connections}`);
 });
 
 test('feeds that hang, flood, close early or are not there fail one read with a clear reason', async (t) => {

@@ -54,8 +54,12 @@ function child() {
   const net = require('node:net');
   const { acceptKey } = require('./fake-balancer');
   const [n, port] = [Number(process.argv[3]), Number(process.argv[4])];
+  // AGENT_REPLY (e.g. "up 60%"): every connection is first sent that line, as a HAProxy
+  // agent does, so the same listener serves a member's tcp probe and its agent read.
+  const agentLine = process.env.AGENT_REPLY ? `${process.env.AGENT_REPLY}\n` : undefined;
   const onConnection = (socket) => {
     socket.on('error', () => socket.destroy());
+    if (agentLine) socket.write(agentLine);
     let head = '';
     socket.on('data', (d) => {
       if (head === undefined) {

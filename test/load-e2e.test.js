@@ -10,16 +10,16 @@ const path = require('node:path');
 const { startServe, runCli, tempDir } = require('./helpers/serve');
 const { ask } = require('./helpers/dns');
 const { tcpBalancer, closedPort } = require('./helpers/balancers');
-const { agentFeed, jsonFeed } = require('./helpers/loadFeeds');
+const { agentFeed, jsonFeed, badFeed } = require('./helpers/loadFeeds');
 const { waitFor } = require('./helpers/store');
+const { startRedis, uniquePrefix } = require('./helpers/redis');
 
 const POOL = 'ws.lb.example.com';
 const ZONES = path.join(__dirname, '..', 'zones');
 
-/** A file store with one pool of `hosts` (a TCP health check on one shared port) and `flags`. */
-async function setup(t, hosts, flags) {
-  const dir = tempDir(t);
-  const store = `file:${path.join(dir, 'store.json')}`;
+/** A store (file unless given) with one pool of `hosts` (a TCP health check on one shared port) and `flags`; `instances` serve it. */
+async function setup(t, hosts, flags, { store, instances = 1 } = {}) {
+  store ??= `file:${path.join(tempDir(t), 'store.json')}`;
   const port = await closedPort(hosts[0]);
   for (const host of hosts) {
     const b = await tcpBalancer(t, host);
@@ -34,9 +34,10 @@ async function setup(t, hosts, flags) {
   };
   await cli('pool', 'set', POOL, '--check', 'tcp', '--port', String(port), '--interval', '300ms', '--timeout', '200ms', '--rise', '1', ...flags);
   for (const host of hosts) await cli('member', 'add', POOL, host);
-  const dns = await startServe(t, ['--zones', ZONES, '--store', store, '--instance', 'e2e']);
+  const all = [];
+  for (let i = 0; i < instances; i++) all.push(await startServe(t, ['--zones', ZONES, '--store', store, '--instance', `e2e${i}`]));
   const status = async () => JSON.parse(await cli('status', POOL, '--json')).pools[0];
-  return { cli, dns, status };
+  return { cli, dns: all[0], all, status };
 }
 
 /** Shares of first places over `n` answers. */
@@ -93,4 +94,36 @@ test('answer shares follow reported loads; a full member is skipped until all ar
   for (const f of feeds) f.body = { connections: 120, capacity: 100 };
   await waitFor(async () => (await status()).members.every((m) => m.load.factor === 0), 10_000, 'all full');
   near(await shares(dns.port, 300), { [hosts[0]]: 1 / 3, [hosts[1]]: 1 / 3, [hosts[2]]: 1 / 3 }, 0.02, 'all full: all handed out');
+});
+
+test('two instances on one Redis serve the same effective weights: shares alike on both', async (t) => {
+  const redis = await startRedis();
+  t.after(() => redis.stop());
+  const hosts = ['127.0.0.44', '127.0.0.45'];
+  const agentPort = await closedPort(hosts[0]);
+  await agentFeed(t, { host: hosts[0], port: agentPort, reply: '25%\n' });
+  await agentFeed(t, { host: hosts[1], port: agentPort, reply: '75%\n' });
+  const store = `${redis.url}?prefix=${encodeURIComponent(uniquePrefix())}`;
+  const { all, status } = await setup(t, hosts, ['--load', 'agent', '--load-port', String(agentPort)], { store, instances: 2 });
+  await waitFor(async () => {
+    const s = await status();
+    return s.members.map((m) => m.effectiveWeight).join() === '0.25,0.75' && s.members.every((m) => m.observations.filter((o) => o.load).length === 2);
+  }, 10_000, 'both instances read both agents; weights 0.25/0.75');
+  for (const dns of all) near(await shares(dns.port, 200), { [hosts[0]]: 0.25, [hosts[1]]: 0.75 }, 0.02, `instance on port ${dns.port}`);
+});
+
+test('feeds that hang, flood or lie never stall answering: every query answered, members at factor 1', async (t) => {
+  const hosts = ['127.0.0.46', '127.0.0.47', '127.0.0.48'];
+  const feedPort = await closedPort(hosts[0]);
+  await badFeed(t, 'hang', { host: hosts[0], port: feedPort });
+  await badFeed(t, 'flood', { host: hosts[1], port: feedPort, http: true });
+  await jsonFeed(t, { host: hosts[2], port: feedPort, body: { connections: 'NaN', capacity: 0 } });
+  const { dns, status } = await setup(t, hosts, ['--load', 'json', '--load-port', String(feedPort)]);
+  await waitFor(async () => (await status()).members.every((m) => m.verdict === 'up' && m.load.error !== null), 10_000, 'every feed read and failed');
+  const s = await status();
+  assert.deepEqual(s.members.map((m) => m.effectiveWeight), [1, 1, 1], 'no reading: factor 1');
+  assert.match(s.members[2].load.error, /connections is not a number/);
+  // Answers go on while the feeds keep failing: every one of 300 queries answered, all members in turn.
+  const counts = await shares(dns.port, 300);
+  near(counts, { [hosts[0]]: 1 / 3, [hosts[1]]: 1 / 3, [hosts[2]]: 1 / 3 }, 0.02, 'shares');
 });

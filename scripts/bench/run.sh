@@ -24,6 +24,8 @@
 #     workers tierdns --workers 1 / 2 (and Knot with 1 / 2 workers when in SERVERS),
 #             server and dnsperf unpinned over every CPU: queries/s only
 #     scale   scripts/bench/scale.sh: 10,000 pools x 4, first answer and RSS
+#     steer   scripts/bench/steer.sh (not in the default MIXES): the answering thread's CPU per
+#             answer while 10,000 members are probed, without and with agent load feeds
 #   ROUNDS=3 DURATION=5 WARMUP=2 CLIENTS=4 OUTSTANDING=100 (dnsperf -q)
 #   LAT_QPS (fixed rate instead of the fraction) LAT_FRACTION=0.5  LAT_DURATION=$DURATION
 #   WORKERS_LIST="1 2"  POOLS=1000  SCALE_POOLS=10000
@@ -77,7 +79,7 @@ CPUWATCH=("$NODE" "$HERE/lib/cpuwatch.js")
 
 has() { local x="$1"; shift; for y in "$@"; do [ "$x" = "$y" ] && return 0; done; return 1; }
 for s in $SERVERS; do has "$s" tierdns knot gdnsd pdns || { echo "unknown server '$s' (tierdns knot gdnsd pdns)" >&2; exit 2; }; done
-for m in $MIXES; do has "$m" ws mixed tcp rrl lat latu workers scale micro || { echo "unknown mix '$m' (ws mixed tcp rrl lat latu workers scale micro)" >&2; exit 2; }; done
+for m in $MIXES; do has "$m" ws mixed tcp rrl lat latu workers scale steer micro || { echo "unknown mix '$m' (ws mixed tcp rrl lat latu workers scale steer micro)" >&2; exit 2; }; done
 [ "$NPROC" -ge 2 ] || echo "WARNING: fewer than 2 CPUs; server and dnsperf pinning overlap" >&2
 
 # --- tools (Debian packages, installed with apt-get when absent)
@@ -85,7 +87,7 @@ pkgs=(dnsperf:dnsperf dig:bind9-dnsutils taskset:util-linux setsid:util-linux ss
 for s in $SERVERS; do for p in $(packages_for "$s"); do pkgs+=("$p"); done; done
 ensure_packages "${pkgs[@]}" || exit 1
 needs_tierdns=0
-{ has tierdns $SERVERS || has workers $MIXES || has scale $MIXES; } && needs_tierdns=1
+{ has tierdns $SERVERS || has workers $MIXES || has scale $MIXES || has steer $MIXES; } && needs_tierdns=1
 if [ "$needs_tierdns" = 1 ] && [ ! -f "$ROOT/dist/cli.js" ]; then
   echo "no dist/cli.js: run npm ci (or npm run build) first" >&2; exit 1
 fi
@@ -400,6 +402,12 @@ fi
 if has scale $MIXES; then
   log "scale: scripts/bench/scale.sh"
   SCALE_OUT="$RAW/scale.txt" LAT_TARGET="$LAT_TARGET" bash "$HERE/scale.sh" 2>&1 | tee -a "$LOG" >&2
+fi
+
+# --- phase 3b: load feeds on 10,000 members: the answering thread's CPU per answer
+if has steer $MIXES; then
+  log "steer: scripts/bench/steer.sh"
+  STEER_OUT="$RAW/steer.txt" ROUNDS="$ROUNDS" bash "$HERE/steer.sh" 2>&1 | tee -a "$LOG" >&2
 fi
 
 # --- phase 4: micro-benchmarks (scripts/bench/micro-*.js, when present)

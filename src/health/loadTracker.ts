@@ -25,6 +25,10 @@ export interface LoadTrackerOptions {
   /** --capacity (0 = none): overrides what a feed says. */
   capacity: number;
   intervalMs: number;
+  /** Smoothing time constant (default SMOOTHING_MS; the simulation varies it). */
+  smoothingMs?: number;
+  /** Smallest factor below capacity (default MIN_FACTOR; the simulation varies it). */
+  minFactor?: number;
 }
 
 export class LoadTracker {
@@ -119,7 +123,7 @@ export class LoadTracker {
   private factor(): number {
     if (this.smooth === undefined) return 1;
     if (this.full) return 0;
-    return Math.max(MIN_FACTOR, Math.min(1, this.smooth));
+    return Math.max(this.opts.minFactor ?? MIN_FACTOR, Math.min(1, this.smooth));
   }
 
   private state(): LoadState {
@@ -134,7 +138,8 @@ export class LoadTracker {
       this.smooth = raw;
     } else {
       const dt = Math.max(0, nowMs - this.smoothAtMs);
-      const alpha = 1 - Math.exp(-dt / SMOOTHING_MS);
+      const tau = this.opts.smoothingMs ?? SMOOTHING_MS;
+      const alpha = tau > 0 ? 1 - Math.exp(-dt / tau) : 1;
       this.smooth += alpha * (raw - this.smooth);
     }
     this.smoothAtMs = nowMs;

@@ -9,6 +9,8 @@ const fs = require('node:fs');
 const path = require('node:path');
 const { parseAgentLine, parseHaproxyCsv, parseJsonLoad, parseStubStatus } = require('../dist/health/loadParse');
 const { readLoad } = require('../dist/health/loadFeed');
+const { loadTargetOf } = require('../dist/health/target');
+const { defaultPoolConfig } = require('../dist/model/poolConfig');
 const { agentFeed, jsonFeed, badFeed, realNginx, realHaproxy, holdConnections } = require('./helpers/loadFeeds');
 const { silentBalancer, closedPort } = require('./helpers/balancers');
 
@@ -124,6 +126,11 @@ test('the real haproxy: the FRONTEND rows of its CSV stats', async (t) => {
   // the previous read, which haproxy may not have closed yet.
   assert.strictEqual(r.count.capacity, 350);
   assert.ok(r.count.connections === 6 || r.count.connections === 7, `connections ${r.count.connections}`);
+  // --load-path as `stats uri` says it: ";csv" is added.
+  const config = { ...defaultPoolConfig('ws.lb.example.com'), load: 'haproxy', loadPort: hap.statsPort, loadPath: '/stats' };
+  const viaConfig = await readLoad(loadTargetOf(config, { ip: hap.host }, undefined));
+  assert.ok(viaConfig.ok, viaConfig.error);
+  assert.strictEqual(viaConfig.count.capacity, 350);
 });
 
 test('feeds that hang, flood, close early or are not there fail one read with a clear reason', async (t) => {

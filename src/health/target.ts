@@ -43,11 +43,18 @@ export function loadTargetOf(config: PoolConfig, m: Pick<Member, 'ip' | 'port'>,
     kind: config.load,
     ip: m.ip,
     port: config.loadPort === 0 ? m.port ?? config.port : config.loadPort,
-    path: config.load === 'agent' ? '/' : config.loadPath || defaultLoadPath(config.load),
+    path: loadPathOf(config),
     timeoutMs: config.timeoutMs,
   };
   if (sourceAddress && isIP(sourceAddress) === isIP(m.ip)) target.localAddress = sourceAddress;
   return target;
+}
+
+/** The HTTP path read: HAProxy's stats page gives CSV at its URI + ";csv" (management guide, "CSV format"), added when missing. */
+function loadPathOf(config: PoolConfig): string {
+  if (config.load === 'agent') return '/';
+  const path = config.loadPath || defaultLoadPath(config.load);
+  return config.load === 'haproxy' && !path.includes(';csv') ? `${path};csv` : path;
 }
 
 export function sameLoadTarget(a: LoadTarget, b: LoadTarget): boolean {

@@ -103,12 +103,8 @@ async function runInstance(flags: ServeFlags, env: Environment, listen: ListenAd
   });
   if (cluster.isWorker && workerId !== 1) receiveOwnUpdates((u) => instance.applyOwnUpdate(u));
   process.on('unhandledRejection', (err) => log.error({ err }, 'serve: unhandled rejection'));
-  try {
-    await instance.start();
-  } catch (err) {
-    await instance.stop(0).catch(() => undefined);
-    throw err;
-  }
+  // Before start: a SIGHUP sent as soon as 'serve: ready' is logged must reload, not kill the
+  // process (SIGHUP's default action). A reload while starting is a second read of the zones.
   process.on('SIGHUP', () => {
     log.info('serve: SIGHUP, reloading zones');
     try {
@@ -117,6 +113,12 @@ async function runInstance(flags: ServeFlags, env: Environment, listen: ListenAd
       log.error(`zone: reload failed: ${errorMessage(err)}`);
     }
   });
+  try {
+    await instance.start();
+  } catch (err) {
+    await instance.stop(0).catch(() => undefined);
+    throw err;
+  }
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;

@@ -12,13 +12,15 @@ const { ask } = require('./helpers/dns');
 const { tcpBalancer, closedPort } = require('./helpers/balancers');
 const { agentFeed, jsonFeed, badFeed } = require('./helpers/loadFeeds');
 const { waitFor } = require('./helpers/store');
-const { startRedis, uniquePrefix } = require('./helpers/redis');
+const { spawnSync } = require('node:child_process');
+const http = require('node:http');
+const { startRedis, uniquePrefix, freePort } = require('./helpers/redis');
 
 const POOL = 'ws.lb.example.com';
 const ZONES = path.join(__dirname, '..', 'zones');
 
 /** A store (file unless given) with one pool of `hosts` (a TCP health check on one shared port) and `flags`; `instances` serve it. */
-async function setup(t, hosts, flags, { store, instances = 1 } = {}) {
+async function setup(t, hosts, flags, { store, instances = 1, serveArgs = [] } = {}) {
   store ??= `file:${path.join(tempDir(t), 'store.json')}`;
   const port = await closedPort(hosts[0]);
   for (const host of hosts) {
@@ -35,7 +37,7 @@ async function setup(t, hosts, flags, { store, instances = 1 } = {}) {
   await cli('pool', 'set', POOL, '--check', 'tcp', '--port', String(port), '--interval', '300ms', '--timeout', '200ms', '--rise', '1', ...flags);
   for (const host of hosts) await cli('member', 'add', POOL, host);
   const all = [];
-  for (let i = 0; i < instances; i++) all.push(await startServe(t, ['--zones', ZONES, '--store', store, '--instance', `e2e${i}`]));
+  for (let i = 0; i < instances; i++) all.push(await startServe(t, ['--zones', ZONES, '--store', store, '--instance', `e2e${i}`, ...serveArgs]));
   const status = async () => JSON.parse(await cli('status', POOL, '--json')).pools[0];
   return { cli, dns: all[0], all, status };
 }
@@ -81,8 +83,27 @@ test('answer shares follow reported loads; a full member is skipped until all ar
   const loads = [[0, 100], [50, 100], [100, 100]];
   const feeds = [];
   for (const [i, host] of hosts.entries()) feeds.push(await jsonFeed(t, { host, port: feedPort, body: { connections: loads[i][0], capacity: loads[i][1] } }));
-  const { cli, dns, status } = await setup(t, hosts, ['--load', 'json', '--load-port', String(feedPort)]);
+  const metricsPort = await freePort();
+  const { cli, dns, status } = await setup(t, hosts, ['--load', 'json', '--load-port', String(feedPort)], { serveArgs: ['--metrics', `127.0.0.1:${metricsPort}`] });
   await waitFor(async () => (await status()).members.map((m) => m.effectiveWeight).join() === '1,0.5,0', 10_000, 'effective weights 1/0.5/0');
+  const get = (urlPath) => new Promise((resolve, reject) => {
+    http.get({ host: '127.0.0.1', port: metricsPort, path: urlPath }, (res) => {
+      let body = '';
+      res.on('data', (d) => { body += d; });
+      res.on('end', () => resolve(body));
+    }).on('error', reject);
+  });
+  const metrics = await get('/metrics');
+  // The status page's document carries the same.
+  const page = JSON.parse(await get('/status.json')).pools.find((p) => p.name === POOL);
+  assert.deepEqual(page.members.map((m) => [m.effectiveWeight, m.load.factor, m.load.connections]), [[1, 1, 0], [0.5, 0.5, 50], [0, 0, 100]]);
+  const sample = (line) => metrics.split('\n').find((l) => l.startsWith(`${line} `))?.split(' ')[1];
+  const label = (ip) => `{pool="${POOL}",member="${ip}"}`;
+  assert.deepEqual(hosts.map((ip) => sample(`tierdns_member_effective_weight${label(ip)}`)), ['1', '0.5', '0']);
+  assert.deepEqual(hosts.map((ip) => sample(`tierdns_member_load_factor${label(ip)}`)), ['1', '0.5', '0']);
+  assert.deepEqual(hosts.map((ip) => sample(`tierdns_member_load_connections${label(ip)}`)), ['0', '50', '100']);
+  const check = spawnSync('promtool', ['check', 'metrics'], { input: metrics, encoding: 'utf8' });
+  assert.equal(check.status, 0, `promtool check metrics:\n${check.stdout}${check.stderr}`);
   assert.deepEqual((await status()).members[1].load, { connections: 50, capacity: 100, factor: 0.5, state: 'ready', error: null });
   const text = await cli('status', POOL);
   assert.match(text, /MEMBER\s+WEIGHT\s+EFFECTIVE\s+LOAD/);

@@ -153,7 +153,7 @@ export class RedisConnection {
    * A new master was announced: a connection to another server drops it now (the old master
    * stays writable until Sentinel demotes it), one waiting to reconnect tries at once.
    */
-  private follow(to: MasterAddress): void {
+  follow(to: MasterAddress): void {
     if (this.closed) return;
     const c = this.client;
     if (c.status === 'ready' || c.status === 'connect') {

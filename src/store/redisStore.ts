@@ -371,6 +371,7 @@ export class RedisStore implements Store {
   ): Promise<T> {
     for (let attempt = 1; ; attempt++) {
       await this.runWrite(async () => undefined);
+      if (confirm) await this.noFailoverUnderway();
       const lane = this.lane();
       lane.waiting++;
       const outcome = await lane.lock.run(() => this.run(async () => {
@@ -433,6 +434,32 @@ export class RedisStore implements Store {
       'a failover now would lose it: check with `tierdns status` and repeat the command if it is missing');
   }
 
+  /**
+   * A change the CLI is about to make waits out a Sentinel failover in progress (up to the
+   * connect wait) and then goes to the new master: written to the master being replaced, after
+   * its replica was promoted, it would be lost. Still under way at the end: refused, nothing
+   * changed. (Servers' writes do not wait: an observation lost that way is written again.)
+   */
+  private async noFailoverUnderway(): Promise<void> {
+    if (!this.sentinels) return;
+    const deadline = Date.now() + this.opts.connectWaitMs;
+    let waited = false;
+    for (;;) {
+      const state = await this.sentinels.master();
+      if (!state || !state.failingOver) {
+        if (waited && state) for (const l of this.lanes) l.conn.follow(state);
+        return;
+      }
+      if (Date.now() >= deadline) {
+        throw new TierdnsError('TIERDNS_E_STORE_UNREACHABLE',
+          `redis at ${this.loc.description}: a Sentinel failover of the master is still in progress; nothing was changed: try again in a few seconds`);
+      }
+      waited = true;
+      await new Promise((r) => setTimeout(r, 100));
+      this.sentinels.invalidate();
+    }
+  }
+
   private queueMutation(tx: ChainableCommander, pool: string, m: PoolMutation, observationFields: string[]): void {
     const k = this.keys;
     // Checked when queued, unlike the PUBLISH inside NOTIFY's script: a user who may not
@@ -479,6 +506,7 @@ export class RedisStore implements Store {
     const ctx = { keys: this.keys, report: this.report, nowMs: this.opts.nowMs(), queue: this.queueMutation.bind(this) };
     for (let attempt = 1; ; attempt++) {
       await this.runWrite(async () => undefined);
+      if (this.opts.confirmOnReplica) await this.noFailoverUnderway();
       const lane = this.lane();
       lane.waiting++;
       const plans = await lane.lock.run(() => this.run(async () => {

@@ -49,7 +49,8 @@ function verifyUnit(t, unitText) {
   return run('systemd-analyze', ['verify', `--root=${root}`, '/etc/systemd/system/tierdns.service']);
 }
 
-test('contrib/systemd/tierdns.service passes systemd-analyze verify without a warning', { skip: !hasSystemdAnalyze && 'systemd-analyze is not installed (Debian package systemd; .ci/run installs it)' }, (t) => {
+test('contrib/systemd/tierdns.service passes systemd-analyze verify without a warning', (t) => {
+  assert.ok(hasSystemdAnalyze, 'systemd-analyze is not installed (Debian package systemd; .ci/run installs it)');
   const unit = fs.readFileSync(UNIT, 'utf8');
   const r = verifyUnit(t, unit);
   assert.equal(r.status, 0, r.stdout + r.stderr);

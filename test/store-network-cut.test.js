@@ -45,7 +45,9 @@ function waitLine(proc, re, ms, what) {
 }
 
 test('a silent cut to Redis: store down while cut, own verdicts within the bound, catch-up within seconds of healing',
-  { skip: support.ok ? false : support.reason, timeout: 90_000 + CUT_MS }, async (t) => {
+  { timeout: 90_000 + CUT_MS }, async (t) => {
+    // .ci/run runs as root and installs iproute2: without namespaces this is a gap, not a skip.
+    assert.ok(support.ok, `network namespaces unavailable: ${support.reason}`);
     const net = makeNet(t);
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tierdns-cut-'));
     t.after(() => fs.rmSync(dir, { recursive: true, force: true }));

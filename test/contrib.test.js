@@ -5,9 +5,9 @@
 const test = require('node:test');
 const assert = require('node:assert/strict');
 const fs = require('node:fs');
-const http = require('node:http');
 const path = require('node:path');
 const { spawnSync } = require('node:child_process');
+const { httpGet } = require('./helpers/http');
 const { CLI, tempDir, startServe, runCli } = require('./helpers/serve');
 const { freePort } = require('./helpers/redis');
 const { tcpBalancer } = require('./helpers/balancers');
@@ -126,15 +126,7 @@ test('contrib/grafana/tierdns.json: unique panel ids, every query parses as Prom
   assert.equal(r.status, 0, r.stdout + r.stderr);
 });
 
-function get(port, urlPath) {
-  return new Promise((resolve, reject) => {
-    http.get({ host: '127.0.0.1', port, path: urlPath }, (res) => {
-      let body = '';
-      res.on('data', (d) => { body += d; });
-      res.on('end', () => resolve(body));
-    }).on('error', reject);
-  });
-}
+const get = httpGet;
 
 test('every metric the alert rules and the dashboard use is exposed by a live instance', async (t) => {
   const dir = tempDir(t);

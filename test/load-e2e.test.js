@@ -7,13 +7,13 @@
 const test = require('node:test');
 const assert = require('node:assert/strict');
 const path = require('node:path');
+const { httpGet } = require('./helpers/http');
 const { startServe, runCli, tempDir } = require('./helpers/serve');
 const { ask } = require('./helpers/dns');
 const { tcpBalancer, closedPort } = require('./helpers/balancers');
 const { agentFeed, jsonFeed, badFeed } = require('./helpers/loadFeeds');
 const { waitFor } = require('./helpers/store');
 const { spawnSync } = require('node:child_process');
-const http = require('node:http');
 const { startRedis, uniquePrefix, freePort } = require('./helpers/redis');
 
 const POOL = 'ws.lb.example.com';
@@ -86,13 +86,7 @@ test('answer shares follow reported loads; a full member is skipped until all ar
   const metricsPort = await freePort();
   const { cli, dns, status } = await setup(t, hosts, ['--load', 'json', '--load-port', String(feedPort)], { serveArgs: ['--metrics', `127.0.0.1:${metricsPort}`] });
   await waitFor(async () => (await status()).members.map((m) => m.effectiveWeight).join() === '1,0.5,0', 10_000, 'effective weights 1/0.5/0');
-  const get = (urlPath) => new Promise((resolve, reject) => {
-    http.get({ host: '127.0.0.1', port: metricsPort, path: urlPath }, (res) => {
-      let body = '';
-      res.on('data', (d) => { body += d; });
-      res.on('end', () => resolve(body));
-    }).on('error', reject);
-  });
+  const get = (urlPath) => httpGet(metricsPort, urlPath);
   const metrics = await get('/metrics');
   // The status page's document carries the same.
   const page = JSON.parse(await get('/status.json')).pools.find((p) => p.name === POOL);

@@ -7,11 +7,11 @@ const test = require('node:test');
 const assert = require('node:assert/strict');
 const dgram = require('node:dgram');
 const fs = require('node:fs');
-const http = require('node:http');
 const net = require('node:net');
 const path = require('node:path');
 const { promisify } = require('node:util');
 const execFile = promisify(require('node:child_process').execFile);
+const { httpGet } = require('./helpers/http');
 const { buildQuery, decode } = require('./helpers/dns');
 const { tempDir, startServe } = require('./helpers/serve');
 
@@ -66,13 +66,7 @@ async function client(t, source, port, host = '127.0.0.1') {
 }
 
 function metrics(port) {
-  return new Promise((resolve, reject) => {
-    http.get(`http://127.0.0.1:${port}/metrics`, (res) => {
-      let body = '';
-      res.on('data', (c) => (body += c));
-      res.on('end', () => resolve(body));
-    }).on('error', reject);
-  });
+  return httpGet(port, '/metrics');
 }
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));

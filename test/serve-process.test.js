@@ -5,7 +5,7 @@ const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const path = require('node:path');
 const net = require('node:net');
-const http = require('node:http');
+const { httpGet } = require('./helpers/http');
 const { ask, buildQuery } = require('./helpers/dns');
 const { tempDir, startServe, runCli } = require('./helpers/serve');
 
@@ -118,13 +118,7 @@ test('--metrics serves Prometheus counters', async (t) => {
   const s = await startServe(t, ['--zones', zones, '--store', store, '--metrics', `127.0.0.1:${mport}`]);
   await ask(s.port, 't.example', 'SOA');
   await ask(s.port, 'nope.t.example', 'A');
-  const body = await new Promise((resolve, reject) => {
-    http.get(`http://127.0.0.1:${mport}/metrics`, (res) => {
-      let b = '';
-      res.on('data', (c) => (b += c));
-      res.on('end', () => resolve(b));
-    }).on('error', reject);
-  });
+  const body = await httpGet(mport, '/metrics');
   assert.match(body, /tierdns_answers_total\{rcode="NOERROR"\} 1/);
   assert.match(body, /tierdns_answers_total\{rcode="NXDOMAIN"\} 1/);
   assert.match(body, /tierdns_queries_total\{qtype="SOA"\} 1/);
@@ -168,12 +162,6 @@ test('a lone instance counts itself among live instances at once', async (t) => 
   const mport = probe.address().port;
   await new Promise((r) => probe.close(r));
   await startServe(t, ['--zones', zones, '--store', store, '--metrics', `127.0.0.1:${mport}`, '--instance', 'lone']);
-  const body = await new Promise((resolve, reject) => {
-    http.get(`http://127.0.0.1:${mport}/metrics`, (res) => {
-      let b = '';
-      res.on('data', (c) => (b += c));
-      res.on('end', () => resolve(b));
-    }).on('error', reject);
-  });
+  const body = await httpGet(mport, '/metrics');
   assert.match(body, /^tierdns_live_instances 1$/m);
 });

@@ -5,13 +5,13 @@
 
 const { test } = require('node:test');
 const assert = require('node:assert/strict');
-const http = require('node:http');
 const net = require('node:net');
 const { spawn } = require('node:child_process');
 const fs = require('node:fs');
 const path = require('node:path');
 const fc = require('fast-check');
 const { parseStoreUrl } = require('../dist/store/url');
+const { httpGet } = require('./helpers/http');
 const { runCli } = require('./helpers/cli');
 const { tmpDir, waitFor } = require('./helpers/store');
 const { startServe, tempDir } = require('./helpers/serve');
@@ -147,15 +147,7 @@ async function passwordRedis(t, password) {
   return (given) => `redis://:${encodeURIComponent(given)}@127.0.0.1:${server.port}/0?prefix=${encodeURIComponent(prefix)}`;
 }
 
-function get(port, urlPath) {
-  return new Promise((resolve, reject) => {
-    http.get({ host: '127.0.0.1', port, path: urlPath }, (res) => {
-      let body = '';
-      res.on('data', (d) => { body += d; });
-      res.on('end', () => resolve(body));
-    }).on('error', reject);
-  });
-}
+const get = httpGet;
 
 test('a real Redis: a wrong password, then the right one, in CLI output, serve logs, status and metrics', async (t) => {
   const right = 'Rq7:Zp@w/Kx%9ü';

@@ -3,12 +3,12 @@
 // corrupt it, so one contract suite runs unchanged against Redis and the file store.
 
 const fs = require('node:fs');
-const os = require('node:os');
 const path = require('node:path');
 const pino = require('pino');
 const { openStore } = require('../../dist/store/open');
 const { defaultPoolConfig } = require('../../dist/model/poolConfig');
 const { startRedis, startPrivateRedis, uniquePrefix, rawClient } = require('./redis');
+const { tempDir } = require('./serve');
 
 /** A pino logger whose entries land in `entries` (to assert TIERDNS_E_STORE_DATA reports). */
 function captureLog() {
@@ -17,10 +17,9 @@ function captureLog() {
   return { log, entries };
 }
 
+/** A temp dir removed after the test, once the serve processes it started have exited. */
 function tmpDir(t, name = 'tierdns-store-') {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), name));
-  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
-  return dir;
+  return tempDir(t, name);
 }
 
 /** Poll `pred` until true or fail after `ms`. */

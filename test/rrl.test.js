@@ -33,10 +33,10 @@ function snapshot() {
 }
 
 /** A handler limiting at `rate` with a clock the test moves; ask() returns 'answer', 'slip' or 'drop'. */
-function limited({ rate = 10, slip = 2, exempt = 'none' } = {}) {
+function limited({ rate = 10, slip = 2, exempt = 'none', tableSize } = {}) {
   let nowMs = 1_000_000;
   const snap = snapshot();
-  const opts = { ...parseRrlFlags(String(rate), String(slip), exempt), now: () => nowMs };
+  const opts = { ...parseRrlFlags(String(rate), String(slip), exempt), now: () => nowMs, tableSize };
   const handler = new QueryHandler(() => snap, silent, opts);
   const out = Buffer.alloc(1232);
   const from = new IpWords();
@@ -84,6 +84,17 @@ test('the bucket is the source\'s /24 or /56: neighbours share it, other prefixe
   assert.equal(l.tally((i) => l.ask(`2001:db8:0:1${i.toString(16).padStart(2, '0')}::${i + 1}`), 30).answer, 10);
   assert.equal(l.tally(() => l.ask('2001:db8:0:200::1'), 30).answer, 10, 'another /56');
   assert.equal(l.tally(() => l.ask('192.0.2.250'), 5).answer, 0, 'still limited');
+});
+
+test('a full set keeps the buckets visited last: a new key takes over the one visited longest ago', () => {
+  // One set of four slots: four prefixes fit, a fifth pushes out the least recently visited.
+  const l = limited({ rate: 10, slip: 0, tableSize: 4 });
+  for (const p of [1, 2, 3, 4]) assert.equal(l.tally(() => l.ask(`198.51.${p}.1`), 20).answer, 10);
+  l.advance(1);
+  for (const p of [2, 3, 4]) assert.equal(l.tally(() => l.ask(`198.51.${p}.9`), 3).answer, 0, `prefix ${p} still limited`);
+  assert.equal(l.tally(() => l.ask('198.51.5.1'), 20).answer, 10, 'a fifth prefix gets a bucket');
+  for (const p of [2, 3, 4]) assert.equal(l.tally(() => l.ask(`198.51.${p}.9`), 3).answer, 0, `prefix ${p} kept its bucket`);
+  assert.equal(l.tally(() => l.ask('198.51.1.1'), 20).answer, 10, 'the one visited longest ago was taken over');
 });
 
 test('the bucket is per answer: another name or class has its own; NXDOMAIN shares one per zone', () => {

@@ -46,8 +46,9 @@ const LARGE_BYTES = 1024;
  * Response rate limiting (docs/rrl.md), after NSD, Knot and BIND: a token bucket per (source
  * /24 or /56, answer class, name) refilled at ratePerSecond and holding one second's worth;
  * over it, every slip-th answer becomes a bare truncated reply and the rest are dropped. The
- * buckets live in one fixed typed array, a slot per hash of the key (a colliding key takes the
- * slot over with a full bucket), so a query allocates nothing here.
+ * buckets live in one fixed typed array, in sets of four slots chosen by a hash of the key (a
+ * new key in a full set takes over its least recently visited slot), so a query allocates
+ * nothing here.
  */
 export class ResponseRateLimiter {
   private readonly rate: number;
@@ -69,7 +70,7 @@ export class ResponseRateLimiter {
 
   constructor(opts: RrlOptions, private readonly counters: RrlCounters) {
     const size = opts.tableSize ?? 65536;
-    if (size < 1 || (size & (size - 1)) !== 0) throw new RangeError('RRL table size must be a power of two');
+    if (size < WAYS || (size & (size - 1)) !== 0) throw new RangeError(`RRL table size must be a power of two, at least ${WAYS}`);
     this.rate = opts.ratePerSecond;
     this.slip = opts.slip;
     this.exempt = opts.exempt;
@@ -92,7 +93,6 @@ export class ResponseRateLimiter {
     let h = mix(this.seed ^ cls, name);
     if (from.v6) h = mix(mix(h, w[0] as number), (w[1] as number) & 0xffffff00);
     else h = mix(h, (w[0] as number) & 0xffffff00);
-    const at0 = (h & this.mask) * BUCKET_FIELDS;
     const tag = mix(h, 0x5bd1e995) | 1;
     // The clock is read every 16th answer, for a new bucket, and before an answer is limited;
     // between, a slightly old reading only refills less, so it never lets more through.
@@ -100,6 +100,7 @@ export class ResponseRateLimiter {
     if (this.calls === 0) this.nowMs = this.now();
     let now = this.nowMs;
     const b = this.buckets;
+    const at0 = this.slot(h, tag);
     let tokens: number;
     if (b[at0] !== tag) {
       now = this.nowMs = this.now();
@@ -130,7 +131,29 @@ export class ResponseRateLimiter {
     this.counters.rrlDropped++;
     return 0;
   }
+
+  /**
+   * The bucket for a key: its set is WAYS slots side by side; the slot holding its tag, else an
+   * empty one, else the one visited longest ago (taken over). Four keys can never push each
+   * other out, and a busy source's bucket outlives a stream of one-off keys hashing beside it.
+   */
+  private slot(h: number, tag: number): number {
+    const b = this.buckets;
+    const first = (h & this.mask & ~(WAYS - 1)) * BUCKET_FIELDS;
+    let oldest = first;
+    for (let i = 0; i < WAYS; i++) {
+      const at = first + i * BUCKET_FIELDS;
+      const t = b[at] as number;
+      if (t === tag) return at;
+      if (t === 0) return at;
+      if ((b[at + 2] as number) < (b[oldest + 2] as number)) oldest = at;
+    }
+    return oldest;
+  }
 }
+
+/** Slots per set in ResponseRateLimiter.buckets (a power of two, at most the table size). */
+const WAYS = 4;
 
 /** Fields per bucket in ResponseRateLimiter.buckets: tag, tokens, stamp (ms), limited count. */
 const BUCKET_FIELDS = 4;

@@ -87,12 +87,17 @@ test('answer shares follow reported loads; a full member is skipped until all ar
   const { cli, dns, status } = await setup(t, hosts, ['--load', 'json', '--load-port', String(feedPort)], { serveArgs: ['--metrics', `127.0.0.1:${metricsPort}`] });
   await waitFor(async () => (await status()).members.map((m) => m.effectiveWeight).join() === '1,0.5,0', 10_000, 'effective weights 1/0.5/0');
   const get = (urlPath) => httpGet(metricsPort, urlPath);
-  const metrics = await get('/metrics');
+  const label = (ip) => `{pool="${POOL}",member="${ip}"}`;
+  let metrics = '';
+  const sample = (line) => metrics.split('\n').find((l) => l.startsWith(`${line} `))?.split(' ')[1];
+  // The store (what status reads) has the readings a moment before this instance's answers do.
+  await waitFor(async () => {
+    metrics = await get('/metrics');
+    return hosts.map((ip) => sample(`tierdns_member_effective_weight${label(ip)}`)).join() === '1,0.5,0';
+  }, 10_000, 'the instance serving effective weights 1/0.5/0');
   // The status page's document carries the same.
   const page = JSON.parse(await get('/status.json')).pools.find((p) => p.name === POOL);
   assert.deepEqual(page.members.map((m) => [m.effectiveWeight, m.load.factor, m.load.connections]), [[1, 1, 0], [0.5, 0.5, 50], [0, 0, 100]]);
-  const sample = (line) => metrics.split('\n').find((l) => l.startsWith(`${line} `))?.split(' ')[1];
-  const label = (ip) => `{pool="${POOL}",member="${ip}"}`;
   assert.deepEqual(hosts.map((ip) => sample(`tierdns_member_effective_weight${label(ip)}`)), ['1', '0.5', '0']);
   assert.deepEqual(hosts.map((ip) => sample(`tierdns_member_load_factor${label(ip)}`)), ['1', '0.5', '0']);
   assert.deepEqual(hosts.map((ip) => sample(`tierdns_member_load_connections${label(ip)}`)), ['0', '50', '100']);

@@ -98,6 +98,61 @@ test('SENTINEL FAILOVER: instances follow within a second of +switch-master, no 
   assert.deepEqual(watch.servedBetween('127.0.0.63', startMs), [], 'the dead balancer came back at the switch');
 });
 
+test('writes racing graceful failovers, two replicas: no change the CLI reports done is lost', async (t) => {
+  // Adds every 20 ms from before SENTINEL FAILOVER until well after the switch, both ways: some
+  // land on the old master in the moments before it is demoted. Each must either survive (on
+  // every replica Sentinel may promote) or be refused.
+  const group = await startSentinelGroup(t, { replicas: 2 });
+  assert.equal((await runCli(['pool', 'set', POOL, '--store', group.url, '--zones', ZONES])).code, 0);
+  const runs = [];
+  for (const round of [1, 2]) {
+    await group.waitInSync(group.master.port, 15_000, 2);
+    const switched = group.onSwitch();
+    let switchMs;
+    switched.then((s) => { switchMs = s.atMs; });
+    const addsP = addsDuring(`10.98.${round}`, 20, () => switchMs !== undefined && Date.now() > switchMs + 1500, group.url, 250);
+    await new Promise((r) => setTimeout(r, 300));
+    await group.failover();
+    const sw = await switched;
+    const these = await addsP;
+    runs.push(...these.map((r) => ({ ...r, round, beforeSwitch: r.endMs < sw.atMs })));
+    await group.waitSentinelsAgree(sw.to);
+  }
+  const present = await membersNow(group.url);
+  const lost = runs.filter((r) => r.ok && !present.has(r.ip));
+  const refused = runs.filter((r) => !r.ok);
+  t.diagnostic(`adds: ${runs.length}, ${runs.filter((r) => r.ok && r.beforeSwitch).length} done before a switch, ` +
+    `${refused.length} refused (${[...new Set(refused.map((r) => r.code))].join(', ')}), ${lost.length} reported done but lost`);
+  assert.deepEqual(lost.map((r) => r.ip), [], 'changes the CLI reported as done were lost');
+  for (const round of [1, 2]) {
+    assert.ok(runs.some((r) => r.round === round && r.ok && r.beforeSwitch), `round ${round}: no add was done before the switch`);
+    assert.ok(runs.some((r) => r.round === round && r.ok && !r.beforeSwitch), `round ${round}: no add was done after the switch`);
+  }
+});
+
+test('two replicas, one not acknowledging: through Sentinel a change is refused until every replica it may promote has it', async (t) => {
+  // Sentinel may promote any replica it counts in sync (this one for the next 30 s), so one
+  // acknowledgement is not enough: the change must be on both, or be refused.
+  const group = await startSentinelGroup(t, { replicas: 2, downAfterMs: 30_000 });
+  const plain = `redis://127.0.0.1:${group.master.port}/0`;
+  const cli = (args, url) => runCli([...args, '--store', url, '--zones', ZONES]);
+  assert.equal((await cli(['pool', 'set', POOL], group.url)).code, 0);
+  await group.waitInSync(group.master.port, 15_000, 2);
+  const proc = group.replica.proc;
+  proc.kill('SIGSTOP');
+  t.after(() => proc.kill('SIGCONT'));
+  const viaSentinel = await cli(['member', 'add', POOL, '10.99.4.1'], group.url);
+  assert.equal(viaSentinel.code, 2, viaSentinel.stdout);
+  assert.match(viaSentinel.stderr, /1 of 2 replicas confirmed it.*TIERDNS_E_STORE_UNCONFIRMED/);
+  // A plain URL has no failover behind it that could pick the silent one: one replica will do.
+  const viaPlain = await cli(['member', 'add', POOL, '10.99.4.2'], plain);
+  assert.equal(viaPlain.code, 0, viaPlain.stderr);
+  proc.kill('SIGCONT');
+  await group.waitInSync(group.master.port, 15_000, 2);
+  const again = await cli(['member', 'add', POOL, '10.99.4.3'], group.url);
+  assert.equal(again.code, 0, again.stderr);
+});
+
 test('master crash (kill -9): the CLI and instances follow within a second of +switch-master; a balancer dying meanwhile leaves in time', async (t) => {
   const group = await startSentinelGroup(t);
   const ips = ['127.0.0.64', '127.0.0.65', '127.0.0.66'];

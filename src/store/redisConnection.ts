@@ -145,6 +145,11 @@ export class RedisConnection {
   }
 
   /** Replicas the server reported connected at the last connect (its ready check's INFO). */
+  /** The server this connection is on ("host:port"), as learned at its last connect. */
+  get serverAddress(): string | undefined {
+    return this.learned.address;
+  }
+
   get replicasConnected(): number {
     return this.learned.replicasConnected ?? 0;
   }

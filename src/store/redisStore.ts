@@ -7,7 +7,7 @@ import {
   type DecodedPool,
 } from './redisLayout';
 import { RedisConnection, SOCKET_TIMEOUT_MS } from './redisConnection';
-import { SentinelWatch } from './sentinelWatch';
+import { SentinelWatch, type MasterState } from './sentinelWatch';
 import { checkPermissions } from './redisAcl';
 import { ChangeCounts, subscribeChanges } from './redisWatch';
 import { KeyedMutex, Mutex, checkZones, parseZoneList, retryPause } from './storeUtil';
@@ -371,7 +371,7 @@ export class RedisStore implements Store {
   ): Promise<T> {
     for (let attempt = 1; ; attempt++) {
       await this.runWrite(async () => undefined);
-      if (confirm) await this.noFailoverUnderway();
+      const before = confirm ? await this.noFailoverUnderway() : undefined;
       const lane = this.lane();
       lane.waiting++;
       const outcome = await lane.lock.run(() => this.run(async () => {
@@ -410,7 +410,7 @@ export class RedisStore implements Store {
         if (replies === null) return { committed: false, result: undefined };
         const failed = replies.find(([err]) => err);
         if (failed) throw failed[0];
-        if (confirm) await this.confirmOnReplica(lane.conn);
+        if (confirm) await this.confirmOnReplica(lane.conn, before);
         return { committed: true, result: res.result };
       })).finally(() => { lane.waiting--; });
       if (outcome.committed) return outcome.result as T;
@@ -420,18 +420,30 @@ export class RedisStore implements Store {
   }
 
   /**
-   * A change about to be reported as done must be on a replica too when the store has one:
-   * after a failover only what a replica had survives. Replicas are expected when the master
-   * had one connected when this connection was made, or Sentinel sees one in sync.
+   * A change about to be reported as done must survive a failover (docs/store.md "Writes and
+   * failover"): after one, only what the promoted replica had is kept. So, when the store has
+   * replicas, every replica Sentinel counts in sync (at least one) must acknowledge it (WAIT),
+   * since Sentinel may promote any of them; and behind Sentinel the master must still be the
+   * one `before` named, in the same epoch, with no failover begun: a failover that started
+   * between the check before the write and this one could promote a replica that lacks it.
+   * Either missing: TIERDNS_E_STORE_UNCONFIRMED (the change may or may not have survived).
    */
-  private async confirmOnReplica(conn: RedisConnection): Promise<void> {
-    const sentinelSees = this.sentinels ? (await this.sentinels.master())?.replicasInSync ?? 0 : 0;
-    if (Math.max(conn.replicasConnected, sentinelSees) === 0) return;
-    const acked = Number(await conn.client.wait(1, REPLICA_WAIT_MS));
-    if (acked >= 1) return;
-    throw new TierdnsError('TIERDNS_E_STORE_UNCONFIRMED',
-      `redis at ${this.loc.description}: the change reached the master but no replica confirmed it within ${REPLICA_WAIT_MS} ms; ` +
-      'a failover now would lose it: check with `tierdns status` and repeat the command if it is missing');
+  private async confirmOnReplica(conn: RedisConnection, before: MasterState | undefined): Promise<void> {
+    const sentinelSees = before?.replicasInSync ?? 0;
+    const expected = Math.max(conn.replicasConnected, sentinelSees);
+    if (expected > 0) {
+      const want = Math.max(1, sentinelSees);
+      const acked = Number(await conn.client.wait(want, REPLICA_WAIT_MS));
+      if (acked < want) {
+        throw unconfirmed(this.loc.description, `${acked} of ${want} replica${want === 1 ? '' : 's'} confirmed it within ${REPLICA_WAIT_MS} ms`);
+      }
+    }
+    if (!this.sentinels || !before) return;
+    this.sentinels.invalidate();
+    const after = await this.sentinels.master();
+    const moved = !after || after.failingOver || after.epoch !== before.epoch ||
+      `${after.host}:${after.port}` !== `${before.host}:${before.port}` || conn.serverAddress !== `${before.host}:${before.port}`;
+    if (moved) throw unconfirmed(this.loc.description, 'a Sentinel failover began while it was written');
   }
 
   /**
@@ -440,15 +452,15 @@ export class RedisStore implements Store {
    * its replica was promoted, it would be lost. Still under way at the end: refused, nothing
    * changed. (Servers' writes do not wait: an observation lost that way is written again.)
    */
-  private async noFailoverUnderway(): Promise<void> {
-    if (!this.sentinels) return;
+  private async noFailoverUnderway(): Promise<MasterState | undefined> {
+    if (!this.sentinels) return undefined;
     const deadline = Date.now() + this.opts.connectWaitMs;
     let waited = false;
     for (;;) {
       const state = await this.sentinels.master();
       if (!state || !state.failingOver) {
         if (waited && state) for (const l of this.lanes) l.conn.follow(state);
-        return;
+        return state;
       }
       if (Date.now() >= deadline) {
         throw new TierdnsError('TIERDNS_E_STORE_UNREACHABLE',
@@ -506,14 +518,14 @@ export class RedisStore implements Store {
     const ctx = { keys: this.keys, report: this.report, nowMs: this.opts.nowMs(), queue: this.queueMutation.bind(this) };
     for (let attempt = 1; ; attempt++) {
       await this.runWrite(async () => undefined);
-      if (this.opts.confirmOnReplica) await this.noFailoverUnderway();
+      const before = this.opts.confirmOnReplica ? await this.noFailoverUnderway() : undefined;
       const lane = this.lane();
       lane.waiting++;
       const plans = await lane.lock.run(() => this.run(async () => {
         await lane.conn.ready();
         const done = await syncPoolsOnce(lane.conn.client, pools, remove, ctx);
         // (After no write, WAIT returns at once: this connection has nothing a replica lacks.)
-        if (done && this.opts.confirmOnReplica) await this.confirmOnReplica(lane.conn);
+        if (done && this.opts.confirmOnReplica) await this.confirmOnReplica(lane.conn, before);
         return done;
       })).finally(() => { lane.waiting--; });
       if (plans) return plans;
@@ -653,4 +665,11 @@ export class RedisStore implements Store {
 /** The change count as read (absent: 0; not a count: -1, which inSync() never takes as in sync). */
 function countValue(raw: string | null): number {
   return raw === null ? 0 : parseChangeCount(raw) ?? -1;
+}
+
+/** A change written to the master but not known to survive a failover. */
+function unconfirmed(where: string, why: string): TierdnsError {
+  return new TierdnsError('TIERDNS_E_STORE_UNCONFIRMED',
+    `redis at ${where}: the change reached the master but ${why}; a failover could lose it: ` +
+    'check with `tierdns status` and repeat the command if it is missing');
 }

@@ -14,8 +14,9 @@ const REDIS_SERVER = process.env.REDIS_SERVER || '/usr/bin/redis-server';
 const MASTER_NAME = 'tdnsmaster';
 
 class SentinelGroup {
-  constructor(dir, { downAfterMs = 1000, failoverTimeoutMs = 4000 } = {}) {
+  constructor(dir, { downAfterMs = 1000, failoverTimeoutMs = 4000, replicas = 1 } = {}) {
     this.dir = dir;
+    this.replicaCount = replicas;
     this.name = MASTER_NAME;
     this.downAfterMs = downAfterMs;
     this.failoverTimeoutMs = failoverTimeoutMs;
@@ -30,7 +31,8 @@ class SentinelGroup {
   }
 
   async start() {
-    const ports = [await freePort(), await freePort()];
+    const ports = [await freePort()];
+    for (let i = 0; i < this.replicaCount; i++) ports.push(await freePort());
     for (const port of ports) {
       const dir = path.join(this.dir, `node-${port}`);
       fs.mkdirSync(dir);
@@ -39,8 +41,8 @@ class SentinelGroup {
     // No delay before a diskless full sync: the replica is in sync within milliseconds.
     const common = ['--repl-diskless-sync-delay', '0'];
     await this.nodes.get(ports[0]).start(common);
-    await this.nodes.get(ports[1]).start([...common, '--replicaof', '127.0.0.1', String(ports[0])]);
-    await this.waitInSync(ports[0]);
+    for (const port of ports.slice(1)) await this.nodes.get(port).start([...common, '--replicaof', '127.0.0.1', String(ports[0])]);
+    await this.waitInSync(ports[0], 15_000, this.replicaCount);
     for (let i = 0; i < 3; i++) this.sentinels.push(await this.startSentinel(ports[0], i));
     await this.waitSentinelsAgree(ports[0]);
   }
@@ -106,8 +108,8 @@ class SentinelGroup {
     this._masterPort = port;
   }
 
-  /** Until the replica(s) of `masterPort` report their link up and the master's offset. */
-  async waitInSync(masterPort, timeoutMs = 15_000) {
+  /** Until `replicas` replicas (or more) of `masterPort` report their link up and the master's offset. */
+  async waitInSync(masterPort, timeoutMs = 15_000, replicas = 1) {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const c = this.client(masterPort);
@@ -116,7 +118,7 @@ class SentinelGroup {
         const info = await c.info('replication');
         const offset = Number(/master_repl_offset:(\d+)/.exec(info)?.[1]);
         const slaves = [...info.matchAll(/slave\d+:ip=[^,]+,port=\d+,state=(\w+),offset=(\d+)/g)];
-        if (slaves.length > 0 && slaves.every(([, state, off]) => state === 'online' && Number(off) === offset)) return;
+        if (slaves.length >= replicas && slaves.every(([, state, off]) => state === 'online' && Number(off) === offset)) return;
       } catch { /* not ready */ } finally {
         c.disconnect();
       }

@@ -106,6 +106,26 @@ test('a flood from 127.0.0.2 gets the rate plus TC=1 slips; 127.1.0.1 is answere
   assert.equal(value('tierdns_rrl_dropped_total'), limitedCount - a.slips);
 });
 
+test('--workers 2: a flood from many source ports meets the rate once, not once per worker', async (t) => {
+  const { zones, store } = setup(t);
+  const port = await freePort();
+  const rate = 10;
+  const s = await startServe(t, ['--zones', zones, '--store', store, '--workers', '2', '--listen', `127.0.0.1:${port}`,
+    '--rrl-rate', String(rate), '--rrl-slip', '0', '--rrl-exempt', 'none']);
+  for (let i = 0; i < 50 && new Set(s.logs.filter((l) => l.msg === 'serve: ready').map((l) => l.pid)).size < 2; i++) await sleep(100);
+  // 40 sockets (source ports) on 127.0.0.2, the kernel spreading them over both workers.
+  const clients = [];
+  for (let i = 0; i < 40; i++) clients.push(await client(t, '127.0.0.2', port));
+  const started = Date.now();
+  for (let round = 0; round < 5; round++) for (const [i, c] of clients.entries()) c.send(round * 40 + i);
+  await sleep(300);
+  const seconds = (Date.now() - started) / 1000;
+  const full = clients.reduce((n, c) => n + c.seen.full, 0);
+  t.diagnostic(`200 queries from 40 ports in ${seconds} s: ${full} answered`);
+  assert.ok(full >= rate / 2, `only ${full} answered`);
+  assert.ok(full <= rate * (1 + seconds) + 1, `${full} answered in ${seconds} s at ${rate}/s: each worker gave the whole rate`);
+});
+
 test('a limited client that gets a slip retries over TCP and is answered (dig), and TCP is never limited', async (t) => {
   const { zones, store } = setup(t);
   const s = await startServe(t, ['--zones', zones, '--store', store, '--rrl-rate', '1', '--rrl-slip', '1', '--rrl-exempt', 'none']);

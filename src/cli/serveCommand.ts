@@ -59,12 +59,23 @@ export function registerServeCommand(program: Command): void {
       if (!isInstanceName(flags.instance)) {
         throw new TierdnsError('TIERDNS_E_BAD_VALUE', '--instance must be 1 to 255 printable characters without spaces or |');
       }
-      const rrl = parseRrlFlags(flags.rrlRate, flags.rrlSlip, flags.rrlExempt);
+      const rrl = workerShare(parseRrlFlags(flags.rrlRate, flags.rrlSlip, flags.rrlExempt), workers);
       const tcpLimits = parseTcpFlags(flags);
       const log = pino({ ...LOG_OPTIONS, level: flags.logLevel, base: { instance: flags.instance, pid: process.pid } });
       if (workers > 1 && cluster.isPrimary) return runPrimary(workers, log);
       await runInstance(flags, readEnvironment(), listen, { rrl, tcpLimits }, log);
     });
+}
+
+/**
+ * Each of `workers` workers keeps its own RRL table and limits at its share of the rate (at
+ * least one answer a second): the kernel spreads datagrams over workers by source address and
+ * port, and resolvers (and spoofed floods) pick a new source port per query, so a source meets
+ * about the whole rate in all (docs/rrl.md).
+ */
+function workerShare(rrl: RrlOptions, workers: number): RrlOptions {
+  if (workers <= 1 || rrl.ratePerSecond === 0) return rrl;
+  return { ...rrl, ratePerSecond: Math.max(1, rrl.ratePerSecond / workers) };
 }
 
 function metricsAddress(text: string, workerId: number): ListenAddress {

@@ -1,7 +1,9 @@
 'use strict';
 // `tierdns apply -f FILE` and `tierdns export` through the real CLI against both stores: a
 // file applied, exported and planned again plans nothing; a bad file changes nothing and names
-// file, line and field; --prune; --dry-run; health kept across changes.
+// file, line and field; pool names no server would answer for (apex, CNAME owner, delegation,
+// below one, outside every zone) refuse the whole file in `pool set`'s words; --prune;
+// --dry-run; health kept across changes.
 
 const { describe, test, before, after } = require('node:test');
 const assert = require('node:assert/strict');
@@ -152,6 +154,63 @@ for (const backend of [redisBackend(), fileBackend()]) {
       r = await run('apply', '-f', write('none.yaml', 'pools: {}\n'), '--prune');
       assert.match(r.stdout, /applied: 0 created, 0 changed, 3 removed, 0 unchanged/);
       assert.deepEqual(await names(), []);
+    });
+
+    test('pool names no server would answer for are refused, one line each, and nothing changes', async (t) => {
+      const { loc, cwd, write, run } = setup(t);
+      // The same zone `pool set` is checked against in test/pool-names.test.js, smaller.
+      fs.writeFileSync(path.join(cwd, 'zones', 'lb.example.com.zone'), [
+        '$ORIGIN lb.example.com.', '$TTL 300',
+        '@ IN SOA ns1.lb.example.com. hostmaster.example.com. 1 3600 600 86400 60',
+        '@ IN NS ns1.lb.example.com.',
+        'ns1 IN A 127.0.0.1',
+        'www IN CNAME ws.lb.example.com.',
+        'sub IN NS ns.sub.lb.example.com.',
+        'ns.sub IN A 192.0.2.53', '',
+      ].join('\n'));
+      assert.equal((await run('apply', '-f', write('good.yaml', POOLS))).code, 0);
+      const before = await storeState(loc);
+      const BAD = [
+        // [pool name, why, code]: the words `pool set` uses
+        ['lb.example.com', 'is the apex of zone lb\\.example\\.com: a pool there would never be served', 'TIERDNS_E_NOT_SERVABLE'],
+        ['www.lb.example.com', 'has static CNAME records in zone lb\\.example\\.com: a pool there would never be served', 'TIERDNS_E_NOT_SERVABLE'],
+        ['sub.lb.example.com', 'is a delegation point \\(NS records\\) in zone lb\\.example\\.com: a pool there would never be served', 'TIERDNS_E_NOT_SERVABLE'],
+        ['ws.ns.sub.lb.example.com', 'lies below the delegation sub\\.lb\\.example\\.com in zone lb\\.example\\.com: a pool there would never be served', 'TIERDNS_E_NOT_SERVABLE'],
+        ['ws.example.org', 'is outside every zone \\(the \\*\\.zone files in zones: lb\\.example\\.com\\)', 'TIERDNS_E_NOT_IN_ZONE'],
+      ];
+      const esc = (name) => name.replace(/\./g, '\\.');
+      // Each name alone, in a file whose other pools are fine (and one a change): refused, whole file.
+      for (const [name, why, code] of BAD) {
+        const file = write('one.yaml', `${POOLS.replace('ttl: 20s', 'ttl: 30s')}  ${name}:\n    members: [192.0.2.99]\n`);
+        for (const args of [['apply', '-f', file], ['apply', '-f', file, '--dry-run'], ['apply', '-f', file, '--prune']]) {
+          const r = await run(...args);
+          assert.equal(r.code, 2, `${name} ${args.join(' ')}: ${r.stdout}${r.stderr}`);
+          assert.equal(r.stdout, '');
+          const lines = r.stderr.trimEnd().split('\n');
+          assert.equal(lines.length, 2, r.stderr);
+          assert.match(lines[0], new RegExp(`^tierdns: one\\.yaml:18: pools\\.${esc(name)}: ${esc(name)} ${why} .*\\(${code}\\)$`));
+          assert.match(lines[1], /^tierdns: one\.yaml: 1 problem, nothing changed/);
+        }
+      }
+      // All of them at once: one line per bad pool, in file order, then the summary.
+      const all = write('all.yaml', `${POOLS}${BAD.map(([name]) => `  ${name}:\n`).join('')}`);
+      const r = await run('apply', '-f', all);
+      assert.equal(r.code, 2);
+      const lines = r.stderr.trimEnd().split('\n');
+      assert.equal(lines.length, BAD.length + 1, r.stderr);
+      BAD.forEach(([name, why, code], i) => assert.match(lines[i], new RegExp(`^tierdns: all\\.yaml:${18 + i}: pools\\.${esc(name)}: ${esc(name)} ${why} .*\\(${code}\\)$`)));
+      assert.match(lines.at(-1), /^tierdns: all\.yaml: 5 problems, nothing changed/);
+      assert.deepEqual(await storeState(loc), before, 'a refused file changed the store');
+
+      // The same names are refused by `pool set` with the same words.
+      for (const [name, why, code] of BAD) {
+        const set = await run('pool', 'set', name);
+        assert.match(set.stderr, new RegExp(`^tierdns: ${esc(name)} ${why} .*\\(${code}\\)\n$`));
+      }
+      // A good file still applies, and --zones DIR is read like `pool set` reads it.
+      const good = await run('apply', '-f', write('good2.yaml', `${POOLS.replace('ttl: 20s', 'ttl: 30s')}  txt.lb.example.com:\n  a.b.lb.example.com:\n`), '--zones', path.join(cwd, 'zones'));
+      assert.equal(good.code, 0, good.stderr);
+      assert.match(good.stdout, /applied: 2 created, 1 changed, 0 removed, 2 unchanged/);
     });
 
     test('a bad file changes nothing and names file, line and field', async (t) => {

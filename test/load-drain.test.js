@@ -1,8 +1,8 @@
 'use strict';
 // `member drain … --wait` (docs/steering.md) through the real CLI against a real `serve` that
 // reads the member's JSON load feed: it returns when the reported connections reach --until,
-// fails with a non-zero exit at --timeout, and without a feed that counts connections waits
-// twice the pool TTL.
+// fails with exit 124 at --timeout (by default an hour, or 2 x TTL when that is the wait and
+// longer), and without a feed that counts connections waits twice the pool TTL.
 
 const test = require('node:test');
 const assert = require('node:assert/strict');
@@ -12,6 +12,9 @@ const { CLI, startServe, runCli, tempDir } = require('./helpers/serve');
 const { tcpBalancer } = require('./helpers/balancers');
 const { jsonFeed } = require('./helpers/loadFeeds');
 const { waitFor } = require('./helpers/store');
+const { openStore } = require('../dist/store/open');
+const { waitForDrain, DEFAULT_DRAIN_TIMEOUT_MS } = require('../dist/cli/drainWait');
+const { defaultPoolConfig } = require('../dist/model/poolConfig');
 
 const POOL = 'ws.lb.example.com';
 const ZONES = path.join(__dirname, '..', 'zones');
@@ -62,8 +65,8 @@ test('drain --wait fails at --timeout while connections stay; bad flags are refu
   const { store, cli } = await setup(t, ['--load', 'json', '--load-port', String(feed.port)]);
   await waitFor(async () => JSON.parse(await cli('status', POOL, '--json')).pools[0].members[0].load.connections === 9, 10_000, 'the first reading');
   const r = await runCli(['member', 'drain', POOL, HOST, '--wait', '--timeout', '2s', '--store', store]);
-  assert.notEqual(r.code, 0);
-  assert.match(r.stderr, /not drained after --timeout 2s: 127\.0\.0\.61 of ws\.lb\.example\.com has 9 connections \(until at most 0\) \(TIERDNS_E_TIMEOUT\)/);
+  assert.equal(r.code, 124, r.stderr);
+  assert.match(r.stderr, /^tierdns: member 127\.0\.0\.61 of ws\.lb\.example\.com not drained after --timeout 2s: 127\.0\.0\.61 of ws\.lb\.example\.com has 9 connections \(until at most 0\); it stays drained \(TIERDNS_E_TIMEOUT\)\n$/);
   assert.equal(JSON.parse(await cli('status', POOL, '--json')).pools[0].members[0].admin, 'drained', 'the drain itself stays');
   for (const flags of [['--until', '3'], ['--wait', '--until', '-1'], ['--wait', '--timeout', 'later']]) {
     const bad = await runCli(['member', 'drain', POOL, HOST, ...flags, '--store', store]);
@@ -78,4 +81,36 @@ test('drain --wait without a feed that counts connections waits 2 x TTL', async 
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stdout, /waiting 2 x TTL \(2s\): 127\.0\.0\.61 of ws\.lb\.example\.com has no load feed that counts connections/);
   assert.match(r.stdout, /drained: no load feed counts its connections; 2 x TTL \(2s\) passed since the drain/);
+});
+
+test('drain --wait without --timeout gives up after an hour, or after 2 x TTL when that is the wait and longer', async (t) => {
+  assert.equal(DEFAULT_DRAIN_TIMEOUT_MS, 3_600_000);
+  const store = openStore(`file:${path.join(tempDir(t), 'store.json')}`);
+  t.after(() => store.close());
+  // A clock the wait moves itself: an hour of polls in a moment, against the real file store.
+  const wait = (pool) => {
+    let nowMs = 1_000_000;
+    const lines = [];
+    return waitForDrain(store, {
+      pool, ip: HOST, until: 0, pollMs: 60_000, now: () => nowMs,
+      sleep: async (ms) => { nowMs += ms; }, print: (l) => lines.push(l),
+    }).then(() => ({ afterMs: nowMs - 1_000_000, lines }), (err) => ({ afterMs: nowMs - 1_000_000, lines, err }));
+  };
+  const add = async (pool, over) => {
+    await store.updatePool(pool, () => ({ ...defaultPoolConfig(pool), ...over }));
+    await store.updateMembers(pool, [[HOST, { create: true }]]);
+    await store.updateMember(pool, HOST, { admin: 'drained' });
+  };
+  // A feed that counts connections but no reading: it would wait for ever.
+  await add(POOL, { load: 'json' });
+  let r = await wait(POOL);
+  assert.equal(r.err?.code, 'TIERDNS_E_TIMEOUT', String(r.err));
+  assert.equal(r.afterMs, DEFAULT_DRAIN_TIMEOUT_MS);
+  assert.match(r.err.message, /^member 127\.0\.0\.61 of ws\.lb\.example\.com not drained after 1h \(the default --timeout\): no fresh load reading of 127\.0\.0\.61 of ws\.lb\.example\.com yet; it stays drained$/);
+  // No such feed and a TTL of an hour: the default waits the 2 hours out instead of giving up at 1.
+  await add('long.lb.example.com', { ttlSeconds: 3600 });
+  r = await wait('long.lb.example.com');
+  assert.equal(r.err, undefined, String(r.err));
+  assert.equal(r.afterMs, 2 * 3_600_000);
+  assert.match(r.lines.at(-1), /2 x TTL \(2h\) passed since the drain/);
 });

@@ -6,13 +6,15 @@ import type { Store } from '../store/types';
 // `member drain … --wait` (docs/steering.md): after the drain, wait until the member's reported
 // connections are at most `until`, or, when its pool has no feed that counts connections,
 // until twice the pool TTL has passed (resolvers have let go of the answers that named it).
+// It gives up at --timeout, by default an hour: a balancer whose clients never leave (one
+// WebSocket kept open for days) must not hold a maintenance script forever.
 
 export interface DrainWaitOptions {
   pool: string;
   ip: string;
   /** Done when the freshest reading is at most this many connections. */
   until: number;
-  /** Give up (TIERDNS_E_TIMEOUT) after this long; undefined waits as long as it takes. */
+  /** Give up (TIERDNS_E_TIMEOUT) after this long; undefined: DEFAULT_DRAIN_TIMEOUT_MS, or 2 x TTL when that is the wait and longer. */
   timeoutMs?: number;
   /** How often the store is read. */
   pollMs: number;
@@ -23,6 +25,11 @@ export interface DrainWaitOptions {
 
 /** A reading older than this many probe intervals (and 10 s) no longer says how many connections there are. */
 const FRESH_INTERVALS = 3;
+/** How long --wait waits without --timeout. */
+export const DEFAULT_DRAIN_TIMEOUT_MS = 3_600_000;
+/** The exit status when --wait gives up: timeout(1)'s, so a script tells "still has connections" from an error (2). */
+export const DRAIN_TIMEOUT_EXIT = 124;
+
 /** Progress is printed when the count changes, and at least this often. */
 const PROGRESS_EVERY_MS = 10_000;
 
@@ -56,6 +63,7 @@ export async function waitForDrain(store: Store, o: DrainWaitOptions): Promise<v
     lastLine = line;
     lastPrintMs = now;
   };
+  let limitMs = o.timeoutMs ?? DEFAULT_DRAIN_TIMEOUT_MS;
   for (;;) {
     const now = o.now();
     let state: string;
@@ -67,6 +75,8 @@ export async function waitForDrain(store: Store, o: DrainWaitOptions): Promise<v
       if (m.admin !== 'drained') throw new TierdnsError('TIERDNS_E_BAD_VALUE', `member ${who} was undrained while waiting`);
       if (!countsConnections(view.config)) {
         const waitMs = 2 * view.config.ttlSeconds * 1000;
+        // The default never cuts short a wait whose end is known (a TTL above 30 minutes).
+        if (o.timeoutMs === undefined) limitMs = Math.max(DEFAULT_DRAIN_TIMEOUT_MS, waitMs);
         if (now - started >= waitMs) {
           o.print(`member ${who} drained: no load feed counts its connections; 2 x TTL (${formatDuration(waitMs)}) passed since the drain`);
           return;
@@ -84,8 +94,9 @@ export async function waitForDrain(store: Store, o: DrainWaitOptions): Promise<v
       if (err instanceof TierdnsError && err.code !== 'TIERDNS_E_STORE_UNREACHABLE') throw err;
       state = `waiting: cannot read the store (${errorMessage(err)})`;
     }
-    if (o.timeoutMs !== undefined && now - started >= o.timeoutMs) {
-      throw new TierdnsError('TIERDNS_E_TIMEOUT', `member ${who} not drained after --timeout ${formatDuration(o.timeoutMs)}: ${state.replace(/^waiting: /, '')}`);
+    if (now - started >= limitMs) {
+      const limit = o.timeoutMs === undefined ? `${formatDuration(limitMs)} (the default --timeout)` : `--timeout ${formatDuration(limitMs)}`;
+      throw new TierdnsError('TIERDNS_E_TIMEOUT', `member ${who} not drained after ${limit}: ${state.replace(/^waiting: /, '')}; it stays drained`);
     }
     progress(state);
     await o.sleep(o.pollMs);

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { formatDuration } from '../util/duration';
 import { TierdnsError } from '../util/errors';
 import { normalizePoolName } from '../model/names';
 import { LIMITS } from '../model/poolConfig';
@@ -7,7 +8,7 @@ import type { Store } from '../store/types';
 import {
   bad, checkBackup, mergePoolConfig, parseDurationIn, parseIntIn, parseMemberIp, parsePoolFlags, precheck, type PoolSetFlags,
 } from './options';
-import { waitForDrain } from './drainWait';
+import { DEFAULT_DRAIN_TIMEOUT_MS, DRAIN_TIMEOUT_EXIT, waitForDrain } from './drainWait';
 import { checkPoolName } from './poolNameCheck';
 import { poolJson, renderPoolList } from './storeStatus';
 import { oneLineErrors, storeLine, withStore, withStoreOptions, type StoreFlags } from './storeAccess';
@@ -119,7 +120,7 @@ function registerMember(program: Command): void {
     .description('stop handing out a member (it keeps being probed); --wait blocks until its connections are gone')
     .option('--wait', 'wait until the load feed reports at most --until connections, or without such a feed until 2 x TTL passed (docs/steering.md)')
     .option('--until <n>', 'with --wait: connections left that count as drained (default 0)')
-    .option('--timeout <duration>', 'with --wait: give up after this long with a non-zero exit (default: wait as long as it takes)')
+    .option('--timeout <duration>', `with --wait: give up after this long, 0..7d, with exit ${DRAIN_TIMEOUT_EXIT} (default ${formatDuration(DEFAULT_DRAIN_TIMEOUT_MS)}, or 2 x TTL when that is the wait and longer)`)
     .action(async (rawPool: string, rawIp: string, flags: StoreFlags & { wait?: boolean; until?: string; timeout?: string }) => {
       const pool = normalizePoolName(rawPool, 'pool name');
       const ip = parseMemberIp(rawIp);

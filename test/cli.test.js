@@ -157,6 +157,8 @@ for (const backend of [redisBackend(), fileBackend()]) {
         [['pool', 'set', P, '--interval', '50ms'], /--interval.*TIERDNS_E_BAD_VALUE/],
         [['pool', 'set', P, '--ttl', '1.5s'], /--ttl.*whole seconds/],
         [['pool', 'set', P, '--ttl', '100000'], /--ttl.*0\.\.86400/],
+        // The hint offers what a TTL takes, not the 500ms of other durations.
+        [['pool', 'set', P, '--ttl', '10x'], /--ttl: '10x' is not a duration \(use whole seconds, e\.g\. 20, 20s, 1m\).*TIERDNS_E_BAD_DURATION/],
         [['pool', 'set', P, '--timeout', '2s', '--interval', '2s'], /--timeout.*below --interval.*TIERDNS_E_BAD_VALUE/],
         [['pool', 'set', P, '--timeout', '3s'], /--timeout.*below --interval \(2000ms\)/],
         [['pool', 'set', P, '--fast-interval', '3s'], /--fast-interval.*--interval/],

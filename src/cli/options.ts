@@ -51,7 +51,16 @@ function fmt(ms: number): string {
 
 /** Whole seconds for --ttl (bare number = seconds). */
 export function parseTtl(text: string): number {
-  const ms = parseDuration(text, 's', '--ttl');
+  let ms: number;
+  try {
+    ms = parseDuration(text, 's', '--ttl');
+  } catch (err) {
+    // The generic hint offers 500ms, which a TTL refuses next: offer what a TTL takes.
+    if (err instanceof TierdnsError && err.code === 'TIERDNS_E_BAD_DURATION') {
+      throw new TierdnsError('TIERDNS_E_BAD_DURATION', `--ttl: '${text}' is not a duration (use whole seconds, e.g. 20, 20s, 1m)`);
+    }
+    throw err;
+  }
   const { min, max } = LIMITS.ttlSeconds;
   if (ms % 1000 !== 0) throw bad('--ttl', `must be whole seconds, got '${text}'`);
   if (ms / 1000 < min || ms / 1000 > max) throw bad('--ttl', `must be ${min}..${max} seconds, got '${text}'`);

@@ -64,14 +64,19 @@ test('answer shares follow agent percentages; the agent\'s drain and maint remov
   const agentPort = await closedPort(hosts[0]);
   const agents = [];
   for (const [i, host] of hosts.entries()) agents.push(await agentFeed(t, { host, port: agentPort, reply: `up ${[20, 30, 50][i]}%\n` }));
-  const { dns, status } = await setup(t, hosts, ['--load', 'agent', '--load-port', String(agentPort)]);
+  const metricsPort = await freePort();
+  const { dns, status } = await setup(t, hosts, ['--load', 'agent', '--load-port', String(agentPort)], { serveArgs: ['--metrics', `127.0.0.1:${metricsPort}`] });
   await waitFor(async () => (await status()).members.map((m) => m.effectiveWeight).join() === '0.2,0.3,0.5', 10_000, 'effective weights 0.2/0.3/0.5');
+  // The store (what status reads) has the readings a moment before this instance's answers do.
+  await waitFor(async () => JSON.parse(await httpGet(metricsPort, '/status.json')).pools.find((p) => p.name === POOL)
+    ?.members.map((m) => m.effectiveWeight).join() === '0.2,0.3,0.5', 10_000, 'the instance serving 0.2/0.3/0.5');
   const s = await status();
   assert.deepEqual(s.members[1].load, { connections: null, capacity: null, factor: 0.3, state: 'ready', error: null });
   near(await shares(dns.port, 500), { [hosts[0]]: 0.2, [hosts[1]]: 0.3, [hosts[2]]: 0.5 }, 0.02, 'agent shares');
   agents[2].reply = 'drain 50%\n';
   agents[0].reply = 'maint\n';
   await waitFor(async () => (await status()).members.map((m) => m.load.state).join() === 'drain,ready,drain', 10_000, 'drain and maint');
+  await waitFor(async () => (await ask(dns.port, POOL, 'A')).answers.length === 1, 10_000, 'drain and maint served');
   const r = await ask(dns.port, POOL, 'A');
   assert.deepEqual(r.answers.map((a) => a.address), [hosts[1]], 'only the member neither drained nor in maintenance');
   assert.deepEqual((await status()).members.map((m) => m.effectiveWeight), [0, 0.3, 0]);
@@ -113,6 +118,7 @@ test('answer shares follow reported loads; a full member is skipped until all ar
   assert.deepEqual(r.answers.map((a) => a.address).sort(), [hosts[0], hosts[1]], 'the full member is in no answer');
   for (const f of feeds) f.body = { connections: 120, capacity: 100 };
   await waitFor(async () => (await status()).members.every((m) => m.load.factor === 0), 10_000, 'all full');
+  await waitFor(async () => (await ask(dns.port, POOL, 'A')).answers.length === 3, 10_000, 'all full: all served');
   near(await shares(dns.port, 300), { [hosts[0]]: 1 / 3, [hosts[1]]: 1 / 3, [hosts[2]]: 1 / 3 }, 0.02, 'all full: all handed out');
 });
 

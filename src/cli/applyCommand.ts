@@ -1,6 +1,7 @@
-import { readFileSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import type { Command } from 'commander';
 import { TierdnsError, errorMessage } from '../util/errors';
+import { printable } from '../util/terminal';
 import { planPool, planRemove, type PoolPlan } from '../model/poolPlan';
 import type { PoolView } from '../model/types';
 import { poolNameChecker } from './poolNameCheck';
@@ -24,11 +25,38 @@ function poolSettings(program: Command): SettingKey[] {
     .map((o) => ({ key: (o.long as string).slice(2), attribute: o.attributeName() as SettingKey['attribute'] }));
 }
 
+/** Larger pools files are refused (docs/cli.md): 10,000 pools of 4 members export to under 2 MiB. */
+const MAX_POOL_FILE_BYTES = 16 * 1024 * 1024;
+
+/**
+ * The pools file's text, read at most MAX_POOL_FILE_BYTES + 1 bytes far: a device (`-f /dev/zero`)
+ * or a pipe that never ends would otherwise be read until memory runs out. Standard input, pipes
+ * and FIFOs (`-f <(…)`) are read as they come, so they cannot be sized before.
+ */
 function readSource(file: string): string {
+  const what = file === '-' ? 'standard input' : file;
+  const tooLarge = (): TierdnsError => new TierdnsError('TIERDNS_E_USAGE', `cannot read ${what}: it is larger than ${MAX_POOL_FILE_BYTES / 1048576} MiB`);
+  let fd: number | undefined;
   try {
-    return readFileSync(file === '-' ? 0 : file, 'utf8');
+    fd = file === '-' ? 0 : openSync(file, 'r');
+    const st = fstatSync(fd);
+    if (st.isFile() && st.size > MAX_POOL_FILE_BYTES) throw tooLarge();
+    const chunks: Buffer[] = [];
+    let total = 0;
+    for (;;) {
+      const chunk = Buffer.allocUnsafe(Math.min(1 << 20, MAX_POOL_FILE_BYTES + 1 - total));
+      const n = readSync(fd, chunk, 0, chunk.length, null);
+      if (n === 0) break;
+      chunks.push(chunk.subarray(0, n));
+      total += n;
+      if (total > MAX_POOL_FILE_BYTES) throw tooLarge();
+    }
+    return Buffer.concat(chunks, total).toString('utf8');
   } catch (err) {
-    throw new TierdnsError('TIERDNS_E_USAGE', `cannot read ${file === '-' ? 'standard input' : file}: ${(err as NodeJS.ErrnoException).code ?? errorMessage(err)}`);
+    if (err instanceof TierdnsError) throw err;
+    throw new TierdnsError('TIERDNS_E_USAGE', `cannot read ${what}: ${(err as NodeJS.ErrnoException).code ?? errorMessage(err)}`);
+  } finally {
+    if (fd !== undefined && fd !== 0) closeSync(fd);
   }
 }
 
@@ -135,7 +163,7 @@ export function registerApplyCommands(program: Command): void {
       try {
         pools = readPoolFile(label, readSource(flags.file), settings);
       } catch (err) {
-        if (err instanceof PoolFileError) for (const line of err.lines()) process.stderr.write(`tierdns: ${line}\n`);
+        if (err instanceof PoolFileError) for (const line of err.lines()) process.stderr.write(`tierdns: ${printable(line)}\n`);
         throw err;
       }
       await withStore(flags, async (store, choice) => {
@@ -146,7 +174,7 @@ export function registerApplyCommands(program: Command): void {
         const problems = checkAgainstStore(pools, current, remove, check);
         if (problems.length > 0) {
           const err = new PoolFileError(label, problems);
-          for (const line of err.lines()) process.stderr.write(`tierdns: ${line}\n`);
+          for (const line of err.lines()) process.stderr.write(`tierdns: ${printable(line)}\n`);
           throw err;
         }
         const specs = pools.map((p) => p.spec);

@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { TierdnsError } from '../util/errors';
 import { tierdnsVersion } from '../util/version';
+import { printable } from '../util/terminal';
 import { DRAIN_TIMEOUT_EXIT } from './drainWait';
 import { registerServeCommand } from './serveCommand';
 import { registerApplyCommands } from './applyCommand';
@@ -31,7 +32,7 @@ export async function main(argv: string[]): Promise<void> {
       return;
     }
     if (err instanceof TierdnsError) {
-      process.stderr.write(`tierdns: ${err.message} (${err.code})\n`);
+      process.stderr.write(`tierdns: ${printable(err.message)} (${err.code})\n`);
       // A drain that did not finish in time is not a failed command: its own status (docs/cli.md).
       process.exitCode = err.code === 'TIERDNS_E_TIMEOUT' ? DRAIN_TIMEOUT_EXIT : 2;
       return;

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { loadZoneDir } from '../zone/load';
 import { formatProblem } from '../zone/types';
+import { printable } from '../util/terminal';
 
 // `tierdns zone check [DIR]` (docs/cli.md): the same loader `serve` uses, so a file that
 // passes here loads on SIGHUP. Problems go to stderr as file:line so editors can jump to them.
@@ -14,7 +15,7 @@ export function registerZoneCommands(program: Command): void {
     .action((dir: string) => {
       const { zones, problems } = loadZoneDir(dir);
       if (problems.length > 0) {
-        for (const p of problems) process.stderr.write(`${formatProblem(p)}\n`);
+        for (const p of problems) process.stderr.write(`${printable(formatProblem(p))}\n`);
         process.exitCode = 1;
         return;
       }

@@ -73,6 +73,30 @@ test('idle connections to the metrics listener never take the descriptors DNS an
   assert.ok(!s.logs.some((l) => l.code === 'EMFILE'), 'no accept failed for lack of descriptors');
 });
 
+test('idle connections to the metrics listener, from one source or many, never keep a scraper out', async (t) => {
+  const { zones, store } = setup(t);
+  const mport = await freePort();
+  await startServe(t, ['--zones', zones, '--store', store, '--metrics', `127.0.0.1:${mport}`]);
+  // One source opening 100 holds at most its cap.
+  const one = holdConnections(mport, ['127.0.0.2'], 100, () => undefined);
+  t.after(() => one.stop());
+  await one.ready;
+  await sleep(200);
+  assert.ok(one.open() <= 8, `${one.open()} connections held by one source`);
+  for (let i = 0; i < 5; i++) assert.equal((await scrape(mport)).status, 200, `scrape ${i} during the one-source flood`);
+  one.stop();
+  // 20 sources of 8: the listener is full, and a scraper still gets in by replacing a quiet
+  // connection.
+  const sources = Array.from({ length: 20 }, (_, i) => `127.0.1.${i + 1}`);
+  const many = holdConnections(mport, sources, 8, () => undefined);
+  t.after(() => many.stop());
+  await many.ready;
+  await sleep(1200);
+  assert.ok(many.open() <= 64, `${many.open()} connections held`);
+  for (let i = 0; i < 5; i++) assert.equal((await scrape(mport)).status, 200, `scrape ${i} during the many-source flood`);
+  many.stop();
+});
+
 // Small caps, so a few dozen connections prove each one.
 const CAPS = ['--tcp-max-per-source', '4', '--tcp-max-connections', '24', '--tcp-idle-timeout', '1s', '--tcp-partial-timeout', '300ms'];
 

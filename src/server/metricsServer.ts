@@ -1,8 +1,11 @@
 import http from 'node:http';
+import type net from 'node:net';
 import type { Logger } from 'pino';
 import { acceptErrorLogger } from '../util/acceptErrors';
 import { errorMessage } from '../util/errors';
 import { bindError, type ListenAddress } from '../util/listen';
+import { TcpAdmission } from '../dns/tcpAdmission';
+import { sourceKey } from '../dns/tcpLimits';
 import type { Metrics } from './metrics';
 import type { StatusFeed } from './statusFeed';
 import { STATUS_PAGE_CSP, STATUS_PAGE_HTML } from './statusPage';
@@ -107,6 +110,10 @@ async function route(req: http.IncomingMessage, res: http.ServerResponse, ep: Me
  */
 export const METRICS_LISTENER = {
   maxConnections: 64,
+  /** From one source (an IPv4 address, an IPv6 /64): a scraper needs one, a browser six. */
+  maxPerSource: 8,
+  /** Full, a newcomer may replace a connection that has had nothing answered for this long. */
+  quietMs: 1000,
   /** Whole request headers within this (Node's default is 60 s). */
   headersTimeoutMs: 5000,
   requestTimeoutMs: 10_000,
@@ -132,8 +139,7 @@ export function serveMetrics(at: ListenAddress, ep: MetricsEndpoints, log: Logge
       else res.destroy();
     });
   });
-  // Connections past the cap are closed as they are accepted (net.Server maxConnections).
-  server.maxConnections = limits.maxConnections;
+  admitConnections(server, limits);
   server.timeout = limits.idleTimeoutMs;
   return new Promise((resolve, reject) => {
     server.once('error', (err) => reject(bindError('metrics (http)', at.host, at.port, err)));
@@ -142,5 +148,48 @@ export function serveMetrics(at: ListenAddress, ep: MetricsEndpoints, log: Logge
       server.on('error', acceptErrorLogger(log, 'metrics'));
       resolve(server);
     });
+  });
+}
+
+/** A metrics connection as admission sees it: when it last had a response sent. */
+interface MetricsConnection {
+  readonly source: string;
+  readonly socket: net.Socket;
+  lastActiveMs: number;
+}
+
+/**
+ * The DNS listeners' admission (docs/tcp.md) on the metrics listener: a cap per source, and a
+ * newcomer to a full listener replaces the quietest connection of the source holding the
+ * most, so no one source, nor a set of them, can keep Prometheus out by holding connections.
+ */
+function admitConnections(server: http.Server, limits: typeof METRICS_LISTENER): void {
+  const admission = new TcpAdmission<MetricsConnection>(limits);
+  const bySocket = new WeakMap<net.Socket, MetricsConnection>();
+  server.on('connection', (socket: net.Socket) => {
+    if (socket.destroyed || socket.remoteAddress === undefined) {
+      socket.destroy();
+      return;
+    }
+    const now = Date.now();
+    const source = sourceKey(socket.remoteAddress);
+    const decision = admission.consider(source, now);
+    if (!decision.admit) {
+      socket.on('error', () => undefined);
+      socket.resetAndDestroy();
+      return;
+    }
+    if (decision.evict) {
+      admission.remove(decision.evict);
+      decision.evict.socket.destroy();
+    }
+    const conn: MetricsConnection = { source, socket, lastActiveMs: now };
+    admission.add(conn);
+    bySocket.set(socket, conn);
+    socket.once('close', () => admission.remove(conn));
+  });
+  server.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => {
+    const conn = bySocket.get(req.socket);
+    if (conn) res.once('finish', () => { conn.lastActiveMs = Date.now(); });
   });
 }

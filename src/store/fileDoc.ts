@@ -162,7 +162,7 @@ export function applyToDoc(doc: FileDoc, name: string, m: PoolMutation): void {
     delete doc.pools[name];
     return;
   }
-  // Copy-on-write (see Tx.edit in fileStore.ts): the pool entry is replaced, never edited in place.
+  // Copy-on-write (see Tx.edit in fileTx.ts): the pool entry is replaced, never edited in place.
   const existing = own(doc.pools, name);
   const pool: Obj = isObj(existing) ? structuredClone(existing) : {};
   put(doc.pools, name, pool);

@@ -16,7 +16,8 @@ const HEAD_BYTES = 64 * 1024;
 /** Coalesce the burst of events one rename produces. */
 const DEBOUNCE_MS = 10;
 
-function statKey(path: string): string | undefined {
+/** What identifies a version of the file (writes replace it by rename); undefined when absent. */
+export function statKey(path: string): string | undefined {
   try {
     const s = statSync(path, { bigint: true });
     return `${s.ino}:${s.size}:${s.mtimeNs}`;

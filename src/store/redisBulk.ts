@@ -18,7 +18,7 @@ export interface BulkContext {
   keys: RedisKeys;
   report: ReportProblem;
   nowMs: number;
-  /** RedisStore's queueMutation: the writes of one pool's mutation, with its NOTIFY last. */
+  /** queueMutation of redisTransact.ts: the writes of one pool's mutation, with its NOTIFY last. */
   queue: (tx: ChainableCommander, pool: string, m: PoolMutation, observationFields: string[]) => void;
 }
 

@@ -28,7 +28,7 @@ export type { ReportProblem } from './decode';
 //                                 or finds that every count since its last full read was heard (and
 //                                 zones and live instances alike), skips its full read
 //
-// Every write goes through WATCH + MULTI/EXEC (redisStore.ts) or a Lua script, and the
+// Every write goes through WATCH + MULTI/EXEC (redisTransact.ts) or a Lua script, and the
 // PUBLISH is the last command of the same transaction, so a subscriber that re-reads on the
 // message sees the whole change and nothing of half of it.
 

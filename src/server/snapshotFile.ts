@@ -1,6 +1,7 @@
 import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { Logger } from 'pino';
 import { errorMessage } from '../util/errors';
 import { POOLS_PER_TURN, nextTurn } from '../util/turn';
 import { buildRecord, type ReportProblem, type Stored } from '../store/decode';
@@ -102,6 +103,47 @@ export function loadSnapshot(stateDir: string, report: ReportProblem): { snapsho
 export async function saveSnapshot(stateDir: string, snap: StoreSnapshot, savedAtMs: number, storeId?: string): Promise<void> {
   await mkdir(stateDir, { recursive: true });
   await writeFileAtomic(join(stateDir, SNAPSHOT_FILE), snapshotChunks(snap, savedAtMs, storeId));
+}
+
+/** Saves to one state dir, debounced so that a burst of changes costs one write; never two at once. */
+export class SnapshotSaver {
+  private timer: NodeJS.Timeout | undefined;
+  private saving: Promise<void> | undefined;
+
+  /** `current`: the snapshot to save and the identity of the store it descends from. */
+  constructor(
+    private readonly stateDir: string, private readonly delayMs: number, private readonly log: Logger,
+    private readonly current: () => { snap: StoreSnapshot; storeId: string | undefined },
+  ) {}
+
+  /** Save within delayMs (a save already pending covers this one). */
+  schedule(): void {
+    if (this.timer) return;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      void this.save();
+    }, this.delayMs);
+    this.timer.unref();
+  }
+
+  /** Write a pending save now; resolves once no save is running. */
+  async flush(): Promise<void> {
+    if (this.timer) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+      await this.save();
+    }
+    await this.saving;
+  }
+
+  private async save(): Promise<void> {
+    await this.saving;
+    const { snap, storeId } = this.current();
+    this.saving = saveSnapshot(this.stateDir, snap, Date.now(), storeId).catch((err: unknown) => {
+      this.log.warn({ err: errorMessage(err), stateDir: this.stateDir }, 'store: saving the snapshot failed');
+    });
+    await this.saving;
+  }
 }
 
 /**

@@ -2,18 +2,18 @@ import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
 import { TierdnsError, errorMessage } from '../util/errors';
 import { POOLS_PER_TURN, nextTurn } from '../util/turn';
-import { loadSnapshot, readSavedStoreId, saveSnapshot } from './snapshotFile';
-import { descendsFrom } from '../store/identity';
+import { SnapshotSaver, loadSnapshot, readSavedStoreId } from './snapshotFile';
+import { StoreLineage } from './storeLineage';
 import { servingKey } from '../model/serving';
 import type { PoolView } from '../model/types';
-import type { Store, StoreChange, StoreIdentity, StoreSnapshot, StoreStatus } from '../store/types';
+import type { Store, StoreChange, StoreSnapshot, StoreStatus } from '../store/types';
 
 // The in-memory copy a serving instance answers from (docs/store.md): never waits on the
 // store, follows change notifications pool by pool, heals missed ones with a periodic full
 // resync (and one right after a reconnect), and keeps the last snapshot in the state dir so
 // a start while the store is down still serves what was served before. A store that lost its
 // data (its identity gone: docs/store.md, "A lost store") is not taken for "every pool
-// removed": the snapshot stays as it is and the store is re-seeded from it.
+// removed": the snapshot stays as it is and the store is re-seeded from it (storeLineage.ts).
 
 export interface StoreSyncOptions {
   store: Store;
@@ -68,22 +68,25 @@ export class StoreSync extends EventEmitter<StoreSyncEvents> {
   private resyncTimer: NodeJS.Timeout | undefined;
   private retryTimer: NodeJS.Timeout | undefined;
   private retryMs = FIRST_RETRY_MS;
-  private saveTimer: NodeJS.Timeout | undefined;
-  private saving: Promise<void> | undefined;
+  /** Saves snapshot.json (none without a state dir). */
+  private readonly saver: SnapshotSaver | undefined;
   /** When the store last answered a full read (0: never). */
   lastSyncMs = 0;
   /** When this copy was last known to match the store: a full read, or a periodic check that no change was missed (0: never). */
   lastInSyncMs = 0;
-  /** The identity the snapshot's data descends from (from the state dir until a read tells). */
-  private knownId: string | undefined;
-  /** When the store was found lost (undefined: it is not). */
-  private lostSinceMs: number | undefined;
-  private lossCount = 0;
+  /** Which store the snapshot's data descends from; claims of a new or lost store. */
+  private readonly lineage: StoreLineage;
 
   constructor(private readonly opts: StoreSyncOptions) {
     super();
     this.store = opts.store;
     this.log = opts.log;
+    this.lineage = new StoreLineage(opts.store, opts.log, opts.instance, {
+      snap: this.snap, fromStore: () => this.fromStore, serveSaved: () => this.serveSaved(),
+    });
+    if (opts.stateDir) {
+      this.saver = new SnapshotSaver(opts.stateDir, opts.saveDelayMs ?? 1000, opts.log, () => ({ snap: this.snap, storeId: this.lineage.knownId }));
+    }
   }
 
   /** The live snapshot (updated in place; treat as read-only). Empty until a store read or a saved snapshot fills it. */
@@ -97,12 +100,12 @@ export class StoreSync extends EventEmitter<StoreSyncEvents> {
 
   /** Whether the store is lost now: found without this snapshot's identity and not re-seeded yet. */
   get storeLost(): boolean {
-    return this.lostSinceMs !== undefined;
+    return this.lineage.lost;
   }
 
   /** Losses of the store found since start. */
   get storeLosses(): number {
-    return this.lossCount;
+    return this.lineage.losses;
   }
 
   /** Pools are loaded: the store answered a full read, or the state dir's snapshot was taken. */
@@ -113,7 +116,7 @@ export class StoreSync extends EventEmitter<StoreSyncEvents> {
   /** Read everything once, or fall back to the saved snapshot; never rejects because the store is down. */
   async start(): Promise<void> {
     this.store.onStatus((s, detail) => this.onStatus(s, detail));
-    if (this.opts.stateDir) this.knownId = readSavedStoreId(this.opts.stateDir);
+    if (this.opts.stateDir) this.lineage.knownId = readSavedStoreId(this.opts.stateDir);
     // Subscribe before reading, so no change can fall between the read and the subscription.
     await this.tryWatch();
     // No events for the first read: the caller reads current() once start() resolves.
@@ -252,8 +255,8 @@ export class StoreSync extends EventEmitter<StoreSyncEvents> {
         return false;
       }
       if (this.stopped) return true;
-      if (!descendsFrom(fresh.identity, this.knownId)) {
-        const claimed = await this.claim(fresh);
+      if (!this.lineage.continues(fresh)) {
+        const claimed = await this.lineage.claim(fresh);
         if (!claimed) return false;
         // A first use wrote the identity alone: the read stands. A re-seed changed the pools.
         if (claimed === 'reseeded') continue;
@@ -271,58 +274,13 @@ export class StoreSync extends EventEmitter<StoreSyncEvents> {
     return false;
   }
 
-  /**
-   * The store read does not continue this snapshot's data: it has no identity, or one that
-   * does not list this snapshot's. Unless this instance never knew one (a new store, or one
-   * an older build wrote), that is a lost store: nothing of the read is applied, and the store
-   * is re-seeded from what this instance serves. Resolves 'reseeded' once that is done (by this
-   * instance or another: read again), the identity written for a first use, or false.
-   */
-  private async claim(fresh: StoreSnapshot): Promise<'reseeded' | StoreIdentity | false> {
-    const lostId = this.knownId;
-    let lost = lostId !== undefined;
-    // A state dir saved by a build without identities names no store: an empty store without
-    // one, while that state dir holds pools, is a loss too.
-    if (!lost && !fresh.identity && fresh.pools.size === 0) {
-      if (!this.fromStore && this.snap.pools.size === 0) await this.serveSaved();
-      lost = this.snap.pools.size > 0;
-    }
-    if (lost && this.lostSinceMs === undefined) {
-      this.lostSinceMs = Date.now();
-      this.lossCount++;
-      this.log.error({
-        code: 'TIERDNS_E_STORE_LOST', store: this.store.description, knownId: lostId, found: fresh.identity?.id ?? null, poolsFound: fresh.pools.size,
-      }, 'store: the store lost its data (its identity is gone or foreign); answers stay as they are, and the store is re-seeded from this instance\'s snapshot');
-    }
-    // At start nothing is served yet: what the state dir holds is both the answers and the seed.
-    if (lost && !this.fromStore && this.snap.pools.size === 0) await this.serveSaved();
-    try {
-      const pools = lost ? [...this.snap.pools.values()] : [];
-      const result = await this.store.claimIdentity({ instance: this.opts.instance ?? 'tierdns', lostId, pools, nowMs: Date.now() });
-      if (!lost) {
-        // Someone else may have stamped it first, or even re-seeded it: then read it again.
-        return result.seeded ? result.identity : 'reseeded';
-      }
-      this.log.warn({ store: this.store.description, id: result.identity.id, by: result.identity.by, pools: pools.length },
-        result.seeded ? 'store: re-seeded from this instance\'s snapshot' : 'store: re-seeded by another instance');
-      return 'reseeded';
-    } catch (err) {
-      this.log.warn({ err: errorMessage(err), store: this.store.description }, 'store: cannot re-seed the store yet; keeping the current snapshot');
-      return false;
-    }
-  }
-
   /** A read continued the known data: its identity becomes the known one. */
   private follow(id: string | undefined): void {
-    if (this.lostSinceMs !== undefined) {
-      this.log.info({ store: this.store.description, lostForMs: Date.now() - this.lostSinceMs }, 'store: following the re-seeded store');
-      this.lostSinceMs = undefined;
-    }
-    if (id === undefined || id === this.knownId) return;
-    this.knownId = id;
+    const changed = this.lineage.follow(id);
+    if (changed === undefined) return;
     // The state dir names the store its snapshot descends from.
     this.scheduleSave();
-    this.safeEmit('identity', id);
+    this.safeEmit('identity', changed);
   }
 
   /** Serve the state dir's snapshot (no events: nothing was served before); false when there is none. */
@@ -390,22 +348,8 @@ export class StoreSync extends EventEmitter<StoreSyncEvents> {
   }
 
   private scheduleSave(): void {
-    if (!this.opts.stateDir || this.saveTimer || !this.fromStore || this.stopped) return;
-    this.saveTimer = setTimeout(() => {
-      this.saveTimer = undefined;
-      void this.save();
-    }, this.opts.saveDelayMs ?? 1000);
-    this.saveTimer.unref();
-  }
-
-  private async save(): Promise<void> {
-    const dir = this.opts.stateDir;
-    if (!dir) return;
-    await this.saving;
-    this.saving = saveSnapshot(dir, this.snap, Date.now(), this.knownId).catch((err: unknown) => {
-      this.log.warn({ err: errorMessage(err), stateDir: dir }, 'store: saving the snapshot failed');
-    });
-    await this.saving;
+    if (!this.fromStore || this.stopped) return;
+    this.saver?.schedule();
   }
 
   private safeEmit<K extends keyof StoreSyncEvents>(event: K, ...args: StoreSyncEvents[K]): void {
@@ -424,11 +368,6 @@ export class StoreSync extends EventEmitter<StoreSyncEvents> {
     clearTimeout(this.retryTimer);
     this.unwatch?.();
     await this.draining;
-    if (this.saveTimer) {
-      clearTimeout(this.saveTimer);
-      this.saveTimer = undefined;
-      await this.save();
-    }
-    await this.saving;
+    await this.saver?.flush();
   }
 }

@@ -1,5 +1,5 @@
 import type { ChainableCommander, Redis } from 'ioredis';
-import { DROP_OBSERVATIONS, decodePool, type RedisKeys, type ReportProblem } from './redisLayout';
+import { DROP_OBSERVATIONS, decodePool, execTransaction, type RedisKeys, type ReportProblem } from './redisLayout';
 import { opRemoveForSync, opSyncPool } from './bulkOps';
 import { isEmptyMutation, type PoolMutation } from './record';
 import type { PoolPlan, PoolSpec } from '../model/poolPlan';
@@ -72,9 +72,5 @@ export async function syncPoolsOnce(c: Redis, pools: PoolSpec[], remove: string[
     if (!m.removePool && m.removeMembers.length > 0) tx.eval(DROP_OBSERVATIONS, 1, ctx.keys.observations(name), ...m.removeMembers);
     ctx.queue(tx, name, m, []);
   }
-  const result = await tx.exec();
-  if (result === null) return undefined;
-  const failed = result.find(([err]) => err);
-  if (failed) throw failed[0];
-  return plans;
+  return (await execTransaction(tx)) ? plans : undefined;
 }

@@ -1,6 +1,6 @@
 import { TierdnsError } from '../util/errors';
 import { descendsFrom, nextIdentity, opSeedPool, parseIdentity, type IdentityClaim, type IdentityClaimResult, type StoreIdentity } from './identity';
-import { ALL_POOLS, LAYOUT_VERSION, decodePool, queuePoolMutation, type RedisKeys, type ReportProblem } from './redisLayout';
+import { ALL_POOLS, LAYOUT_VERSION, decodePool, execTransaction, queuePoolMutation, type RedisKeys, type ReportProblem } from './redisLayout';
 import type { RedisConnection } from './redisConnection';
 import { isEmptyMutation } from './record';
 import { retryPause } from './storeUtil';
@@ -74,9 +74,5 @@ async function attemptClaim(
     tx.incr(keys.changeCount);
     tx.publish(keys.channel, ALL_POOLS);
   }
-  const replies2 = await tx.exec();
-  if (replies2 === null) return null;
-  const failed = replies2.find(([err]) => err);
-  if (failed) throw failed[0];
-  return { identity, seeded: true };
+  return (await execTransaction(tx)) ? { identity, seeded: true } : null;
 }

@@ -283,6 +283,15 @@ export function queuePoolMutation(tx: ChainableCommander, k: RedisKeys, pool: st
   for (const [ip, obs] of m.setObservations) tx.hset(k.observations(pool), `${ip}|${obs.instance}`, JSON.stringify(obs));
 }
 
+/** EXEC the caller's MULTI: false when a watched key changed first (nothing applied); a failed command throws. */
+export async function execTransaction(tx: ChainableCommander): Promise<boolean> {
+  const replies = await tx.exec();
+  if (replies === null) return false;
+  const failed = replies.find(([err]) => err);
+  if (failed) throw failed[0];
+  return true;
+}
+
 export function checkPrefix(prefix: string): string {
   // The prefix is part of every key and of the channel name: printable, no spaces, short.
   if (!/^[\x21-\x7e]{0,64}$/.test(prefix)) {

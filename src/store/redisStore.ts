@@ -1,4 +1,5 @@
 import { ChangeCounts, subscribeChanges } from './redisWatch';
+import { execTransaction } from './redisLayout';
 import type { RedisConnection } from './redisConnection';
 import { RedisAccess, type RedisStoreOptions } from './redisAccess';
 import { RedisReads } from './redisRead';
@@ -121,9 +122,7 @@ export class RedisStore implements Store {
     await this.a.runWrite(async () => {
       const tx = this.a.conn.client.multi().hset(k.zones, instance, JSON.stringify(list));
       for (const r of rules) tx.hset(k.zoneRules, r.origin, JSON.stringify(r));
-      const replies = await tx.exec();
-      const failed = replies?.find(([err]) => err);
-      if (failed) throw failed[0];
+      await execTransaction(tx);
     });
   }
 

@@ -1,6 +1,6 @@
 import type { ChainableCommander } from 'ioredis';
 import { TierdnsError } from '../util/errors';
-import { LAYOUT_VERSION, NOTIFY, decodePool, queuePoolMutation, type DecodedPool } from './redisLayout';
+import { LAYOUT_VERSION, NOTIFY, decodePool, execTransaction, queuePoolMutation, type DecodedPool } from './redisLayout';
 import { SOCKET_TIMEOUT_MS, type RedisConnection } from './redisConnection';
 import type { MasterState } from './sentinelWatch';
 import type { RedisAccess, Scripted } from './redisAccess';
@@ -136,10 +136,7 @@ export class RedisTransactions {
     }
     const tx = c.multi();
     this.queueMutation(tx, pool, res.mutation, decoded.observationFields);
-    const replies = await tx.exec();
-    if (replies === null) return undefined;
-    const failed = replies.find(([err]) => err);
-    if (failed) throw failed[0];
+    if (!(await execTransaction(tx))) return undefined;
     if (confirm) await this.confirmOnReplica(conn, before);
     return { value: res.result };
   }

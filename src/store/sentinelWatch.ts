@@ -96,6 +96,8 @@ export class SentinelWatch {
   }
 
   private async askAll(): Promise<MasterState | undefined> {
+    // Closed: no new connections (they would retry for ever and keep the process alive).
+    if (this.closed) return undefined;
     if (this.askers.length === 0) {
       for (const s of this.loc.sentinels ?? []) {
         const c = new Redis(this.options(s.host, s.port, false));

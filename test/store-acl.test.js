@@ -14,6 +14,9 @@ const { startPrivateRedis, uniquePrefix, rawClient, dumpKeys } = require('./help
 const { runCli } = require('./helpers/cli');
 const { startServe } = require('./helpers/serve');
 const { waitFor } = require('./helpers/store');
+const { failIfStillAlive } = require('./helpers/exitWatch');
+
+failIfStillAlive();
 
 const ZONES = path.join(__dirname, '..', 'zones');
 const P = 'ws.lb.example.com';

@@ -19,6 +19,9 @@ const { runCli } = require('./helpers/cli');
 const { startPrivateRedis, uniquePrefix, rawClient, freePort } = require('./helpers/redis');
 const { tcpBalancer, closedPort } = require('./helpers/balancers');
 const { waitFor } = require('./helpers/store');
+const { failIfStillAlive } = require('./helpers/exitWatch');
+
+failIfStillAlive();
 
 const ROOT = path.join(__dirname, '..');
 const WS = 'ws.lb.example.com';

@@ -12,6 +12,9 @@ const os = require('node:os');
 const path = require('node:path');
 const { netnsSupport, makeNet } = require('./helpers/netns');
 const { FAST, LEAVE_BOUND_MS } = require('./helpers/cluster');
+const { failIfStillAlive } = require('./helpers/exitWatch');
+
+failIfStillAlive();
 
 const ROOT = path.join(__dirname, '..');
 const CLI = path.join(ROOT, 'dist', 'cli.js');

@@ -11,6 +11,9 @@ const { demoBalancer, closedPort } = require('./helpers/balancers');
 const {
   LEAVE_BOUND_MS, RETURN_BOUND_MS, serveInstance, timeUntil, watchAnswers, setupPool, untilVerdict,
 } = require('./helpers/cluster');
+const { failIfStillAlive } = require('./helpers/exitWatch');
+
+failIfStillAlive();
 
 test('Redis down: a balancer dying or recovering during the outage leaves and returns within the §5 bounds', async (t) => {
   const redis = await startPrivateRedis();

@@ -8,6 +8,9 @@ const { StoreSync } = require('../dist/server/sync');
 const { openStore } = require('../dist/store/open');
 const { startPrivateRedis, uniquePrefix, rawClient } = require('./helpers/redis');
 const { captureLog, waitFor, sleep, pool } = require('./helpers/store');
+const { failIfStillAlive } = require('./helpers/exitWatch');
+
+failIfStillAlive();
 
 const A = 'a.lb.example.com';
 

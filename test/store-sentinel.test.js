@@ -10,6 +10,7 @@ const assert = require('node:assert/strict');
 const path = require('node:path');
 const { openStore } = require('../dist/store/open');
 const { startSentinelGroup } = require('./helpers/sentinel');
+const { failIfStillAlive } = require('./helpers/exitWatch');
 const { runCli } = require('./helpers/cli');
 const { demoBalancer, closedPort } = require('./helpers/balancers');
 const {
@@ -17,6 +18,7 @@ const {
 } = require('./helpers/cluster');
 
 const ZONES = path.join(__dirname, '..', 'zones');
+failIfStillAlive();
 /** "Within about a second of Sentinel announcing it", with room for a loaded test machine. */
 const FOLLOW_LIMIT_MS = 1500;
 

@@ -1,3 +1,4 @@
+import { TierdnsError } from '../util/errors';
 import { ChangeCounts, subscribeChanges } from './redisWatch';
 import { execTransaction } from './redisLayout';
 import type { RedisConnection } from './redisConnection';
@@ -33,6 +34,7 @@ export class RedisStore implements Store {
   private readonly reads: RedisReads;
   private readonly writes: RedisTransactions;
   private sub: RedisConnection | undefined;
+  private closed = false;
   /** Change counts heard by watch(). */
   private readonly counts = new ChangeCounts();
   /** watch() listeners, told 'all' when a heartbeat finds the identity gone. */
@@ -128,6 +130,8 @@ export class RedisStore implements Store {
 
   async watch(onChange: (change: StoreChange) => void): Promise<() => void> {
     const { keys, opts } = this.a;
+    // Closed: a new subscriber would reconnect for ever and keep the process alive.
+    if (this.closed) throw new TierdnsError('TIERDNS_E_STORE_UNREACHABLE', `store ${this.a.description} is closed`);
     this.sub ??= this.a.connect('subscriber');
     const unsubscribe = await subscribeChanges(this.sub, keys.channel, onChange, opts.connectWaitMs, opts.log, this.counts);
     this.changeListeners.add(onChange);
@@ -154,6 +158,7 @@ export class RedisStore implements Store {
   }
 
   async close(): Promise<void> {
+    this.closed = true;
     await Promise.all([this.writes.close(), this.sub?.close()]);
     this.a.sentinels?.close();
   }

@@ -11,7 +11,7 @@ import { missingFileStore, storeLine, withStore, withStoreOptions, type StoreFla
 // `tierdns apply -f FILE` and `tierdns export` (docs/cli.md "apply"): the store made to match a
 // pools file in one atomic step (Store.syncPools), a plan printed first or instead (--dry-run).
 
-// Loaded when these commands run: the YAML parser takes ~60 ms to load, which every other
+// Loaded when these commands run: the YAML parser is slow to load, which every other
 // command (a monitoring check every minute, 20 member adds in a row) need not pay.
 const poolFileModule = (): typeof import('./poolFile') => require('./poolFile') as typeof import('./poolFile');
 const exporter = (): typeof import('./poolExport') => require('./poolExport') as typeof import('./poolExport');

@@ -11,7 +11,7 @@ export interface SchedulerOptions {
   run: (key: string) => void;
   /** Whether another probe may start now; when false, draining waits for kick(). */
   canRun: () => boolean;
-  /** Probes started per callback before yielding to I/O (default 8: ~0.2 ms of JS). */
+  /** Probes started per callback before yielding to I/O (default 8: a short slice of JS). */
   maxPerTick?: number;
 }
 

@@ -123,8 +123,8 @@ export class ProbeThread {
 
   /**
    * Start probing. The thread itself starts once a pool has members to probe: an instance whose
-   * pools are all check `none` (or that has none yet) does not pay for an idle thread's memory,
-   * ~15 MB. It is told every pool itself, a slice per turn, so the serving thread's answers go on.
+   * pools are all check `none` (or that has none yet) does not pay for an idle thread's heap.
+   * It is told every pool itself, a slice per turn, so the serving thread's answers go on.
    */
   start(): void {
     if (this.started || this.stopping) return;

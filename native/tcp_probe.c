@@ -11,12 +11,25 @@
 //   - one uv_timer for every deadline: probes are kept in deadline order (appended, as
 //     probes of one timeout arrive in order), the timer armed for the first;
 //   - the results of one wakeup go to JS in one callback scope (promise jobs run once after
-//     the batch, not after each result).
+//     the batch, not after each result);
+//   - an agent read is the same connect, watched edge-triggered in both directions, then
+//     recv() into the probe's own bounded buffer until the first CR or LF (no epoll_ctl after
+//     the ADD, no getsockopt unless the socket reports an error); JS gets the line's bytes.
 //
 //   const p = new TcpProber(onResult)        onResult(id, err, latencyUs): err 0 = connected,
 //                                            an errno (ECONNREFUSED…), or -1 = timed out
 //   p.connect(id, ip, port, localIp, timeoutMs) -> 0 when started (onResult follows), or the
 //                                            errno of a connect that failed at once (no call)
+//   p.readLine(id, ip, port, localIp, timeoutMs, maxLine)
+//                                            an agent read (HAProxy agent-check, docs/steering.md):
+//                                            connect, read to the first CR or LF, hang up; then
+//                                            onResult(id, err, latencyUs, line) with err
+//                                              0  line (latin1) ended by CR or LF,
+//                                             -2  the agent closed: line is what came (maybe ''),
+//                                             -3  no CR/LF in the first maxLine + 1 bytes (no line),
+//                                             -1  timed out, an errno = connect failed,
+//                                             READ_FAILED (0x10000) | errno = the read failed;
+//                                            returns like connect()
 //   p.inFlight()                             probes started and not yet settled
 //
 // ip and localIp ('' = the kernel's choice) are IP literals. A probe in flight keeps the event
@@ -39,6 +52,10 @@
 #include "tcp_probe.h"
 
 #define TIMED_OUT (-1)
+#define LINE_EOF (-2)
+#define LINE_LONG (-3)
+#define READ_FAILED 0x10000
+#define MAX_LINE 65535
 #define BATCH 256
 
 typedef struct prober_s prober_t;
@@ -50,6 +67,10 @@ typedef struct probe_s {
   uint32_t id;
   uint32_t gen;  // with fd, what the epoll entry carries (see on_events)
   int fd;
+  // An agent read (readLine) has a line buffer of cap = maxLine + 1 bytes; a tcp check none.
+  int connected;
+  uint32_t cap, len;
+  char line[];
 } probe_t;
 
 // The libuv handles live apart from the prober: they are freed by their close callbacks,
@@ -69,6 +90,7 @@ typedef struct {
   uint32_t id;
   int err;
   double latency_us;
+  probe_t *read;  // an agent read's probe, kept for its line until the batch reaches JS
 } result_t;
 
 struct prober_s {
@@ -118,7 +140,7 @@ static void unlink_probe(prober_t *o, probe_t *p) {
   }
 }
 
-static void close_probe(prober_t *o, probe_t *p, int connected) {
+static void close_fd(prober_t *o, probe_t *p, int connected) {
   if (p->fd < o->by_fd_len) o->by_fd[p->fd] = NULL;
   if (connected) {
     // Reset rather than FIN: the closing side would hold a TIME_WAIT entry for a minute.
@@ -126,7 +148,18 @@ static void close_probe(prober_t *o, probe_t *p, int connected) {
     setsockopt(p->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
   }
   close(p->fd);  // also leaves the epoll set
+  p->fd = -1;
+}
+
+static void close_probe(prober_t *o, probe_t *p, int connected) {
+  close_fd(o, p, connected);
   free(p);
+}
+
+// Forget the batch (its agent reads' probes were kept for their lines).
+static void drop_results(prober_t *o) {
+  for (int i = 0; i < o->nresults; i++) free(o->results[i].read);
+  o->nresults = 0;
 }
 
 static void flush_results(prober_t *o);
@@ -138,17 +171,32 @@ static void settle(prober_t *o, probe_t *p, int err) {
   r->id = p->id;
   r->err = err;
   r->latency_us = (double)(uv_hrtime() - p->started_ns) / 1e3;
-  close_probe(o, p, err == 0);
+  if (p->cap) {
+    r->read = p;
+    close_fd(o, p, p->connected);
+  } else {
+    r->read = NULL;
+    close_probe(o, p, err == 0);
+  }
 }
 
 // One callback scope for the batch: process.nextTick and promise jobs run once, after it.
 static void flush_results(prober_t *o) {
   int n = o->nresults;
+  if (n == 0 || o->teardown) {
+    drop_results(o);
+    return;
+  }
+  // Taken out of the prober first: a callback may start probes that settle at once.
+  result_t batch[BATCH];
+  memcpy(batch, o->results, (size_t)n * sizeof *batch);
   o->nresults = 0;
-  if (n == 0 || o->teardown) return;
   napi_env env = o->env;
   napi_handle_scope hscope;
-  if (napi_open_handle_scope(env, &hscope) != napi_ok) return;
+  if (napi_open_handle_scope(env, &hscope) != napi_ok) {
+    for (int i = 0; i < n; i++) free(batch[i].read);
+    return;
+  }
   // Held across the calls: a callback that drops the last probe must not let GC take `o`.
   napi_reference_ref(env, o->self, NULL);
   napi_value fn, recv;
@@ -156,12 +204,20 @@ static void flush_results(prober_t *o) {
   if (napi_get_reference_value(env, o->on_result, &fn) == napi_ok && napi_get_reference_value(env, o->self, &recv) == napi_ok &&
       napi_open_callback_scope(env, recv, o->actx, &cscope) == napi_ok) {
     for (int i = 0; i < n; i++) {
-      napi_value argv[3], ignored;
-      if (napi_create_uint32(env, o->results[i].id, &argv[0]) != napi_ok || napi_create_int32(env, o->results[i].err, &argv[1]) != napi_ok ||
-          napi_create_double(env, o->results[i].latency_us, &argv[2]) != napi_ok) {
+      napi_value argv[4], ignored;
+      const result_t *r = &batch[i];
+      size_t argc = 3;
+      if (napi_create_uint32(env, r->id, &argv[0]) != napi_ok || napi_create_int32(env, r->err, &argv[1]) != napi_ok ||
+          napi_create_double(env, r->latency_us, &argv[2]) != napi_ok) {
         continue;
       }
-      if (napi_call_function(env, recv, fn, 3, argv, &ignored) != napi_ok) {
+      if (r->read) {
+        // Bytes as latin1: one character per byte, NULs and all; JS parses the line.
+        int has_line = r->err == 0 || r->err == LINE_EOF;
+        if ((has_line ? napi_create_string_latin1(env, r->read->line, r->read->len, &argv[3]) : napi_get_undefined(env, &argv[3])) != napi_ok) continue;
+        argc = 4;
+      }
+      if (napi_call_function(env, recv, fn, argc, argv, &ignored) != napi_ok) {
         bool pending = false;
         napi_value exc;
         if (napi_is_exception_pending(env, &pending) == napi_ok && pending && napi_get_and_clear_last_exception(env, &exc) == napi_ok) {
@@ -173,6 +229,7 @@ static void flush_results(prober_t *o) {
   }
   napi_reference_unref(env, o->self, NULL);
   napi_close_handle_scope(env, hscope);
+  for (int i = 0; i < n; i++) free(batch[i].read);
 }
 
 static void on_timer(uv_timer_t *t);
@@ -185,6 +242,51 @@ static void rearm(prober_t *o) {
   uint64_t now = uv_now(o->loop);
   uint64_t due = o->head->deadline_ms;
   uv_timer_start(&o->h->timer, on_timer, due > now ? due - now : 0, 0);
+}
+
+// An agent read's socket has an event. Its epoll entry is edge-triggered and watches both
+// directions, so connecting and reading cost no epoll_ctl after the ADD: writable without an
+// error means connected (a socket still connecting is never writable), and each arrival of
+// bytes (or the close) is an edge, read until EAGAIN. What an agent may send is bounded by the
+// buffer: the first CR or LF ends the read, and cap bytes without one fail it (LINE_LONG).
+static void on_line_event(prober_t *o, probe_t *p, uint32_t events) {
+  if (!p->connected) {
+    if (events & EPOLLERR) {
+      int err = 0;
+      socklen_t len = sizeof err;
+      if (getsockopt(p->fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0) err = errno;
+      if (err != 0) {
+        settle(o, p, err);
+        return;
+      }
+    }
+    p->connected = 1;
+  }
+  if (!(events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))) return;
+  for (;;) {
+    ssize_t n = recv(p->fd, p->line + p->len, p->cap - p->len, 0);
+    if (n > 0) {
+      const char *got = p->line + p->len;
+      for (ssize_t i = 0; i < n; i++) {
+        if (got[i] == '\r' || got[i] == '\n') {
+          p->len += (uint32_t)i;
+          settle(o, p, 0);
+          return;
+        }
+      }
+      p->len += (uint32_t)n;
+      if (p->len >= p->cap) {
+        settle(o, p, LINE_LONG);
+        return;
+      }
+    } else if (n == 0) {
+      settle(o, p, LINE_EOF);
+      return;
+    } else if (errno != EINTR) {
+      if (errno != EAGAIN && errno != EWOULDBLOCK) settle(o, p, READ_FAILED | errno);
+      return;
+    }
+  }
 }
 
 // Settle every probe whose socket has an event (connected, refused, reset).
@@ -201,6 +303,10 @@ static void drain_events(prober_t *o) {
       uint32_t gen = (uint32_t)(ev[i].data.u64 >> 32);
       probe_t *p = fd < o->by_fd_len ? o->by_fd[fd] : NULL;
       if (!p || p->gen != gen) continue;
+      if (p->cap) {
+        on_line_event(o, p, ev[i].events);
+        continue;
+      }
       int err = 0;
       socklen_t len = sizeof err;
       if (getsockopt(p->fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0) err = errno;
@@ -232,26 +338,30 @@ static void on_events(uv_poll_t *h, int status, int events) {
   flush_results(o);
 }
 
-// connect(id, ip, port, localIp, timeoutMs) -> 0 or errno
-static napi_value probe_connect(napi_env env, napi_callback_info info) {
-  size_t argc = 5;
-  napi_value argv[5], self, result;
+// connect(id, ip, port, localIp, timeoutMs) -> 0 or errno; with read_line,
+// readLine(id, ip, port, localIp, timeoutMs, maxLine) -> 0 or errno.
+static napi_value start_probe(napi_env env, napi_callback_info info, int read_line) {
+  size_t argc = 6;
+  napi_value argv[6], self, result;
   void *data = NULL;
   if (napi_get_cb_info(env, info, &argc, argv, &self, NULL) != napi_ok || napi_unwrap(env, self, &data) != napi_ok || !data) {
-    return throw_msg(env, "connect: not a TcpProber");
+    return throw_msg(env, read_line ? "readLine: not a TcpProber" : "connect: not a TcpProber");
   }
   prober_t *o = data;
-  uint32_t id = 0, port = 0, timeout_ms = 0;
+  uint32_t id = 0, port = 0, timeout_ms = 0, max_line = 0;
   char ip[INET6_ADDRSTRLEN + IF_NAMESIZE + 2], local[INET6_ADDRSTRLEN + IF_NAMESIZE + 2];
   size_t ip_len = 0, local_len = 0;
-  if (argc < 5 || napi_get_value_uint32(env, argv[0], &id) != napi_ok ||
+  if (argc < (read_line ? 6u : 5u) || napi_get_value_uint32(env, argv[0], &id) != napi_ok ||
       napi_get_value_string_utf8(env, argv[1], ip, sizeof ip, &ip_len) != napi_ok ||
       napi_get_value_uint32(env, argv[2], &port) != napi_ok ||
       napi_get_value_string_utf8(env, argv[3], local, sizeof local, &local_len) != napi_ok ||
-      napi_get_value_uint32(env, argv[4], &timeout_ms) != napi_ok) {
-    return throw_msg(env, "connect(id, ip, port, localIp, timeoutMs): integer, string, integer, string, integer expected");
+      napi_get_value_uint32(env, argv[4], &timeout_ms) != napi_ok ||
+      (read_line && napi_get_value_uint32(env, argv[5], &max_line) != napi_ok)) {
+    return throw_msg(env, read_line ? "readLine(id, ip, port, localIp, timeoutMs, maxLine): integer, string, integer, string, integer, integer expected"
+                                    : "connect(id, ip, port, localIp, timeoutMs): integer, string, integer, string, integer expected");
   }
-  if (o->teardown) return throw_msg(env, "connect: the environment is shutting down");
+  if (read_line && (max_line < 1 || max_line > MAX_LINE)) return throw_msg(env, "readLine: maxLine must be 1..65535");
+  if (o->teardown) return throw_msg(env, read_line ? "readLine: the environment is shutting down" : "connect: the environment is shutting down");
 
   int err = 0;
   struct sockaddr_storage sa, la;
@@ -268,8 +378,9 @@ static napi_value probe_connect(napi_env env, napi_callback_info info) {
   if (!err && connect(fd, (struct sockaddr *)&sa, sa_len) != 0 && errno != EINPROGRESS) err = errno;
   probe_t *p = NULL;
   if (!err) {
-    p = calloc(1, sizeof *p);
+    p = calloc(1, sizeof *p + (read_line ? max_line + 1 : 0));
     if (!p) err = ENOMEM;
+    else if (read_line) p->cap = max_line + 1;
   }
   if (!err && fd >= o->by_fd_len) {
     int len = o->by_fd_len ? o->by_fd_len : 1024;
@@ -284,7 +395,9 @@ static napi_value probe_connect(napi_env env, napi_callback_info info) {
   }
   if (!err) {
     p->gen = ++o->gen;
-    struct epoll_event ev = {.events = EPOLLOUT | EPOLLONESHOT, .data = {.u64 = ((uint64_t)p->gen << 32) | (uint32_t)fd}};
+    // A tcp check needs one event; an agent read every edge until it settles (on_line_event).
+    uint32_t want = read_line ? EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET : EPOLLOUT | EPOLLONESHOT;
+    struct epoll_event ev = {.events = want, .data = {.u64 = ((uint64_t)p->gen << 32) | (uint32_t)fd}};
     if (epoll_ctl(o->epfd, EPOLL_CTL_ADD, fd, &ev) != 0) err = errno;
   }
   if (err) {
@@ -317,6 +430,14 @@ static napi_value probe_connect(napi_env env, napi_callback_info info) {
   return result;
 }
 
+static napi_value probe_connect(napi_env env, napi_callback_info info) {
+  return start_probe(env, info, 0);
+}
+
+static napi_value probe_read_line(napi_env env, napi_callback_info info) {
+  return start_probe(env, info, 1);
+}
+
 static napi_value probe_in_flight(napi_env env, napi_callback_info info) {
   napi_value self, result;
   void *data = NULL;
@@ -345,7 +466,7 @@ static void shut(prober_t *o) {
   }
   o->tail = NULL;
   o->count = 0;
-  o->nresults = 0;
+  drop_results(o);
   if (o->h) {
     o->h->poll.data = o->h->timer.data = o->h;
     o->h->owner = NULL;
@@ -442,10 +563,11 @@ static napi_value prober_construct(napi_env env, napi_callback_info info) {
 napi_value tcp_probe_init(napi_env env, napi_value exports) {
   napi_property_descriptor methods[] = {
     {"connect", NULL, probe_connect, NULL, NULL, NULL, napi_default, NULL},
+    {"readLine", NULL, probe_read_line, NULL, NULL, NULL, napi_default, NULL},
     {"inFlight", NULL, probe_in_flight, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_value cls;
-  if (napi_define_class(env, "TcpProber", NAPI_AUTO_LENGTH, prober_construct, NULL, 2, methods, &cls) != napi_ok ||
+  if (napi_define_class(env, "TcpProber", NAPI_AUTO_LENGTH, prober_construct, NULL, 3, methods, &cls) != napi_ok ||
       napi_set_named_property(env, exports, "TcpProber", cls) != napi_ok) {
     return throw_msg(env, "cannot define TcpProber");
   }

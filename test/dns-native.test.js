@@ -15,6 +15,7 @@ const { QueryHandler } = require('../dist/dns/handler');
 const { BatchUdpServer } = require('../dist/dns/batchUdpServer');
 const { NATIVE_ADDON_PATH, nativeUdp, useNativeAddon } = require('../dist/util/native');
 const { tcpProbeImplementation } = require('../dist/health/probe');
+const { agentReadImplementation } = require('../dist/health/loadFeed');
 const { buildQuery, decode, udpExchange, silent } = require('./helpers/dns');
 
 const BUILT = fs.existsSync(NATIVE_ADDON_PATH);
@@ -48,6 +49,11 @@ test('DnsServer answers UDP natively when the addon is built, with dgram otherwi
 test('tcp checks run on the native prober when the addon is built, on net.connect otherwise or when TIERDNS_NATIVE=0', () => {
   assert.equal(withEnv(undefined, () => tcpProbeImplementation()), BUILT ? 'native' : 'node');
   assert.equal(withEnv('0', () => tcpProbeImplementation()), 'node');
+});
+
+test('agent feeds are read by the native prober when the addon is built, through net otherwise or when TIERDNS_NATIVE=0', () => {
+  assert.equal(withEnv(undefined, () => agentReadImplementation()), BUILT ? 'native' : 'node');
+  assert.equal(withEnv('0', () => agentReadImplementation()), 'node');
 });
 
 // The rest needs the addon (the test above fails when it is missing without TIERDNS_NATIVE=0).
@@ -105,6 +111,25 @@ if (BUILT) {
     assert.equal(prober.inFlight(), 0);
   });
 
+  test('native agent reads: arguments checked; a started read reports once, with its line', async (t) => {
+    const { EINVAL } = require('node:os').constants.errno;
+    const results = [];
+    const prober = new addon.TcpProber((...args) => results.push(args));
+    assert.throws(() => prober.readLine(1, '127.0.0.1', 80, '', 100), /expected/, 'maxLine missing');
+    assert.throws(() => prober.readLine(1, '127.0.0.1', 80, '', 100, 0), /maxLine must be 1\.\.65535/);
+    assert.throws(() => prober.readLine(1, '127.0.0.1', 80, '', 100, 65536), /maxLine must be 1\.\.65535/);
+    assert.equal(prober.readLine(2, 'not-an-ip', 80, '', 100, 16), EINVAL);
+    const agent = await require('./helpers/loadFeeds').agentFeed(t, { host: '127.0.0.2', reply: Buffer.from('ab\u0000\u00ff\r\nrest', 'latin1') });
+    assert.equal(prober.readLine(3, agent.host, agent.port, '', 1000, 16), 0);
+    for (let i = 0; i < 100 && results.length < 1; i++) await new Promise((r) => setTimeout(r, 10));
+    // maxLine bytes, then one more, without a CR or LF: -3 (no line).
+    agent.reply = 'x'.repeat(17);
+    assert.equal(prober.readLine(4, agent.host, agent.port, '', 1000, 16), 0);
+    for (let i = 0; i < 100 && results.length < 2; i++) await new Promise((r) => setTimeout(r, 10));
+    assert.deepEqual(results.map(([id, err, , line]) => [id, err, line]), [[3, 0, 'ab\u0000\u00ff'], [4, -3, undefined]]);
+    assert.equal(prober.inFlight(), 0);
+  });
+
   test('native prober: a handshake that completed while the loop was held up counts as connected, not as a timeout', async (t) => {
     const up = await require('./helpers/balancers').tcpBalancer(t, '127.0.0.2');
     const results = [];
@@ -126,6 +151,8 @@ if (BUILT) {
       const addon = require(${JSON.stringify(require.resolve('../build/Release/udp_batch.node'))});
       const p = new addon.TcpProber(() => { if (how === 'settled') process.exit(0); });
       if (how !== 'idle') p.connect(1, ${JSON.stringify(hung.host)}, ${hung.port}, '', 5000);
+      // An agent read open at the end too (a probe with a line buffer).
+      if (how === 'open' || how === 'terminate') p.readLine(3, ${JSON.stringify(hung.host)}, ${hung.port}, '', 5000, 1024);
       if (how === 'open') process.exit(0);
       if (how === 'settled') p.connect(2, '127.0.0.1', 1, '', 5000);
       parentPort.postMessage('ready');`;

@@ -8,13 +8,32 @@ const assert = require('node:assert');
 const fs = require('node:fs');
 const path = require('node:path');
 const { parseAgentLine, parseHaproxyCsv, parseJsonLoad, parseStubStatus } = require('../dist/health/loadParse');
-const { readLoad } = require('../dist/health/loadFeed');
+const { readLoad, agentReadImplementation } = require('../dist/health/loadFeed');
+const { NATIVE_ADDON_PATH, useNativeAddon } = require('../dist/util/native');
 const { loadTargetOf } = require('../dist/health/target');
 const { defaultPoolConfig } = require('../dist/model/poolConfig');
 const { agentFeed, jsonFeed, badFeed, realNginx, realHaproxy, holdConnections } = require('./helpers/loadFeeds');
 const { silentBalancer, closedPort } = require('./helpers/balancers');
 
 const FIXTURES = path.join(__dirname, 'fixtures', 'load');
+// Agent reads run in the native addon when it is built (docs/native.md), on Node's net without
+// it or with TIERDNS_NATIVE=0: the agent tests below run on both paths.
+const NATIVE = fs.existsSync(NATIVE_ADDON_PATH) && process.env.TIERDNS_NATIVE !== '0';
+const PATHS = [
+  { name: 'native', native: true, skip: NATIVE ? false : 'native addon not built here (or TIERDNS_NATIVE=0): only the pure-Node path is tested' },
+  { name: 'node', native: false, skip: false },
+];
+
+/** Run fn with agent reads on `p`'s path, as TIERDNS_NATIVE does for serve. */
+async function onPath(p, fn) {
+  useNativeAddon(p.native);
+  try {
+    assert.strictEqual(agentReadImplementation(), p.name);
+    return await fn();
+  } finally {
+    useNativeAddon(process.env.TIERDNS_NATIVE !== '0');
+  }
+}
 
 test('agent lines: words in any order, separated by spaces, tabs or commas; unknown words ignored', () => {
   const table = [
@@ -81,16 +100,64 @@ test('nginx stub_status and HAProxy CSV, as the real daemons print them (capture
 
 const target = (kind, port, extra = {}) => ({ kind, ip: '127.0.0.1', port, path: '/', timeoutMs: 1000, ...extra });
 
-test('an agent over TCP: one line read, then hung up', async (t) => {
-  const agent = await agentFeed(t, { reply: 'up 40%\r\nignored second line\n' });
-  const r = await readLoad(target('agent', agent.port));
-  assert.ok(r.ok, r.error);
-  assert.deepStrictEqual(r.agent, { op: 'up', percent: 40 });
-  agent.reply = 'drain';
-  const r2 = await readLoad(target('agent', agent.port));
-  assert.deepStrictEqual(r2.agent, { admin: 'drain' }, 'a line closed without a newline still counts');
-  assert.strictEqual(agent.reads, 2);
-});
+for (const p of PATHS) {
+  test(`an agent over TCP (${p.name}): one line read, then hung up`, { skip: p.skip }, (t) => onPath(p, async () => {
+    const agent = await agentFeed(t, { reply: 'up 40%\r\nignored second line\n' });
+    const r = await readLoad(target('agent', agent.port));
+    assert.ok(r.ok, r.error);
+    assert.deepStrictEqual(r.agent, { op: 'up', percent: 40 });
+    agent.reply = 'drain';
+    const r2 = await readLoad(target('agent', agent.port));
+    assert.deepStrictEqual(r2.agent, { admin: 'drain' }, 'a line closed without a newline still counts');
+    // At most 1024 bytes to the CR or LF; bytes as latin1, as the parser sees them on either path.
+    agent.reply = `${'x'.repeat(1021)} 5%\r`;
+    assert.deepStrictEqual((await readLoad(target('agent', agent.port))).agent, { percent: 5 }, '1024 bytes');
+    agent.reply = `${'x'.repeat(1022)} 5%\n`;
+    assert.match((await readLoad(target('agent', agent.port))).error, /agent line longer than 1024 bytes/, '1025 bytes');
+    agent.reply = Buffer.from('maint\u00e9 \u00ff 7%\n', 'latin1');
+    assert.deepStrictEqual((await readLoad(target('agent', agent.port))).agent, { percent: 7 });
+    agent.reply = '\n75%\n';
+    assert.match((await readLoad(target('agent', agent.port))).error, /agent said nothing known: ""/, 'an empty first line');
+    assert.strictEqual(agent.reads, 6);
+    const v6 = await agentFeed(t, { host: '::1', reply: 'ready 30%\n' });
+    assert.deepStrictEqual((await readLoad(target('agent', v6.port, { ip: '::1' }))).agent, { admin: 'ready', percent: 30 }, 'IPv6');
+  }));
+
+  test(`hostile agents (${p.name}): each fails its own read with a clear reason, and reads go on`, { skip: p.skip }, (t) => onPath(p, async () => {
+    // Floods and drips get a long timeout, so the size cap (not the clock) is what ends a flood.
+    const cases = [
+      ['hang', /^timeout after 300ms$/, 300],
+      ['flood', /^agent line longer than 1024 bytes$/, 10_000],
+      ['drip', /^timeout after 500ms$/, 500],
+      ['close', /^agent closed the connection without a line$|ECONNRESET/, 300],
+      ['reset', /^(read|connect) ECONNRESET/, 300],
+      ['partial', /^read ECONNRESET$/, 1000],
+      ['nul', /^agent said nothing known: "\\u0000/, 300],
+      ['refused', /^connect ECONNREFUSED 127\.0\.0\.1:\d+$/, 300],
+    ];
+    const good = await agentFeed(t, { reply: '60%\n' });
+    const ports = await Promise.all(cases.map(async ([mode]) => (mode === 'refused' ? closedPort() : (await badFeed(t, mode)).port)));
+    // All at once, and good reads among them: one hostile feed never holds up or answers for another.
+    const reads = cases.map(([, , timeoutMs], i) => readLoad(target('agent', ports[i], { timeoutMs })));
+    const goods = Array.from({ length: 20 }, () => readLoad(target('agent', good.port)));
+    const results = await Promise.all(reads);
+    results.forEach((r, i) => {
+      const [mode, why, timeoutMs] = cases[i];
+      assert.strictEqual(r.ok, false, mode);
+      assert.match(r.error, why, mode);
+      assert.ok(r.latencyMs <= timeoutMs, `${mode}: reported within its timeout`);
+    });
+    for (const r of await Promise.all(goods)) assert.deepStrictEqual(r.agent, { percent: 60 });
+    const after = await readLoad(target('agent', good.port));
+    assert.ok(after.ok && after.latencyMs < 300, `a read after them: ${JSON.stringify(after)}`);
+  }));
+
+  test(`many agents at once (${p.name}): every read gets its own agent's line`, { skip: p.skip }, (t) => onPath(p, async () => {
+    const agents = await Promise.all(Array.from({ length: 50 }, (_, i) => agentFeed(t, { reply: `${i}%\n` })));
+    const results = await Promise.all(agents.flatMap((a, i) => [0, 1, 2].map(() => readLoad(target('agent', a.port)).then((r) => [i, r]))));
+    for (const [i, r] of results) assert.deepStrictEqual(r.agent, { percent: i });
+  }));
+}
 
 test('a JSON endpoint over HTTP: the path asked, the body parsed, a non-2xx status is a failed read', async (t) => {
   const feed = await jsonFeed(t, { body: { connections: 30, capacity: 120 } });

@@ -1,37 +1,40 @@
 import http from 'node:http';
 import net, { isIP } from 'node:net';
 import { performance } from 'node:perf_hooks';
-import type { LoadKind } from '../model/types';
 import { describeError, hangUp } from './attempt';
-import { parseAgentLine, parseHaproxyCsv, parseJsonLoad, parseStubStatus, type AgentWords, type ConnectionCount, type ParseResult } from './loadParse';
+import { MAX_AGENT_LINE, parseAgentLine, parseHaproxyCsv, parseJsonLoad, parseStubStatus, type AgentWords, type ConnectionCount, type ParseResult } from './loadParse';
+import type { LoadReading, LoadTarget } from './loadTypes';
+import { nativeAgentRead } from './nativeAgent';
 
 // One read of a member's load feed (docs/steering.md), on the probe thread, next to its probe.
 // Like a probe, a read never rejects and never outlives its timeout, and what a feed may send
 // is bounded: a feed that hangs, floods or closes early costs one failed read and a socket.
 
-export interface LoadTarget {
-  kind: Exclude<LoadKind, 'none'>;
-  ip: string;
-  port: number;
-  /** HTTP path (json, nginx, haproxy). */
-  path: string;
-  timeoutMs: number;
-  localAddress?: string;
-}
-
-export type LoadReading =
-  | { ok: true; agent: AgentWords; latencyMs: number }
-  | { ok: true; count: ConnectionCount; latencyMs: number }
-  | { ok: false; error: string; latencyMs: number };
-
-/** An agent line longer than this is not an agent talking. */
-export const MAX_AGENT_LINE = 1024;
+export type { LoadReading, LoadTarget } from './loadTypes';
+export { MAX_AGENT_LINE } from './loadParse';
 /** Largest HTTP body read: an HAProxy CSV of a few thousand rows fits, a runaway feed does not. */
 export const MAX_LOAD_BODY = 1024 * 1024;
 const USER_AGENT = 'tierdns-load/1';
 
+/**
+ * Which implementation reads agent feeds: the native addon's (native/tcp_probe.c), or Node's
+ * net (addon missing, or TIERDNS_NATIVE=0). Asked per read, so useNativeAddon() takes effect at once.
+ */
+export function agentReadImplementation(): 'native' | 'node' {
+  return nativeAgentRead() ? 'native' : 'node';
+}
+
 /** Read `target` once; resolves within its timeout, never rejects. */
 export function readLoad(target: LoadTarget): Promise<LoadReading> {
+  if (target.kind === 'agent') {
+    const native = nativeAgentRead();
+    if (native) return native(target);
+  }
+  return readLoadWithNet(target);
+}
+
+/** readLoad through Node's net whatever the feed (the fallback of agent reads; tests and benchmarks compare both). */
+export function readLoadWithNet(target: LoadTarget): Promise<LoadReading> {
   return new Promise((resolve) => {
     const read = new Read(target.timeoutMs, resolve);
     try {

@@ -2,6 +2,9 @@
 // sockets are in ./loadFeed. Anything a feed sends that is not what its format promises is a
 // failed read with a short reason, never a number made up.
 
+/** An agent line longer than this (to its CR or LF) is not an agent talking. */
+export const MAX_AGENT_LINE = 1024;
+
 /** What one agent line changes; words it does not carry leave the state as it was (HAProxy). */
 export interface AgentWords {
   /** Weight factor in percent, 0..100. */

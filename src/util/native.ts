@@ -39,14 +39,25 @@ export interface UdpBatchSocket {
 }
 
 /**
- * TCP connect checks (native/tcp_probe.c). onResult(id, err, latencyUs): err 0 = connected,
- * an errno (ECONNREFUSED…), or -1 = timed out. connect() returns 0 when the probe started
- * (onResult follows), or the errno of a connect that failed at once (no onResult then).
+ * TCP connect checks and agent reads (native/tcp_probe.c). onResult(id, err, latencyUs): err 0 =
+ * connected, an errno (ECONNREFUSED…), or -1 = timed out. connect() returns 0 when the probe
+ * started (onResult follows), or the errno of a connect that failed at once (no onResult then).
+ * readLine() connects, reads to the first CR or LF and hangs up; it returns as connect() does,
+ * and its onResult has a fourth argument, the line (see AGENT_* for err). Absent from an addon
+ * built before agent reads were added.
  */
 export interface TcpProber {
   connect(id: number, ip: string, port: number, localIp: string, timeoutMs: number): number;
+  readLine?(id: number, ip: string, port: number, localIp: string, timeoutMs: number, maxLine: number): number;
   inFlight(): number;
 }
+
+/** readLine results: the agent closed (line: what came, maybe ''). */
+export const AGENT_EOF = -2;
+/** readLine results: no CR or LF within maxLine + 1 bytes (no line). */
+export const AGENT_LONG = -3;
+/** readLine results: the read failed after connecting; the errno is in the low 16 bits. */
+export const AGENT_READ_FAILED = 0x10000;
 
 export interface UdpBatchAddon {
   /**
@@ -57,7 +68,7 @@ export interface UdpBatchAddon {
   /** glibc's malloc_trim(0): returns freed heap pages to the system; true when some were. */
   trimHeap?: () => boolean;
   UdpBatchSocket: new (batch: number, slotBytes: number, outBytes: number) => UdpBatchSocket;
-  TcpProber: new (onResult: (id: number, err: number, latencyUs: number) => void) => TcpProber;
+  TcpProber: new (onResult: (id: number, err: number, latencyUs: number, line?: string) => void) => TcpProber;
 }
 
 /** Built by node-gyp at install (binding.gyp): the UDP socket and the tcp prober; absent where it could not build. */

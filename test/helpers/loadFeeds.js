@@ -53,7 +53,9 @@ async function jsonFeed(t, { host = '127.0.0.1', port = 0, body = { connections:
 
 /**
  * A feed that misbehaves: 'hang' (accepts, never writes), 'flood' (10 MB without a newline, as an
- * HTTP body or a raw agent stream), 'close' (closes at once), 'half' (an HTTP response cut short).
+ * HTTP body or a raw agent stream), 'close' (closes at once), 'half' (an HTTP response cut short),
+ * and for agents: 'reset' (a reset at once), 'partial' (half a line, then a reset), 'drip' (a
+ * byte every 20 ms, never a newline), 'nul' (a line of NULs).
  */
 async function badFeed(t, mode, { host = '127.0.0.1', port = 0, http: asHttp = false } = {}) {
   const server = net.createServer((s) => {
@@ -61,6 +63,16 @@ async function badFeed(t, mode, { host = '127.0.0.1', port = 0, http: asHttp = f
     if (mode === 'hang') return s.resume();
     if (mode === 'close') return s.destroy();
     if (mode === 'half') return s.end('HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n{"connections": 1');
+    if (mode === 'reset') return s.resetAndDestroy();
+    if (mode === 'partial') {
+      s.write('up 4');
+      return setTimeout(() => s.resetAndDestroy(), 30);
+    }
+    if (mode === 'nul') return s.end(Buffer.alloc(40, 0));
+    if (mode === 'drip') {
+      const timer = setInterval(() => s.write('x'), 20);
+      return s.on('close', () => clearInterval(timer));
+    }
     if (mode === 'flood') {
       if (asHttp) s.write('HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 10485760\r\n\r\n');
       const chunk = Buffer.alloc(64 * 1024, 'x');

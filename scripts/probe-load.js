@@ -8,7 +8,7 @@
 //   npm run build && node scripts/probe-load.js [--members 10000] [--interval 2000] [--kind tcp|ws|http]
 //       [--seconds 30] [--balancers yes|no|stopped] [--balancer-nice 10] [--starts-per-tick 64]
 //       [--store redis://127.0.0.1:PORT/0?prefix=load:] [--warmup MS] [--alloc top-N]
-//       [--thread yes]
+//       [--thread yes] [--load agent [--agent-server c|node] [--agent-read native|node]]
 //
 // --warmup: how long the loop runs before sampling (default 1.5 intervals; the first state
 // changes of 10,000 members take ~10 s to record in a store, so use ~25000 to see the steady
@@ -17,6 +17,13 @@
 // environment, only what outlived the young generation (promoted, then left for a mark-compact).
 //
 // --balancers no: nothing listens, every probe is refused; stopped: every probe times out.
+//
+// --load agent: every member also has an agent feed on its probe port (--load-port 0,
+// docs/steering.md), so a member check is a tcp probe and an agent read; readsPerSecond and
+// readFailures count the reads. The balancers are then scripts/bench/lib/agentd.c (compiled
+// with cc), which writes AGENT_REPLY (default "up 60%") to every connection and closes it
+// (--agent-server node: the Node listeners below, which write the line and wait). --agent-read
+// node reads through Node's net even where the native addon would (docs/native.md).
 //
 // Without --store, observations go to a counting in-memory stub (the loop's own cost); with a
 // store URL, 2,500 pools × 4 members are created there and the real writes are included.
@@ -41,6 +48,9 @@ const PER_POOL = 4;
 const BALANCERS = args.balancers !== 'no';
 /** --balancer-nice N: the balancers' scheduling priority (default 10). */
 const NICE = Number(args['balancer-nice'] ?? 10);
+/** --load agent: read an agent feed with every probe. */
+const LOAD = args.load ?? 'none';
+if (LOAD !== 'none' && LOAD !== 'agent') throw new Error(`--load ${LOAD}: none or agent`);
 
 /** Member i's loopback address: 250 per /24, starting at 127.0.1.1. */
 const ipOf = (i) => `127.0.${1 + Math.floor(i / 250)}.${1 + (i % 250)}`;
@@ -91,9 +101,11 @@ function child() {
 function stubStore() {
   let writes = 0;
   return {
-    description: 'stub', get writes() { return writes; },
+    description: 'stub', get writes() { return writes; }, observationRefreshMs: 60_000,
     async recordObservation() { writes++; return 'up'; },
+    async refreshObservation() { writes++; return true; },
     async heartbeat() {},
+    onStatus() {},
   };
 }
 
@@ -141,10 +153,35 @@ async function startAllocSampling() {
   };
 }
 
+/** scripts/bench/lib/agentd.c, compiled into a temp dir and started; resolves once it listens. */
+async function startAgentd() {
+  const { execFileSync, spawn } = require('node:child_process');
+  const fs = require('node:fs');
+  const path = require('node:path');
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tierdns-agentd-'));
+  const bin = path.join(dir, 'agentd');
+  execFileSync('cc', ['-O2', '-o', bin, path.join(__dirname, 'bench', 'lib', 'agentd.c')], { stdio: 'inherit' });
+  const proc = spawn(bin, [String(MEMBERS), String(PORT), process.env.AGENT_REPLY ?? 'up 60%'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const stop = () => {
+    if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL');
+    fs.rmSync(dir, { recursive: true, force: true });
+  };
+  process.on('exit', stop);
+  try { os.setPriority(proc.pid, NICE); } catch { /* not permitted: measure anyway */ }
+  await new Promise((resolve, reject) => {
+    proc.stdout.once('data', resolve);
+    proc.once('exit', () => reject(new Error('agentd exited')));
+  });
+  return stop;
+}
+
 async function main() {
   let stopChild = () => {};
-  if (BALANCERS) {
-    const balancers = fork(__filename, ['--child', String(MEMBERS), String(PORT), String(args.balancers ?? 'yes')], { stdio: 'inherit' });
+  if (BALANCERS && LOAD === 'agent' && args['agent-server'] !== 'node') {
+    stopChild = await startAgentd();
+  } else if (BALANCERS) {
+    const env = LOAD === 'agent' ? { ...process.env, AGENT_REPLY: process.env.AGENT_REPLY ?? 'up 60%' } : process.env;
+    const balancers = fork(__filename, ['--child', String(MEMBERS), String(PORT), String(args.balancers ?? 'yes')], { stdio: 'inherit', env });
     stopChild = () => { if (balancers.exitCode === null) balancers.kill('SIGKILL'); };
     process.on('exit', stopChild);
     // Balancers stand for other machines: low priority, so they take less of the prober's CPU.
@@ -158,6 +195,7 @@ async function main() {
   const config = {
     name: 'load.example.com', ttlSeconds: 20, check: KIND, port: PORT, path: '/', expectMin: 200, expectMax: 399,
     intervalMs: INTERVAL_MS, fastIntervalMs: INTERVAL_MS / 4, timeoutMs: 1000, rise: 2, fall: 3, maxAnswers: 0, whenAllDown: 'all',
+    load: LOAD, loadPort: 0, loadPath: '', capacity: 0, slowStartMs: 0,
   };
   const store = args.store ? await realStore(args.store, config) : stubStore();
   const h = monitorEventLoopDelay({ resolution: 10 });
@@ -170,12 +208,17 @@ async function main() {
   if (args.thread === 'yes') return threaded(store, config, idle, h, stopChild);
   let probes = 0;
   let failures = 0;
+  let reads = 0;
+  let readFailures = 0;
   let maxInFlight = 0;
   const errors = new Map();
   const { probe } = require('../dist/health/probe');
   const counting = (target) => probe(target).then((r) => { probes++; if (!r.ok) { failures++; errors.set(r.error, (errors.get(r.error) ?? 0) + 1); } return r; });
+  const feeds = require('../dist/health/loadFeed');
+  const readLoad = args['agent-read'] === 'node' ? feeds.readLoadWithNet : feeds.readLoad;
+  const countingRead = (target) => readLoad(target).then((r) => { reads++; if (!r.ok) { readFailures++; errors.set(r.error, (errors.get(r.error) ?? 0) + 1); } return r; });
   const loop = new HealthLoop({
-    store, instance: 'load', log: pino({ level: 'warn' }), probe: counting,
+    store, instance: 'load', log: pino({ level: 'warn' }), probe: counting, readLoad: countingRead,
     maxStartsPerTick: args['starts-per-tick'] ? Number(args['starts-per-tick']) : undefined,
   });
   for (let p = 0; p < MEMBERS / PER_POOL; p++) {
@@ -192,6 +235,8 @@ async function main() {
   h.reset();
   probes = 0;
   failures = 0;
+  reads = 0;
+  readFailures = 0;
   errors.clear();
   const cpu0 = process.cpuUsage();
   const t0 = Date.now();
@@ -210,8 +255,10 @@ async function main() {
   const report = {
     members: MEMBERS, kind: KIND, balancers: args.balancers ?? 'yes', cpus: os.cpus().length, loadavg1m: os.loadavg()[0], intervalMs: INTERVAL_MS, seconds: Math.round(elapsedS),
     probesPerSecond: Math.round(probes / elapsedS), failures, maxInFlight,
+    ...(LOAD !== 'none' ? { load: LOAD, agentRead: args['agent-read'] === 'node' ? 'node' : feeds.agentReadImplementation(), readsPerSecond: Math.round(reads / elapsedS), readFailures } : {}),
     topErrors: Object.fromEntries([...errors].sort((a, b) => b[1] - a[1]).slice(0, 3)),
     proberCpuPercent: Math.round(((cpu.user + cpu.system) / 1e6 / elapsedS) * 100),
+    proberCpuUsPerCheck: probes ? Math.round((cpu.user + cpu.system) / probes) : 0,
     eventLoopDelayMs: histogramMs(h), idleEventLoopDelayMs: idle,
     rssMB: Math.round(process.memoryUsage().rss / 1e6),
     ...(writes !== undefined ? { storeWrites: writes } : { store: store.description }),

@@ -4,7 +4,6 @@ import { TierdnsError } from '../util/errors';
 import { normalizePoolName } from '../model/names';
 import { LIMITS } from '../model/poolConfig';
 import type { PoolConfig } from '../model/types';
-import type { Store } from '../store/types';
 import {
   bad, checkBackup, mergePoolConfig, parseDurationIn, parseIntIn, parseMemberIp, parsePoolFlags, precheck, type PoolSetFlags,
 } from './options';

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { Member, Observation, PoolConfig, Verdict } from '../model/types';
+import type { Observation, Verdict } from '../model/types';
 import type { Store } from '../store/types';
 import { errorMessage } from '../util/errors';
 import { hostPort } from '../util/listen';
@@ -14,69 +14,12 @@ import { probe as realProbe, type ProbeResult, type ProbeTarget } from './probe'
 import { Scheduler } from './scheduler';
 import { checkSource, isProbed, sameTarget, targetOf, timingOf } from './target';
 import { countProbe, zeroProbeStats, type ProbeStats } from './probeStats';
+import type { HealthLoopOptions, ProbedMember, ProbedPool } from './loopTypes';
 
 // The probe loop of one `serve` instance (docs/health.md): probes every member of every pool
 // from where this instance stands, keeps its own up/down view with rise/fall hysteresis, and
 // records that view in the store, which merges the views of live instances into the verdict
 // every instance serves. Failures of probes or of the store are logged; the loop goes on.
-
-/** Probe results of one instance since start (for metrics). */
-export interface HealthLoopOptions {
-  store: Store;
-  /** This instance's name in the store (its observations and heartbeat). */
-  instance: string;
-  log: Logger;
-  /** Period of this instance's heartbeat (default 1000 ms; 0 = none here: ProbeThread beats from the serving thread). */
-  heartbeatMs?: number;
-  /** Heartbeat age past which this instance's observations stop counting (default 5000 ms). */
-  instanceTtlMs?: number;
-  /** Time and timers (default: wall clock, unref'd timers). */
-  clock?: Clock;
-  /** Jitter source in [0, 1) (default Math.random). */
-  random?: () => number;
-  /** The probe function (default: the real probes of ./probe; tests inject fakes). */
-  probe?: (target: ProbeTarget) => Promise<ProbeResult>;
-  /** The load-feed read (default: ./loadFeed's readLoad; tests may inject fakes). */
-  readLoad?: (target: LoadTarget) => Promise<LoadReading>;
-  /** Source address of probes (default: the kernel chooses). */
-  sourceAddress?: string;
-  /** Probes in flight at once, all members together: bounds file descriptors (default 8192). */
-  maxInFlight?: number;
-  /** Probe starts per turn of the event loop (default 8). */
-  maxStartsPerTick?: number;
-  /** Shortest time between two last-probe refreshes of one member in the store (default: the store's observationRefreshMs). */
-  refreshMs?: number;
-  /** Refresh writes per second, all members together (default 200). */
-  refreshPerSecond?: number;
-  /**
-   * This instance's own state of a member, whenever it is decided or changes (undefined: the
-   * member is no longer probed here). The serving thread answers with these while the store
-   * cannot be reached (docs/health.md "While the store is down").
-   */
-  onOwnState?: (pool: string, ip: string, own: OwnState | undefined) => void;
-  /** Whether this instance's observations reach the store: false once a write fails or hangs, true once one lands again. */
-  onWritesOk?: (ok: boolean) => void;
-}
-
-/** One instance's own view of a member: what it would serve if it were alone. */
-export interface OwnState {
-  state: 'up' | 'down';
-  sinceMs: number;
-}
-
-/** What the loop needs of a member: where to probe, the verdict served, this instance's stored observation (others' may be there too). */
-export interface ProbedMember extends Pick<Member, 'ip' | 'port'> {
-  verdict: Verdict;
-  observations: Observation[];
-  /** Drained: its connection count goes to the store as it changes (`member drain --wait` reads it). */
-  admin?: Member['admin'];
-}
-
-/** What the loop needs of a pool (a store PoolView is one; ./thread sends only this to its worker). */
-export interface ProbedPool {
-  config: PoolConfig;
-  members: readonly ProbedMember[];
-}
 
 interface Tracked {
   key: string;

@@ -5,7 +5,8 @@ import { openStore } from '../store/open';
 import { errorMessage } from '../util/errors';
 import { useNativeAddon } from '../util/native';
 import { LOG_OPTIONS } from '../util/log';
-import { HealthLoop, type OwnState } from './loop';
+import { HealthLoop } from './loop';
+import type { OwnState } from './loopTypes';
 import type { FromProbeWorker, ProbeWorkerData, ToProbeWorker } from './thread';
 
 // The probe thread's side of ./thread: a HealthLoop with its own store connection, fed pool

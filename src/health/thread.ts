@@ -6,7 +6,7 @@ import type { Store } from '../store/types';
 import { errorMessage } from '../util/errors';
 import { POOLS_PER_TURN, nextTurn } from '../util/turn';
 import { HEARTBEAT_EVERY_MS, Heartbeat, INSTANCE_TTL_MS } from './heartbeat';
-import type { OwnState, ProbedPool } from './loop';
+import type { OwnState, ProbedPool } from './loopTypes';
 import { addProbeStats, zeroProbeStats, type ProbeStats } from './probeStats';
 import { systemClock } from './clock';
 import { isProbed } from './target';

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import { Snapshot } from '../dns/snapshot';
-import { HealthLoop, type OwnState } from '../health/loop';
+import { HealthLoop } from '../health/loop';
+import type { OwnState } from '../health/loopTypes';
 import type { ProbeStats } from '../health/probeStats';
 import { ProbeThread } from '../health/thread';
 import { openStore } from '../store/open';

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import { systemClock, type Clock, type TimerHandle } from '../health/clock';
-import type { OwnState } from '../health/loop';
+import type { OwnState } from '../health/loopTypes';
 import type { MemberView, PoolView } from '../model/types';
 
 // Which verdicts an instance answers with (docs/health.md "While the store is

@@ -111,3 +111,19 @@ test('the logged cause of an outage is that outage\'s: a reconnect forgets the p
   await waitFor(() => statuses.at(-1)?.[0] === 'ready', 10_000, 'second reconnect');
   assert.deepEqual(await store.readZones(), []);
 });
+
+test('many commands waiting for one connection share its wait: no listener piles up on the client', async (t) => {
+  const redis = await startPrivateRedis();
+  t.after(() => redis.stop());
+  const warnings = [];
+  const onWarning = (w) => warnings.push(`${w.name}: ${w.message}`);
+  process.on('warning', onWarning);
+  t.after(() => process.off('warning', onWarning));
+  const store = openStore(redis.url, { connectWaitMs: 3000, prefix: uniquePrefix() });
+  t.after(() => store.close());
+  // Issued at once, before the connection is ready (a big apply, a resync of many pools).
+  const reads = await Promise.all(Array.from({ length: 50 }, (_, i) => store.readPool(`p${i}.example.com`).then(() => 'ok', (err) => err.code)));
+  assert.equal(reads.filter((r) => r === 'ok').length, 50, JSON.stringify(reads));
+  await sleep(50);
+  assert.deepEqual(warnings, []);
+});

@@ -90,6 +90,7 @@ export class RedisConnection {
   private status: StoreStatus = 'connecting';
   private lastError: string | undefined;
   private closed = false;
+  private readyWait: Promise<void> | undefined;
   private readonly listeners = new Set<StatusListener>();
   private pingTimer: NodeJS.Timeout | undefined;
   private readonly learned: Learned = {};
@@ -195,6 +196,12 @@ export class RedisConnection {
   ready(): Promise<void> {
     if (this.client.status === 'ready') return Promise.resolve();
     if (this.closed) return Promise.reject(this.unreachable('the store is closed'));
+    // Callers waiting at once share one wait (and one set of listeners on the client).
+    this.readyWait ??= this.waitReady().finally(() => { this.readyWait = undefined; });
+    return this.readyWait;
+  }
+
+  private waitReady(): Promise<void> {
     // With Sentinel a refused connection is no answer: the master may be failing over, and the
     // connection asks the sentinels again at its next attempt; it gets the whole wait.
     const failFast = this.watch === undefined;

@@ -107,6 +107,12 @@ test('bad flags: an unparsable --listen or --workers is one line and exit 2', as
   const i = await runCli(['serve', '--instance', 'ns 1', '--listen', '127.0.0.1:0']);
   assert.equal(i.code, 2);
   assert.match(i.stderr, /--instance .*\(TIERDNS_E_BAD_VALUE\)\n$/);
+  // --metrics on a DNS port (its own, or worker 2's with --workers 2): named, not a bind failure.
+  for (const args of [['--listen', '127.0.0.1:5397', '--metrics', '127.0.0.1:5397'], ['--listen', '0.0.0.0:5398', '--metrics', '127.0.0.1:5397', '--workers', '2']]) {
+    const m = await runCli(['serve', ...args]);
+    assert.equal(m.code, 2, m.stdout);
+    assert.match(m.stderr, /^tierdns: --metrics 127\.0\.0\.1:5397 takes port 539[78], which --listen .* needs for DNS over TCP.*\(TIERDNS_E_BAD_VALUE\)\n$/);
+  }
 });
 
 test('--metrics serves Prometheus counters', async (t) => {

@@ -6,7 +6,7 @@ import { Instance } from '../server/instance';
 import { receiveOwnUpdates, relayOwnUpdates, sendOwnUpdates } from './ownRelay';
 import { isInstanceName } from '../store/codec';
 import { TierdnsError, errorMessage } from '../util/errors';
-import { parseListen, type ListenAddress } from '../util/listen';
+import { hostPort, parseListen, type ListenAddress } from '../util/listen';
 import { useNativeAddon } from '../util/native';
 import { DEFAULT_STORE_URL, ENVIRONMENT_HELP, readEnvironment, type Environment } from './config';
 import { LOG_OPTIONS } from '../util/log';
@@ -59,6 +59,7 @@ export function registerServeCommand(program: Command): void {
       if (!isInstanceName(flags.instance)) {
         throw new TierdnsError('TIERDNS_E_BAD_VALUE', '--instance must be 1 to 255 printable characters without spaces or |');
       }
+      if (flags.metrics) checkMetricsApart(flags.metrics, listen, workers);
       const rrl = workerShare(parseRrlFlags(flags.rrlRate, flags.rrlSlip, flags.rrlExempt), workers);
       const tcpLimits = parseTcpFlags(flags);
       const log = pino({ ...LOG_OPTIONS, level: flags.logLevel, base: { instance: flags.instance, pid: process.pid } });
@@ -76,6 +77,23 @@ export function registerServeCommand(program: Command): void {
 function workerShare(rrl: RrlOptions, workers: number): RrlOptions {
   if (workers <= 1 || rrl.ratePerSecond === 0) return rrl;
   return { ...rrl, ratePerSecond: Math.max(1, rrl.ratePerSecond / workers) };
+}
+
+/**
+ * The metrics listener (one port per worker from the one given) must not take a DNS port: DNS
+ * over TCP would then fail to bind with an error that does not say why.
+ */
+function checkMetricsApart(text: string, listen: ListenAddress[], workers: number): void {
+  const first = parseListen(text);
+  if (first.port === 0) return;
+  const wildcard = (host: string): boolean => host === '0.0.0.0' || host === '::';
+  for (const at of listen) {
+    const sameHost = at.host === first.host || wildcard(at.host) || wildcard(first.host);
+    if (sameHost && at.port >= first.port && at.port < first.port + workers) {
+      throw new TierdnsError('TIERDNS_E_BAD_VALUE',
+        `--metrics ${text} takes port ${at.port}, which --listen ${hostPort(at.host, at.port)} needs for DNS over TCP: give the metrics listener a port of its own`);
+    }
+  }
 }
 
 function metricsAddress(text: string, workerId: number): ListenAddress {

@@ -68,10 +68,28 @@ test('failed reads keep the last factor for a while, then fall back to 1 and cle
   t.record(agent({ percent: 30, admin: 'drain' }), T0);
   t.markPublished(0);
   const holdMs = HOLD_INTERVALS * 2000;
-  assert.equal(t.record(failed(), T0 + holdMs - 1), 'none');
+  assert.equal(t.record(failed(), T0 + 2000), 'moved', 'a failing feed is shown in status while its factor is held');
   assert.deepEqual([t.observation().factor, t.observation().state, t.observation().error], [0.3, 'drain', 'ECONNREFUSED']);
+  t.markPublished(T0 + 2000);
+  assert.equal(t.record(failed(), T0 + holdMs - 1), 'none', 'the same failure again is no news');
   assert.equal(t.record(failed('timeout after 1000ms'), T0 + holdMs), 'changed');
   assert.deepEqual([t.observation().factor, t.observation().state, t.observation().error], [1, 'ready', 'timeout after 1000ms']);
+});
+
+test('a read that starts or stops failing is news even when the factor stays 1', () => {
+  const t = new LoadTracker({ kind: 'agent', capacity: 0, intervalMs: 2000 });
+  t.record(agent({ percent: 100 }), T0);
+  t.markPublished(T0);
+  assert.equal(t.record(failed(), T0 + 2000), 'moved');
+  assert.equal(t.observation().error, 'ECONNREFUSED');
+  t.markPublished(T0 + 2000);
+  assert.equal(t.record(failed(), T0 + 4000), 'none');
+  assert.equal(t.record(failed('agent closed the connection without a line'), T0 + 6000), 'moved', 'another reason replaces the shown one');
+  t.markPublished(T0 + 6000);
+  assert.equal(t.record(agent({ percent: 100 }), T0 + 8000), 'moved', 'reading again clears the error in status');
+  assert.equal(t.observation().error, undefined);
+  t.markPublished(T0 + 8000);
+  assert.equal(t.record(agent({ percent: 100 }), T0 + 10000), 'none');
 });
 
 test('a restart seeds the factor from the stored observation', () => {

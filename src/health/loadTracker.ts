@@ -44,7 +44,7 @@ export class LoadTracker {
   private capacity: number | undefined;
   private error: string | undefined;
   /** What the store was last told, to decide what is news. */
-  private published: { factor: number; state: LoadState; atMs: number; connections: number | undefined } | undefined;
+  private published: { factor: number; state: LoadState; atMs: number; connections: number | undefined; error: string | undefined } | undefined;
   /** The member is drained: every change of its connection count is news (`member drain --wait` waits on it). */
   draining = false;
 
@@ -57,7 +57,7 @@ export class LoadTracker {
       this.smoothAtMs = seed.readMs;
       if (seed.state === 'drain') this.admin = 'drain';
       if (seed.state === 'down') this.op = 'down';
-      this.published = { factor: seed.factor, state: seed.state, atMs: seed.readMs, connections: seed.connections };
+      this.published = { factor: seed.factor, state: seed.state, atMs: seed.readMs, connections: seed.connections, error: undefined };
     }
   }
 
@@ -117,7 +117,7 @@ export class LoadTracker {
 
   /** Mark the observation as stored (at `nowMs`). */
   markPublished(nowMs: number): void {
-    this.published = { factor: this.factor(), state: this.state(), atMs: nowMs, connections: this.connections };
+    this.published = { factor: this.factor(), state: this.state(), atMs: nowMs, connections: this.connections, error: this.error };
   }
 
   private factor(): number {
@@ -168,6 +168,9 @@ export class LoadTracker {
     const drift = Math.abs(factor - p.factor);
     const band = Math.max(0.01, Math.min(0.02, 0.1 * p.factor));
     if (drift >= band) return 'moved';
+    // A read that starts or stops failing (or fails otherwise) is shown in `status` while the
+    // factor is held, and when it was 1 all along: the factor alone would not tell the store.
+    if (this.error !== p.error) return 'moved';
     if (this.draining && this.connections !== p.connections) return 'moved';
     return drift >= 0.005 && nowMs - p.atMs >= SETTLE_INTERVALS * this.opts.intervalMs ? 'moved' : 'none';
   }

@@ -39,7 +39,7 @@ async function setup(t, hosts, flags, { store, instances = 1, serveArgs = [] } =
   const all = [];
   for (let i = 0; i < instances; i++) all.push(await startServe(t, ['--zones', ZONES, '--store', store, '--instance', `e2e${i}`, ...serveArgs]));
   const status = async () => JSON.parse(await cli('status', POOL, '--json')).pools[0];
-  return { cli, dns: all[0], all, status };
+  return { cli, dns: all[0], all, status, store };
 }
 
 /** Shares of first places over `n` answers. */
@@ -144,7 +144,7 @@ test('feeds that hang, flood or lie never stall answering: every query answered,
   await badFeed(t, 'hang', { host: hosts[0], port: feedPort });
   await badFeed(t, 'flood', { host: hosts[1], port: feedPort, http: true });
   await jsonFeed(t, { host: hosts[2], port: feedPort, body: { connections: 'NaN', capacity: 0 } });
-  const { dns, status } = await setup(t, hosts, ['--load', 'json', '--load-port', String(feedPort)]);
+  const { dns, status, store } = await setup(t, hosts, ['--load', 'json', '--load-port', String(feedPort)]);
   await waitFor(async () => (await status()).members.every((m) => m.verdict === 'up' && m.load.error !== null), 10_000, 'every feed read and failed');
   const s = await status();
   assert.deepEqual(s.members.map((m) => m.effectiveWeight), [1, 1, 1], 'no reading: factor 1');

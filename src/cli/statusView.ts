@@ -135,6 +135,8 @@ export function renderPoolDetail(p: StatusPool, nowMs: number, o: { width: numbe
         ? `fail ${formatDuration(Math.max(0, nowMs - lp.atMs))} ago ${lp.instance}${lp.error ? `: ${lp.error}` : ''}`
         : `ok ${formatDuration(Math.max(0, nowMs - lp.atMs))} ago ${lp.instance}${lp.latencyMs != null ? ` ${lp.latencyMs.toFixed(1)}ms` : ''}`,
     ]);
+    // A failing load read says why, after the probe (the LOAD column only marks it with '?').
+    if (m.load?.error) rows[rows.length - 1]![rows[0]!.length - 1] += `; load feed: ${m.load.error}`;
   }
   // Only the last column (error text can be long) is cut; the rest keeps its place.
   out.push(...grid(rows, new Set(), '  ').map((l) => fit(l, o.width)));

@@ -114,3 +114,26 @@ test('drain --wait without --timeout gives up after an hour, or after 2 x TTL wh
   assert.equal(r.afterMs, 2 * 3_600_000);
   assert.match(r.lines.at(-1), /2 x TTL \(2h\) passed since the drain/);
 });
+
+test('drain --wait on an nginx or HAProxy feed leaves out the read\'s own connection', async (t) => {
+  const store = openStore(`file:${path.join(tempDir(t), 'store.json')}`);
+  t.after(() => store.close());
+  // Both daemons count the connection their statistics are read on: an idle balancer reports 1.
+  for (const [load, reported, want] of [['nginx', 1, 'drained'], ['haproxy', 1, 'drained'], ['nginx', 2, 'TIERDNS_E_TIMEOUT'], ['json', 1, 'TIERDNS_E_TIMEOUT']]) {
+    const pool = `${load}${reported}.lb.example.com`;
+    await store.updatePool(pool, () => ({ ...defaultPoolConfig(pool), load, loadPort: 8080, capacity: 100 }));
+    await store.updateMembers(pool, [[HOST, { create: true }]]);
+    await store.updateMember(pool, HOST, { admin: 'drained' });
+    await store.heartbeat('ns1', 3_600_000, Date.now());
+    await store.recordObservation(pool, HOST, {
+      instance: 'ns1', state: 'up', sinceMs: 1_000_000, load: { factor: 0.98, state: 'ready', connections: reported, capacity: 100, readMs: 1_000_000 },
+    });
+    let nowMs = 1_000_000;
+    const lines = [];
+    const r = await waitForDrain(store, {
+      pool, ip: HOST, until: 0, timeoutMs: 5000, pollMs: 1000, now: () => nowMs, sleep: async (ms) => { nowMs += ms; }, print: (l) => lines.push(l),
+    }).then(() => 'drained', (err) => err.code);
+    assert.equal(r, want, `${load} reporting ${reported}: ${lines.join(' | ')}`);
+    if (load !== 'json') assert.match(lines.join('\n'), new RegExp(`the feed reports ${reported}, one of them its own read`));
+  }
+});

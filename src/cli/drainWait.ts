@@ -38,6 +38,14 @@ function countsConnections(config: PoolConfig): boolean {
   return config.load === 'json' || config.load === 'nginx' || config.load === 'haproxy';
 }
 
+/**
+ * nginx and HAProxy count the connection their statistics are read on, so an idle balancer
+ * reports 1: that one is tierdns's own read, not a client still connected.
+ */
+function ownReadConnections(config: PoolConfig): number {
+  return config.load === 'nginx' || config.load === 'haproxy' ? 1 : 0;
+}
+
 /** The freshest reading of the member's connections among the instances' observations, if fresh. */
 export function freshConnections(m: MemberView, config: PoolConfig, nowMs: number): number | undefined {
   const maxAgeMs = Math.max(10_000, FRESH_INTERVALS * config.intervalMs);
@@ -83,12 +91,14 @@ export async function waitForDrain(store: Store, o: DrainWaitOptions): Promise<v
         }
         state = `waiting 2 x TTL (${formatDuration(waitMs)}): ${who} has no load feed that counts connections`;
       } else {
-        const connections = freshConnections(m, view.config, now);
+        const reported = freshConnections(m, view.config, now);
+        const connections = reported === undefined ? undefined : Math.max(0, reported - ownReadConnections(view.config));
+        const counted = reported !== undefined && reported !== connections ? ` (the feed reports ${reported}, one of them its own read)` : '';
         if (connections !== undefined && connections <= o.until) {
-          o.print(`member ${who} drained: ${connections} connection${connections === 1 ? '' : 's'} (at most ${o.until}) after ${formatDuration(now - started)}`);
+          o.print(`member ${who} drained: ${connections} connection${connections === 1 ? '' : 's'}${counted} (at most ${o.until}) after ${formatDuration(now - started)}`);
           return;
         }
-        state = connections === undefined ? `waiting: no fresh load reading of ${who} yet` : `waiting: ${who} has ${connections} connections (until at most ${o.until})`;
+        state = connections === undefined ? `waiting: no fresh load reading of ${who} yet` : `waiting: ${who} has ${connections} connections${counted} (until at most ${o.until})`;
       }
     } catch (err) {
       if (err instanceof TierdnsError && err.code !== 'TIERDNS_E_STORE_UNREACHABLE') throw err;

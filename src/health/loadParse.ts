@@ -83,27 +83,17 @@ export function parseJsonLoad(body: string): ParseResult<ConnectionCount> {
   return { ok: true, value: out };
 }
 
-/**
- * nginx stub_status (ngx_http_stub_status_module): the first line, `Active connections: N`,
- * less the read's own connection, which nginx counts while it answers: an idle balancer reads
- * 0, so `drain --wait` (until 0 by default) can finish.
- */
+/** nginx stub_status (ngx_http_stub_status_module): the first line, `Active connections: N`. */
 export function parseStubStatus(body: string): ParseResult<ConnectionCount> {
   const m = /^Active connections:[ \t]*(\d{1,12})[ \t]*$/m.exec(body);
   if (!m) return fail(`no "Active connections: N" line: ${JSON.stringify(clip(body))}`);
-  return { ok: true, value: { connections: withoutOwnRead(Number(m[1])) } };
-}
-
-/** A count from a daemon that counts the connection the feed is read on. */
-function withoutOwnRead(connections: number): number {
-  return Math.max(0, connections - 1);
+  return { ok: true, value: { connections: Number(m[1]) } };
 }
 
 /**
  * HAProxy's CSV statistics (management guide, "CSV format"): a '#' header naming the columns,
- * then one row per proxy item. Connections are the sum of `scur` over the FRONTEND rows, less
- * the read's own connection (the frontend serving the stats counts it), and capacity the sum of
- * their `slim` (omitted when every slim is empty or 0).
+ * then one row per proxy item. Connections are the sum of `scur` over the FRONTEND rows and
+ * capacity the sum of their `slim` (omitted when every slim is empty or 0).
  */
 export function parseHaproxyCsv(body: string): ParseResult<ConnectionCount> {
   const lines = body.split(/\r?\n/);
@@ -130,7 +120,6 @@ export function parseHaproxyCsv(body: string): ParseResult<ConnectionCount> {
     frontends++;
   }
   if (frontends === 0) return fail('HAProxy CSV has no FRONTEND row');
-  connections = withoutOwnRead(connections);
   return { ok: true, value: capacity > 0 ? { connections, capacity } : { connections } };
 }
 

@@ -75,6 +75,8 @@ test('drain or maint from the agent keeps a member out; down does so only where 
   assert.deepEqual(Object.keys(firsts(snap, 10)).sort(), ['10.0.0.2', '10.0.0.3'], 'with a health check, the verdict decides on down');
   snap.setPool(P, view([{ ip: '10.0.0.1', load: { factor: 1, state: 'drain' } }, { ip: '10.0.0.2', load: { factor: 1, state: 'down' } }, { ip: '10.0.0.3' }], { check: 'none' }));
   assert.deepEqual(Object.keys(firsts(snap, 10)), ['10.0.0.3']);
+  snap.setPool(P, view([{ ip: '10.0.0.1', load: { factor: 1, state: 'maint' } }, { ip: '10.0.0.3' }]));
+  assert.deepEqual(Object.keys(firsts(snap, 10)), ['10.0.0.3'], 'maint is out like drain');
   snap.setPool(P, view([{ ip: '10.0.0.1', load: { factor: 1, state: 'drain' } }]));
   assert.equal(snap.pools.get(P).select(4, () => undefined), undefined, 'nothing to fail open to: NODATA');
 });

@@ -75,7 +75,7 @@ test('answer shares follow agent percentages; the agent\'s drain and maint remov
   near(await shares(dns.port, 500), { [hosts[0]]: 0.2, [hosts[1]]: 0.3, [hosts[2]]: 0.5 }, 0.02, 'agent shares');
   agents[2].reply = 'drain 50%\n';
   agents[0].reply = 'maint\n';
-  await waitFor(async () => (await status()).members.map((m) => m.load.state).join() === 'drain,ready,drain', 10_000, 'drain and maint');
+  await waitFor(async () => (await status()).members.map((m) => m.load.state).join() === 'maint,ready,drain', 10_000, 'drain and maint');
   await waitFor(async () => (await ask(dns.port, POOL, 'A')).answers.length === 1, 10_000, 'drain and maint served');
   const r = await ask(dns.port, POOL, 'A');
   assert.deepEqual(r.answers.map((a) => a.address), [hosts[1]], 'only the member neither drained nor in maintenance');

@@ -89,7 +89,7 @@ test('agent percentages reach the store as the shared load; down fails probes, u
   agents[1].reply = 'up\n';
   await waitFor(async () => (await members(store))[hosts[1]].verdict === 'up', 8000, 'up again');
   agents[0].reply = 'maint\n';
-  await waitFor(async () => (await members(store))[hosts[0]].load.state === 'drain', 8000, 'maint shown as drain');
+  await waitFor(async () => (await members(store))[hosts[0]].load.state === 'maint', 8000, 'maint shown as maint');
   assert.equal((await members(store))[hosts[0]].verdict, 'up', 'maint does not fail probes');
 });
 

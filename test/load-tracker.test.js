@@ -18,6 +18,9 @@ test('agent words are sticky until the agent says otherwise (HAProxy agent-check
   assert.equal(t.record(agent({ percent: 60 }), T0), 'changed');
   assert.equal(t.observation().factor, 0.6, 'the first reading is taken as it is');
   t.markPublished(0);
+  assert.equal(t.record(agent({ admin: 'maint' }), T0 + 1000), 'changed');
+  assert.equal(t.observation().state, 'maint', 'shown as the agent said it');
+  t.markPublished(0);
   assert.equal(t.record(agent({ admin: 'drain' }), T0 + 2000), 'changed');
   assert.equal(t.observation().state, 'drain');
   t.markPublished(0);

@@ -55,7 +55,7 @@ export class LoadTracker {
       this.full = seed.factor <= 0;
       this.readMs = seed.readMs;
       this.smoothAtMs = seed.readMs;
-      if (seed.state === 'drain') this.admin = 'drain';
+      if (seed.state === 'drain' || seed.state === 'maint') this.admin = seed.state;
       if (seed.state === 'down') this.op = 'down';
       this.published = { factor: seed.factor, state: seed.state, atMs: seed.readMs, connections: seed.connections, error: undefined };
     }
@@ -127,7 +127,7 @@ export class LoadTracker {
   }
 
   private state(): LoadState {
-    if (this.admin !== 'ready') return 'drain';
+    if (this.admin !== 'ready') return this.admin;
     return this.op === 'down' ? 'down' : 'ready';
   }
 

@@ -30,18 +30,21 @@ const FACTOR_STEPS = 100;
 export function mergeLoad(observations: readonly Observation[], live: ReadonlySet<string>): MergedLoad | undefined {
   const factors: number[] = [];
   let drain = 0;
+  let maint = 0;
   let down = 0;
   for (const obs of observations) {
     if (!obs.load || !live.has(obs.instance)) continue;
     factors.push(obs.load.factor);
     if (obs.load.state === 'drain') drain++;
+    else if (obs.load.state === 'maint') maint++;
     else if (obs.load.state === 'down') down++;
   }
   const n = factors.length;
   if (n === 0) return undefined;
   factors.sort((a, b) => a - b);
   const median = n % 2 === 1 ? (factors[(n - 1) >> 1] as number) : ((factors[n / 2 - 1] as number) + (factors[n / 2] as number)) / 2;
-  const state: LoadState = drain * 2 > n ? 'drain' : down * 2 > n ? 'down' : 'ready';
+  // A majority out of rotation is out; it is shown as the word most of them gave.
+  const state: LoadState = (drain + maint) * 2 > n ? (maint > drain ? 'maint' : 'drain') : down * 2 > n ? 'down' : 'ready';
   return { factor: quantizeFactor(median), state };
 }
 
@@ -75,7 +78,7 @@ export function slowStartEndsMs(config: Pick<PoolConfig, 'slowStartMs'>, upSince
 /** The agent (or merged feed) keeps the member out of answers: drain/maint, or down where no probe decides. */
 export function loadExcludes(m: Pick<MemberView, 'load'>, check: PoolConfig['check']): boolean {
   const state = m.load?.state;
-  return state === 'drain' || (state === 'down' && check === 'none');
+  return state === 'drain' || state === 'maint' || (state === 'down' && check === 'none');
 }
 
 /** At or over capacity (or an agent's 0%): handed out only when every candidate is. */

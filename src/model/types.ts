@@ -12,7 +12,7 @@ export type LoadKind = 'none' | 'agent' | 'json' | 'nginx' | 'haproxy';
  * What a load feed says of a member beyond its factor: `ready`, `drain` (the agent said drain
  * or maint: not handed out), `down` (the agent said down/fail/stopped: a failed probe).
  */
-export type LoadState = 'ready' | 'drain' | 'down';
+export type LoadState = 'ready' | 'drain' | 'maint' | 'down';
 
 export interface PoolConfig {
   name: string;

@@ -9,7 +9,7 @@ import type { AdminState, LoadObservation, LoadState, Member, MergedLoad, Observ
 
 const VERDICTS: readonly Verdict[] = ['unknown', 'up', 'down'];
 const ADMIN: readonly AdminState[] = ['enabled', 'drained'];
-const LOAD_STATES: readonly LoadState[] = ['ready', 'drain', 'down'];
+const LOAD_STATES: readonly LoadState[] = ['ready', 'drain', 'maint', 'down'];
 /** Instance names end up in hash fields `<ip>|<instance>`, so '|' and spaces are out. */
 const INSTANCE = /^[\x21-\x7b\x7d\x7e]{1,255}$/;
 /** Probe errors are for humans; a bounded length keeps one flapping member from bloating the store. */
@@ -72,7 +72,7 @@ function isFactor(v: unknown): v is number {
 function toMergedLoad(v: unknown, what: string): MergedLoad {
   const f = fields(v) ?? fail(what, 'load is not an object');
   if (!isFactor(f.factor)) fail(what, 'load factor must be 0..1');
-  if (!LOAD_STATES.includes(f.state as LoadState)) fail(what, 'load state must be ready, drain or down');
+  if (!LOAD_STATES.includes(f.state as LoadState)) fail(what, 'load state must be ready, drain, maint or down');
   return { factor: f.factor, state: f.state as LoadState };
 }
 

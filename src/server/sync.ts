@@ -22,6 +22,12 @@ export interface StoreSyncOptions {
   stateDir?: string;
   /** Period of the full resync that heals missed notifications (default 30000 ms). */
   resyncMs?: number;
+  /**
+   * Period of the read of the live instances alone (default 2000 ms), so an instance that starts
+   * or stops shows within a few seconds (tierdns_live_instances, status) rather than at the next
+   * resync.
+   */
+  liveMs?: number;
   /** Delay between a change and saving snapshot.json, so bursts cost one write (default 1000 ms). */
   saveDelayMs?: number;
   /**
@@ -66,6 +72,9 @@ export class StoreSync extends EventEmitter<StoreSyncEvents> {
   private draining: Promise<void> | undefined;
   private unwatch: (() => void) | undefined;
   private resyncTimer: NodeJS.Timeout | undefined;
+  private liveTimer: NodeJS.Timeout | undefined;
+  /** A read of the live instances (refreshLive) is running. */
+  private liveReading = false;
   private retryTimer: NodeJS.Timeout | undefined;
   private retryMs = FIRST_RETRY_MS;
   /** Saves snapshot.json (none without a state dir). */
@@ -127,6 +136,23 @@ export class StoreSync extends EventEmitter<StoreSyncEvents> {
     this.started = true;
     this.resyncTimer = setInterval(() => void this.periodicResync(), this.opts.resyncMs ?? 30_000);
     this.resyncTimer.unref();
+    this.liveTimer = setInterval(() => void this.refreshLive(), this.opts.liveMs ?? 2000);
+    this.liveTimer.unref();
+  }
+
+  /** Take the live instances as they are now; a full read or check in flight takes them anyway. */
+  private async refreshLive(): Promise<void> {
+    if (this.stopped || !this.fromStore || this.status !== 'ready' || this.liveReading || this.checking || this.fullReading) return;
+    this.liveReading = true;
+    try {
+      const instances = await this.store.readInstances();
+      // A full read that began meanwhile brings its own, as new as these.
+      if (!this.stopped && !this.fullReading && !this.checking) this.applyRest(this.snap.zones, instances, true);
+    } catch (err) {
+      this.log.debug({ err: errorMessage(err) }, 'store: reading the live instances failed');
+    } finally {
+      this.liveReading = false;
+    }
   }
 
   /** The safety net for lost notifications: a full read, unless the store can tell nothing was lost. */
@@ -365,6 +391,7 @@ export class StoreSync extends EventEmitter<StoreSyncEvents> {
     if (this.stopped) return;
     this.stopped = true;
     clearInterval(this.resyncTimer);
+    clearInterval(this.liveTimer);
     clearTimeout(this.retryTimer);
     this.unwatch?.();
     await this.draining;

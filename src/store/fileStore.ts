@@ -103,6 +103,11 @@ export class FileStore implements Store {
     return this.zonesOf(await this.txs.readDoc());
   }
 
+  /** From the heartbeat sidecar alone (a few hundred bytes), never the document. */
+  async readInstances(): Promise<Map<string, number>> {
+    return liveSince(this.txs.readBeats(), this.opts.nowMs() - this.instanceTtlMs);
+  }
+
   async readPool(name: string): Promise<PoolView | undefined> {
     const doc = await this.txs.readDoc();
     checkIdentity(this.identityId, doc.identity, this.description);

@@ -186,6 +186,17 @@ export class RedisReads {
     return { zones: [...zones].sort(), instances };
   }
 
+  /** The live instances alone: one sorted-set read. */
+  async readInstances(): Promise<Map<string, number>> {
+    const a = this.a;
+    return a.run(async () => {
+      const scored = await a.conn.client.zrangebyscore(a.keys.instances, a.opts.nowMs() - a.instanceTtlMs, '+inf', 'WITHSCORES');
+      const instances = new Map<string, number>();
+      for (let i = 0; i + 1 < scored.length; i += 2) instances.set(scored[i] as string, Number(scored[i + 1]));
+      return instances;
+    });
+  }
+
   /** Zones published by serving instances (for the CLI's name check without a zones dir). */
   async readZones(): Promise<string[]> {
     return this.a.run(async () => (await this.zonesAndInstances()).zones);

@@ -63,6 +63,10 @@ export class RedisStore implements Store {
     return this.reads.readZones();
   }
 
+  readInstances(): Promise<Map<string, number>> {
+    return this.reads.readInstances();
+  }
+
   readZoneRules(): Promise<ZonePoolRules[]> {
     return this.reads.readZoneRules();
   }

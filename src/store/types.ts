@@ -69,6 +69,8 @@ export interface Store {
   updatePool(name: string, update: (current: PoolConfig | undefined) => PoolConfig): Promise<PoolConfig>;
   /** The zones serving instances published, without reading every pool. */
   readZones(): Promise<string[]>;
+  /** The live instances (fresh heartbeat) as they are now, without reading every pool. */
+  readInstances(): Promise<Map<string, number>>;
   /** Remove a pool with its members and observations; false when absent. */
   removePool(name: string): Promise<boolean>;
   /**

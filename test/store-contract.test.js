@@ -784,4 +784,38 @@ describe('redis store: a full read re-reads the pools whose serving parts change
     assert.equal(second.pools.get(names[0]).config.ttlSeconds, 9);
     assert.equal(second.pools.get(names[3]).members[0].observations[0].state, 'down');
   });
+
+  test('a pool key of the wrong type spoils that pool alone: reported, its last view kept, the rest read', async (t) => {
+    const { rawClient } = require('./helpers/redis');
+    const loc = backend.location(t);
+    const { log, entries } = captureLog();
+    const { store } = openWithClock(loc, { log });
+    const [good, bad, wrongConfig, untouched] = ['good', 'bad', 'wrongconfig', 'zz-untouched'].map((n) => `${n}.lb.example.com`);
+    for (const name of [good, bad, wrongConfig, untouched]) {
+      await store.setPool(pool(name));
+      await store.updateMember(name, '10.0.0.1', { create: true });
+    }
+    const first = await store.snapshot();
+    const c = await rawClient(backend.server.url);
+    t.after(() => c.disconnect());
+    const p = loc.prefix;
+    // Hand edits that leave a key of another type: a string where a hash belongs, and a hash
+    // where the config string belongs.
+    await c.del(`${p}members:${bad}`);
+    await c.set(`${p}members:${bad}`, 'garbage');
+    await c.del(`${p}pool:${wrongConfig}`);
+    await c.hset(`${p}pool:${wrongConfig}`, 'x', '1');
+    await store.updateMember(good, '10.0.0.2', { create: true });
+    const second = await store.snapshot(first.pools);
+    assert.deepEqual(second.pools.get(good).members.map((m) => m.ip), ['10.0.0.1', '10.0.0.2'], 'the good pool is read');
+    assert.equal(second.pools.get(bad), first.pools.get(bad), 'the broken pool keeps its last view');
+    assert.equal(second.pools.get(wrongConfig), first.pools.get(wrongConfig));
+    assert.equal(second.pools.get(untouched), first.pools.get(untouched), 'digests stay matched to their pools past a broken one');
+    const reports = entries.filter((e) => e.code === 'TIERDNS_E_STORE_DATA').map((e) => e.msg);
+    for (const name of [bad, wrongConfig]) assert.ok(reports.some((m) => m.includes(`pool ${name}`) && /WRONGTYPE/.test(m)), JSON.stringify(reports));
+    // A fresh reader (no last view) serves the rest; reading the broken pool names it.
+    const { store: fresh } = openWithClock(loc);
+    assert.deepEqual([...(await fresh.snapshot()).pools.keys()], [good, untouched]);
+    await assert.rejects(fresh.readPool(bad), (err) => err.code === 'TIERDNS_E_STORE_DATA' && err.message.includes(`pool ${bad}`));
+  });
 });

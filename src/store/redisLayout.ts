@@ -4,6 +4,9 @@ import { isPoolName } from '../model/names';
 import type { ChainableCommander } from 'ioredis';
 import type { PoolMutation, PoolRecord } from './record';
 
+/** What the read scripts return for a pool one of whose keys cannot be read (a key of the wrong type). */
+const BAD_POOL_KEYS = 'TIERDNS_BAD_POOL_KEYS';
+
 export type { ReportProblem } from './decode';
 
 // The Redis key layout, version 1 (docs/store.md is the operator-facing copy; keep both in step).
@@ -139,7 +142,11 @@ local function servingDigest(config, members, verdicts, observations)
   return redis.sha1hex(table.concat(parts))
 end
 local function readPool(k1, k2, k3, k4)
-  local c, m, v, o = redis.call('GET', k1), redis.call('HGETALL', k2), redis.call('HGETALL', k3), redis.call('HGETALL', k4)
+  local c, m, v, o = redis.pcall('GET', k1), redis.pcall('HGETALL', k2), redis.pcall('HGETALL', k3), redis.pcall('HGETALL', k4)
+  -- A key of the wrong type (WRONGTYPE) spoils this pool's read, not every pool's.
+  for _, r in ipairs({ c, m, v, o }) do
+    if type(r) == 'table' and r.err then return { '${BAD_POOL_KEYS}', r.err } end
+  end
   return { c, m, v, o, servingDigest(c, m, v, o) }
 end
 `;
@@ -162,7 +169,8 @@ return { readPool(KEYS[1], KEYS[2], KEYS[3], KEYS[4]), redis.call('GET', KEYS[5]
 export const DIGEST_POOLS = `${SERVING_DIGEST}
 local out = {}
 for i = 1, #KEYS, 4 do
-  out[#out + 1] = readPool(KEYS[i], KEYS[i + 1], KEYS[i + 2], KEYS[i + 3])[5]
+  -- false for a pool that cannot be read: every pool keeps its place in the reply.
+  out[#out + 1] = readPool(KEYS[i], KEYS[i + 1], KEYS[i + 2], KEYS[i + 3])[5] or false
 end
 return out
 `;
@@ -234,6 +242,9 @@ function pairs(flat: unknown): Array<[string, string]> {
 
 /** Decode a READ_POOL reply; bad entries are reported and skipped, never thrown. */
 export function decodePool(name: string, reply: unknown, report: ReportProblem): DecodedPool {
+  if (Array.isArray(reply) && reply.length === 2 && reply[0] === BAD_POOL_KEYS) {
+    throw new TierdnsError('TIERDNS_E_STORE_DATA', `pool ${name}: its keys cannot be read (${String(reply[1])}); fix or delete them (docs/store.md, "Redis key layout")`);
+  }
   if (!Array.isArray(reply) || reply.length !== 5) {
     throw new TierdnsError('TIERDNS_E_STORE_DATA', `pool ${name}: unexpected reply from the read script`);
   }
@@ -303,6 +314,7 @@ export function checkPrefix(prefix: string): string {
 export function validPoolNames(names: string[], report: ReportProblem): string[] {
   return names.filter((n) => isPoolName(n) || (report(`pool set holds an invalid name '${n}'; skipped`), false));
 }
+
 
 /**
  * Delete every observation of the given members, including fields written after the caller

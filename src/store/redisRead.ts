@@ -105,7 +105,7 @@ export class RedisReads {
           });
         }
       }
-      await this.readInto(pools, toRead);
+      await this.readInto(pools, toRead, previous);
       const [{ zones, instances }, idAfter] = await Promise.all([this.zonesAndInstances(), c.get(a.keys.identity)]);
       // The pools of a read that a loss (or a re-seed) cut in two belong to no one store.
       if (idAfter !== idBefore) throw new TierdnsError('TIERDNS_E_STORE_LOST', `store ${a.description} changed its identity during a full read`);
@@ -121,8 +121,11 @@ export class RedisReads {
     });
   }
 
-  /** Read and decode the pools `names` into `pools`. */
-  private async readInto(pools: Map<string, PoolView>, names: string[]): Promise<void> {
+  /**
+   * Read and decode the pools `names` into `pools`. A pool whose keys cannot be read is
+   * reported and keeps its `previous` view: one broken pool never stops a full read.
+   */
+  private async readInto(pools: Map<string, PoolView>, names: string[], previous?: ReadonlyMap<string, PoolView>): Promise<void> {
     const a = this.a;
     const groups: string[][] = [];
     for (let i = 0; i < names.length; i += POOLS_PER_SCRIPT) groups.push(names.slice(i, i + POOLS_PER_SCRIPT));
@@ -141,7 +144,14 @@ export class RedisReads {
         const group = batch[j] as string[];
         const reply = replies[j];
         group.forEach((name, k) => {
-          const view = this.viewOf(name, Array.isArray(reply) ? reply[k] : undefined);
+          let view: PoolView | undefined;
+          try {
+            view = this.viewOf(name, Array.isArray(reply) ? reply[k] : undefined);
+          } catch (err) {
+            if (!(err instanceof TierdnsError) || err.code !== 'TIERDNS_E_STORE_DATA') throw err;
+            this.a.report(`${err.message}; ${previous?.has(name) ? 'keeping its last good view' : 'not served until then'}`);
+            view = previous?.get(name);
+          }
           if (view) pools.set(name, view);
         });
         await nextTurn();

@@ -279,3 +279,22 @@ test('file store deleted under two instances: a lost store, re-seeded, answers u
   assert.deepEqual(await cliPools(t, url), { [WS]: 3, [API]: 2 });
   await assertRemovalPropagates(url, instances);
 });
+
+test('file store overwritten with garbage: answers unchanged, the store down while it is, back once fixed', async (t) => {
+  const dir = tempDir(t, 'tierdns-filestore-');
+  const file = path.join(dir, 'store.json');
+  const url = `file:${file}`;
+  await setupPools(t, url);
+  const inst = await serve(t, url, 'ns1', tempDir(t, 'tierdns-ns1-'));
+  await waitFor(async () => JSON.stringify(await ask(inst, WS)) === JSON.stringify(EXPECTED[WS]), 10_000, 'steady answers');
+  await waitFor(async () => (await metric(inst, 'tierdns_store_up')) === 1, 5000, 'store up');
+  const good = fs.readFileSync(file);
+  // Not a rename: the document itself turned into something that is not JSON.
+  fs.writeFileSync(file, '{"version": 1, "pools": {');
+  await waitFor(async () => (await metric(inst, 'tierdns_store_up')) === 0, 10_000, 'the unreadable store reported down');
+  assert.deepEqual(await ask(inst, WS), EXPECTED[WS], 'answers unchanged');
+  assert.equal(fs.readFileSync(file, 'utf8'), '{"version": 1, "pools": {', 'the file is left for the operator to fix');
+  fs.writeFileSync(file, good);
+  await waitFor(async () => (await metric(inst, 'tierdns_store_up')) === 1, 10_000, 'up again once the file reads');
+  assert.deepEqual(await ask(inst, WS), EXPECTED[WS]);
+});

@@ -1,3 +1,4 @@
+import { TierdnsError } from '../util/errors';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Logger } from 'pino';
@@ -51,6 +52,10 @@ export class FileStore implements Store {
   private readonly silentSeen = new WeakMap<FileWatch, number>();
   /** The identity the last full read or claim found (readPool checks it: see Store.readPool). */
   private identityId: string | undefined;
+  /** Whether the document could be read last time (see onStatus), and why not. */
+  private readStatus: StoreStatus = 'ready';
+  private readProblem: string | undefined;
+  private readonly statusListeners = new Set<(status: StoreStatus, detail?: string) => void>();
 
   private readonly report = (problem: string): void => {
     this.opts.log.warn({ code: 'TIERDNS_E_STORE_DATA', store: this.description }, `store: ${problem}`);
@@ -74,7 +79,7 @@ export class FileStore implements Store {
   }
 
   async snapshot(): Promise<StoreSnapshot> {
-    const doc = await this.txs.readDoc();
+    const doc = await this.docRead();
     const pools = new Map<string, PoolView>();
     let n = 0;
     for (const name of poolNames(doc).sort()) {
@@ -100,7 +105,7 @@ export class FileStore implements Store {
   }
 
   async readZones(): Promise<string[]> {
-    return this.zonesOf(await this.txs.readDoc());
+    return this.zonesOf(await this.docRead());
   }
 
   /** From the heartbeat sidecar alone (a few hundred bytes), never the document. */
@@ -109,7 +114,7 @@ export class FileStore implements Store {
   }
 
   async readPool(name: string): Promise<PoolView | undefined> {
-    const doc = await this.txs.readDoc();
+    const doc = await this.docRead();
     checkIdentity(this.identityId, doc.identity, this.description);
     const { record } = decodeDocPool(doc, name, this.report);
     return record && toPoolView(record);
@@ -281,9 +286,34 @@ export class FileStore implements Store {
     return false;
   }
 
+  /**
+   * A local file has no connection to lose, but one that cannot be read (a bad JSON document,
+   * a read error) is a store that cannot be reached: down until a read succeeds again.
+   */
   onStatus(listener: (status: StoreStatus, detail?: string) => void): void {
-    // A local file has no connection to lose; problems surface as errors of each operation.
-    setImmediate(() => listener('ready'));
+    this.statusListeners.add(listener);
+    setImmediate(() => listener(this.readStatus, this.readProblem));
+  }
+
+  /** The document, with the store's status following whether it could be read. */
+  private async docRead(): Promise<FileDoc> {
+    try {
+      const doc = await this.txs.readDoc();
+      this.setReadStatus('ready');
+      return doc;
+    } catch (err) {
+      if (err instanceof TierdnsError && (err.code === 'TIERDNS_E_STORE_UNREACHABLE' || err.code === 'TIERDNS_E_STORE_DATA')) {
+        this.setReadStatus('down', err.message);
+      }
+      throw err;
+    }
+  }
+
+  private setReadStatus(status: StoreStatus, detail?: string): void {
+    if (status === this.readStatus) return;
+    this.readStatus = status;
+    this.readProblem = detail;
+    for (const l of this.statusListeners) l(status, detail);
   }
 
   async close(): Promise<void> {

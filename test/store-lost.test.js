@@ -292,6 +292,7 @@ test('file store overwritten with garbage: answers unchanged, the store down whi
   // Not a rename: the document itself turned into something that is not JSON.
   fs.writeFileSync(file, '{"version": 1, "pools": {');
   await waitFor(async () => (await metric(inst, 'tierdns_store_up')) === 0, 10_000, 'the unreadable store reported down');
+  await waitFor(async () => (await metric(inst, 'tierdns_own_verdicts')) === 1, 5000, 'own verdicts, as in an outage');
   assert.deepEqual(await ask(inst, WS), EXPECTED[WS], 'answers unchanged');
   assert.equal(fs.readFileSync(file, 'utf8'), '{"version": 1, "pools": {', 'the file is left for the operator to fix');
   fs.writeFileSync(file, good);

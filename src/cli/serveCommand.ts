@@ -86,9 +86,11 @@ function workerShare(rrl: RrlOptions, workers: number): RrlOptions {
 function checkMetricsApart(text: string, listen: ListenAddress[], workers: number): void {
   const first = parseListen(text);
   if (first.port === 0) return;
+  // Sockets are bound one family each (IPv6 ones IPv6-only): a wildcard clashes within its family.
+  const v6 = (host: string): boolean => host.includes(':');
   const wildcard = (host: string): boolean => host === '0.0.0.0' || host === '::';
   for (const at of listen) {
-    const sameHost = at.host === first.host || wildcard(at.host) || wildcard(first.host);
+    const sameHost = at.host === first.host || (v6(at.host) === v6(first.host) && (wildcard(at.host) || wildcard(first.host)));
     if (sameHost && at.port >= first.port && at.port < first.port + workers) {
       throw new TierdnsError('TIERDNS_E_BAD_VALUE',
         `--metrics ${text} takes port ${at.port}, which --listen ${hostPort(at.host, at.port)} needs for DNS over TCP: give the metrics listener a port of its own`);

@@ -68,4 +68,19 @@ function buildSnapshot() {
   return snap;
 }
 
-module.exports = { buildSnapshot, ZONES };
+/**
+ * A QueryHandler on the fixture's snapshot whose log keeps the last error it was given, so a
+ * target can say why the answer path threw (handler.stats.failures counts those throws).
+ */
+function fuzzHandler() {
+  const { QueryHandler } = require('../../dist/dns/handler');
+  const snapshot = buildSnapshot();
+  let lastError;
+  const log = {
+    error: (obj) => { lastError = obj?.err; },
+    warn: () => undefined, info: () => undefined, debug: () => undefined, trace: () => undefined,
+  };
+  return { handler: new QueryHandler(() => snapshot, log), lastError: () => lastError?.stack ?? lastError };
+}
+
+module.exports = { buildSnapshot, fuzzHandler, ZONES };

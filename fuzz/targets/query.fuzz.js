@@ -7,18 +7,11 @@
 // and a UDP answer within the size the query allows.
 
 const { Query, parseQuery } = require('../../dist/wire/query');
-const { QueryHandler } = require('../../dist/dns/handler');
 const { EDNS_MAX_UDP } = require('../../dist/wire/constants');
 const { parseResponse } = require('../lib/wireCheck');
-const { buildSnapshot } = require('../lib/fixture');
+const { fuzzHandler } = require('../lib/fixture');
 
-const snapshot = buildSnapshot();
-let lastError;
-const log = {
-  error: (obj) => { lastError = obj?.err; },
-  warn: () => undefined, info: () => undefined, debug: () => undefined, trace: () => undefined,
-};
-const handler = new QueryHandler(() => snapshot, log);
+const { handler, lastError } = fuzzHandler();
 const query = new Query();
 const outs = { udp: Buffer.alloc(EDNS_MAX_UDP), tcp: Buffer.alloc(65535) };
 
@@ -35,7 +28,7 @@ function fuzz(data) {
     const out = outs[transport];
     const failures = handler.stats.failures;
     const n = handler.answer(data, data.length, transport, out, 0);
-    check(handler.stats.failures === failures, `the answer path threw: ${lastError?.stack ?? lastError}`, data);
+    check(handler.stats.failures === failures, `the answer path threw: ${lastError()}`, data);
     if (problem === 'drop') {
       check(n === 0, `a dropped query got ${n} bytes over ${transport}`, data);
       continue;

@@ -7,16 +7,9 @@
 // held; every complete message is answered (over TCP) without a throw in the answer path.
 
 const { TcpFramer } = require('../../dist/dns/tcpFramer');
-const { QueryHandler } = require('../../dist/dns/handler');
-const { buildSnapshot } = require('../lib/fixture');
+const { fuzzHandler } = require('../lib/fixture');
 
-const snapshot = buildSnapshot();
-let lastError;
-const log = {
-  error: (obj) => { lastError = obj?.err; },
-  warn: () => undefined, info: () => undefined, debug: () => undefined, trace: () => undefined,
-};
-const handler = new QueryHandler(() => snapshot, log);
+const { handler, lastError } = fuzzHandler();
 const out = Buffer.alloc(65535);
 
 /** The messages of the whole stream read in one go, and the bytes left after the last one. */
@@ -56,7 +49,7 @@ function fuzz(data) {
       taken += 2 + m.length;
       const failures = handler.stats.failures;
       handler.answer(m, m.length, 'tcp', out, 0);
-      if (handler.stats.failures !== failures) fail(`the answer path threw: ${lastError?.stack ?? lastError}`, data);
+      if (handler.stats.failures !== failures) fail(`the answer path threw: ${lastError()}`, data);
     }
     if (framer.bufferedBytes !== pushed - taken) fail(`bufferedBytes ${framer.bufferedBytes}, expected ${pushed - taken}`, data);
     if (framer.ready) fail('ready after every message was taken', data);
